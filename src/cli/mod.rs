@@ -1,0 +1,85 @@
+//! The command line: clap flags, settings (flags, `ONC_TOKEN`, `.env`, `--base-url`, `--sim`),
+//! one file per subcommand, human / `--json` output and exit codes.
+//!
+//! The only module allowed `println!`, `anyhow` and terminal drawing. Exit codes: 0 all done,
+//! 1 some items failed, 2 fatal error or bad usage.
+
+mod settings;
+mod sim_serve;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub use settings::{Settings, GlobalArgs};
+
+/// What a finished command reports; mapped to the process exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Everything asked for was done.
+    AllDone,
+    /// The run finished but some items failed (they are recorded and reported).
+    SomeFailed,
+}
+
+impl From<Outcome> for ExitCode {
+    fn from(o: Outcome) -> Self {
+        match o {
+            Outcome::AllDone => ExitCode::from(0),
+            Outcome::SomeFailed => ExitCode::from(1),
+        }
+    }
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "onc-hydro",
+    version,
+    about = "Download Ocean Networks Canada (Oceans 3.0) data politely and resumably; cut hydrophone clips; compute spectrograms.",
+    long_about = "Download Ocean Networks Canada (Oceans 3.0) data politely and resumably; cut hydrophone \
+clips; compute spectrograms.\n\nThe token comes from --token, the ONC_TOKEN environment variable or a \
+.env file, and is never printed. Add --sim to run any command against an in-process simulator of the \
+Oceans 3.0 API (no network, no token needed).",
+    after_help = "Examples:\n  onc-hydro --sim discover devices --filter deviceCategoryCode=HYDROPHONE\n  \
+onc-hydro --sim archive list --device ICLISTENHF6324 --from 2024-04-01T00:00:00Z --to 2024-04-01T01:00:00Z\n  \
+onc-hydro sim serve --addr 127.0.0.1:8080 --time-scale 0.05"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the Oceans 3.0 simulator (`sim serve`).
+    #[command(subcommand)]
+    Sim(sim_serve::SimCommand),
+}
+
+/// Entry point used by `main.rs`.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    settings::init_tracing();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(outcome) => outcome.into(),
+        Err(e) => {
+            eprintln!("error: {}", settings::redact_chain(&e));
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<Outcome> {
+    match cli.command {
+        Command::Sim(cmd) => sim_serve::run(&cli.global, cmd).await,
+    }
+}

@@ -1,0 +1,130 @@
+//! Global settings: where the server is (`--base-url`, `ONC_BASE_URL`, or an in-process
+//! simulator with `--sim`), the token (`--token`, `ONC_TOKEN`, `.env`), output style, logging.
+//! The token is a secret: it is never printed, and every error passes through [`redact_chain`].
+
+use std::sync::OnceLock;
+
+use anyhow::Context;
+use clap::Args;
+
+use crate::api;
+use crate::sim::{SimConfig, SimServer, DEMO_TOKEN};
+
+/// The real Oceans 3.0 service.
+pub const ONC_BASE_URL: &str = "https://data.oceannetworks.ca/";
+
+/// Flags every command accepts.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Base URL of the Oceans 3.0 service (the API lives under `api/`).
+    #[arg(long, global = true, env = "ONC_BASE_URL", default_value = ONC_BASE_URL)]
+    pub base_url: String,
+
+    /// Your Oceans 3.0 API token (Oceans 3.0 → Profile → Web Services API). Prefer the ONC_TOKEN
+    /// environment variable or a .env file: a flag can be seen in the process list.
+    #[arg(long, global = true, env = "ONC_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+
+    /// Start an in-process Oceans 3.0 simulator and run against it (no network, no token needed).
+    #[arg(long, global = true)]
+    pub sim: bool,
+
+    /// Time scale of the --sim simulator: 1.0 is ONC-like seconds; the default lets a demo
+    /// finish in seconds.
+    #[arg(long, global = true, default_value_t = 0.02)]
+    pub sim_time_scale: f64,
+
+    /// Print machine-readable JSON on stdout instead of tables.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+/// Resolved settings. Holds the in-process simulator (if any) alive for the command's duration.
+pub struct Settings {
+    pub base_url: String,
+    token: String,
+    pub json: bool,
+    _sim: Option<SimServer>,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("base_url", &self.base_url)
+            .field("token", &api::REDACTED)
+            .field("json", &self.json)
+            .finish()
+    }
+}
+
+static SECRET: OnceLock<String> = OnceLock::new();
+
+impl Settings {
+    /// Resolves the flags; starts the simulator for `--sim`. A missing token is an error only
+    /// when talking to a real server.
+    pub async fn resolve(global: &GlobalArgs) -> anyhow::Result<Settings> {
+        if global.sim {
+            if !(global.sim_time_scale.is_finite() && global.sim_time_scale >= 0.0) {
+                anyhow::bail!("--sim-time-scale must be a number ≥ 0, got {}", global.sim_time_scale);
+            }
+            let config = SimConfig {
+                time_scale: global.sim_time_scale,
+                ..SimConfig::default()
+            };
+            let sim = SimServer::start(config).await.context("starting the simulator")?;
+            let token = global.token.clone().unwrap_or_else(|| DEMO_TOKEN.to_string());
+            remember_secret(&token);
+            return Ok(Settings {
+                base_url: sim.base_url().to_string(),
+                token,
+                json: global.json,
+                _sim: Some(sim),
+            });
+        }
+        let token = global.token.clone().map(|t| clean_token(&t)).unwrap_or_default();
+        if token.is_empty() {
+            anyhow::bail!(
+                "no Oceans 3.0 token: set ONC_TOKEN (environment or a .env file) or pass --token; \
+                 or add --sim to use the built-in simulator"
+            );
+        }
+        remember_secret(&token);
+        Ok(Settings {
+            base_url: global.base_url.clone(),
+            token,
+            json: global.json,
+            _sim: None,
+        })
+    }
+
+    /// The token, for handing to the API client. Never print it.
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+}
+
+/// Keeps only `[A-Za-z0-9-]`, as ONC's own client does.
+fn clean_token(raw: &str) -> String {
+    raw.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect()
+}
+
+fn remember_secret(token: &str) {
+    let _ = SECRET.set(token.to_string());
+}
+
+/// Formats an error with its causes, with every trace of the token removed.
+pub fn redact_chain(err: &anyhow::Error) -> String {
+    let text = format!("{err:#}");
+    api::redact(&text, SECRET.get().map(String::as_str).unwrap_or(""))
+}
+
+/// Loads `.env` (if present) and sets up logging to stderr (`RUST_LOG`, default warnings).
+pub fn init_tracing() {
+    let _ = dotenvy::dotenv();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

@@ -1,0 +1,13 @@
+//! Errors of the simulator itself (not the HTTP errors it serves).
+
+use std::net::SocketAddr;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+}
