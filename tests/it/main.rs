@@ -3,3 +3,6 @@
 
 mod cli_smoke;
 mod contract;
+mod sim_contract_data;
+mod sim_contract_delivery;
+mod sim_faults;
