@@ -4,6 +4,9 @@
 //! The only module allowed `println!`, `anyhow` and terminal drawing. Exit codes: 0 all done,
 //! 1 some items failed, 2 fatal error or bad usage.
 
+mod archive;
+mod discover;
+mod order;
 mod settings;
 mod sim_serve;
 
@@ -11,7 +14,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-pub use settings::{Settings, GlobalArgs};
+pub use settings::{GlobalArgs, Settings};
 
 /// What a finished command reports; mapped to the process exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,13 +59,23 @@ pub enum Command {
     /// Run the Oceans 3.0 simulator (`sim serve`).
     #[command(subcommand)]
     Sim(sim_serve::SimCommand),
+    /// Query the discovery services (locations, devices, deployments, data products, …).
+    Discover(discover::DiscoverArgs),
+    /// List or download archived files.
+    #[command(subcommand)]
+    Archive(archive::ArchiveCommand),
+    /// Order one data product (request, run, poll, download every file), resumable.
+    Order(order::OrderArgs),
 }
 
 /// Entry point used by `main.rs`.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     settings::init_tracing();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -81,5 +94,8 @@ pub fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Sim(cmd) => sim_serve::run(&cli.global, cmd).await,
+        Command::Discover(args) => discover::run(&cli.global, args).await,
+        Command::Archive(cmd) => archive::run(&cli.global, cmd).await,
+        Command::Order(args) => order::run(&cli.global, args).await,
     }
 }
