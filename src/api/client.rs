@@ -115,6 +115,23 @@ impl Params {
         self.0.is_empty()
     }
 
+    /// `next` with the keys this set already has first, in this set's order (JSON objects
+    /// lose parameter order); keys only in `next` follow.
+    pub fn reordered_like(&self, next: Params) -> Params {
+        let mut out = Params::new();
+        for (k, _) in self.iter() {
+            if let Some(v) = next.get(k) {
+                out.set(k, v);
+            }
+        }
+        for (k, v) in next.iter() {
+            if out.get(k).is_none() {
+                out.set(k, v);
+            }
+        }
+        out
+    }
+
     /// The parameters of a `next.parameters` object, minus `token`.
     pub fn from_json_object(map: &Map<String, Value>) -> Params {
         let mut p = Params::new();
@@ -404,6 +421,7 @@ impl Client {
             let Some(next) = next else {
                 return Ok(pages);
             };
+            let next = params.reordered_like(next);
             let mut key = next.0.clone();
             key.sort();
             if !seen.insert(key) || next == params || pages >= MAX_PAGES {
