@@ -4,6 +4,9 @@
 //! The only module allowed `println!`, `anyhow` and terminal drawing. Exit codes: 0 all done,
 //! 1 some items failed, 2 fatal error or bad usage.
 
+mod archive;
+mod discover;
+mod order;
 mod settings;
 mod sim_serve;
 
@@ -56,6 +59,13 @@ pub enum Command {
     /// Run the Oceans 3.0 simulator (`sim serve`).
     #[command(subcommand)]
     Sim(sim_serve::SimCommand),
+    /// Query the discovery services (locations, devices, deployments, data products, …).
+    Discover(discover::DiscoverArgs),
+    /// List or download archived files.
+    #[command(subcommand)]
+    Archive(archive::ArchiveCommand),
+    /// Order one data product (request, run, poll, download every file), resumable.
+    Order(order::OrderArgs),
 }
 
 /// Entry point used by `main.rs`.
@@ -84,5 +94,8 @@ pub fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Sim(cmd) => sim_serve::run(&cli.global, cmd).await,
+        Command::Discover(args) => discover::run(&cli.global, args).await,
+        Command::Archive(cmd) => archive::run(&cli.global, cmd).await,
+        Command::Order(args) => order::run(&cli.global, args).await,
     }
 }

@@ -1,4 +1,5 @@
 //! The one integration-test binary: drives the library and the CLI against the simulator.
 //! Each area has its own module file.
 
+mod api_client;
 mod cli_smoke;
