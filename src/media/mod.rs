@@ -36,3 +36,8 @@ pub(crate) fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<(), M
     tmp.persist(path).map_err(|e| io(e.error))?;
     Ok(())
 }
+pub mod decode;
+pub mod png;
+
+pub use decode::{AudioFormat, AudioInfo, AudioReader, DecodeError};
+pub use png::{encode_png, render_spectrogram, PngError, PngOptions, SpectrogramImage};
