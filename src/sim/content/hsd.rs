@@ -129,7 +129,7 @@ pub(crate) fn hsd_mat(spec: &HsdSpec) -> Result<Vec<u8>, ContentError> {
     let (cols, col_desc) = match spec.downsample {
         0 => (
             Columns {
-                power: sg.psd.iter().map(|&v| f64::from(v)).collect(),
+                power: Vec::new(), // taken straight from `sg.psd` below (saves a copy)
                 time_s: sg.time_s.clone(),
             },
             format!("{} columns every {:.3} s", sg.n_time, hop as f64 / fsf),
@@ -151,11 +151,12 @@ pub(crate) fn hsd_mat(spec: &HsdSpec) -> Result<Vec<u8>, ContentError> {
         }
     };
     let n_cols = cols.time_s.len();
-    let db: Vec<f64> = cols
-        .power
-        .iter()
-        .map(|&p| 10.0 * p.max(1e-30).log10())
-        .collect();
+    let to_db = |p: f64| 10.0 * p.max(1e-30).log10();
+    let db: Vec<f64> = if spec.downsample == 0 {
+        sg.psd.iter().map(|&p| to_db(f64::from(p))).collect()
+    } else {
+        cols.power.iter().map(|&p| to_db(p)).collect()
+    };
     let start_s = rec.start.as_nanosecond() as f64 / 1e9;
     let datenums: Vec<f64> = cols
         .time_s
