@@ -6,12 +6,17 @@
 
 mod settings;
 mod sim_serve;
+mod spectrogram;
+mod spectrogram_job;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
 pub use settings::{Settings, GlobalArgs};
+pub use spectrogram_job::{
+    process as spectrogram_file, FileReport, JobSpec as SpectrogramSpec, OutputFormat, Precision,
+};
 
 /// What a finished command reports; mapped to the process exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,6 +61,8 @@ pub enum Command {
     /// Run the Oceans 3.0 simulator (`sim serve`).
     #[command(subcommand)]
     Sim(sim_serve::SimCommand),
+    /// Compute spectrograms (or Welch mean PSDs) of local FLAC/WAV files: NPZ, MAT, PNG.
+    Spectrogram(spectrogram::SpectrogramArgs),
 }
 
 /// Entry point used by `main.rs`.
@@ -81,5 +88,6 @@ pub fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Sim(cmd) => sim_serve::run(&cli.global, cmd).await,
+        Command::Spectrogram(args) => spectrogram::run(&cli.global, args).await,
     }
 }
