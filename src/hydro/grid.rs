@@ -79,7 +79,10 @@ pub(crate) fn from_nanos(ns: i128, what: &str) -> Result<Timestamp> {
 /// Seconds (finite, may be fractional) as a duration, or an error naming `what`.
 pub fn seconds(value: f64, what: &str) -> Result<SignedDuration> {
     if !value.is_finite() {
-        return Err(HydroError::arg(what, format!("{value} is not a finite number of seconds")));
+        return Err(HydroError::arg(
+            what,
+            format!("{value} is not a finite number of seconds"),
+        ));
     }
     SignedDuration::try_from_secs_f64(value)
         .map_err(|e| HydroError::arg(what, format!("{value} s is out of range: {e}")))
@@ -144,7 +147,12 @@ impl TimeRange {
 
 impl fmt::Display for TimeRange {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "[{}, {})", format_time(self.start), format_time(self.end))
+        write!(
+            f,
+            "[{}, {})",
+            format_time(self.start),
+            format_time(self.end)
+        )
     }
 }
 
@@ -284,9 +292,8 @@ mod tests {
             ["2024-04-01T12:30:00.000Z", "2024-04-01T12:35:00.000Z"]
         );
         // One nanosecond past the edge reaches the next window.
-        let ws =
-            windows_overlapping(&r("2024-04-01T12:30:00Z", "2024-04-01T12:40:00.000000001Z"))
-                .unwrap();
+        let ws = windows_overlapping(&r("2024-04-01T12:30:00Z", "2024-04-01T12:40:00.000000001Z"))
+            .unwrap();
         assert_eq!(ws.len(), 3);
     }
 
@@ -346,7 +353,10 @@ mod tests {
 
     #[test]
     fn device_codes_are_checked() {
-        assert_eq!(DeviceCode::new(" ICLISTENHF6324 ").unwrap().as_str(), "ICLISTENHF6324");
+        assert_eq!(
+            DeviceCode::new(" ICLISTENHF6324 ").unwrap().as_str(),
+            "ICLISTENHF6324"
+        );
         assert!(DeviceCode::new("BPR-Folger-59").is_ok());
         assert!(DeviceCode::new("").is_err());
         assert!(DeviceCode::new("a b").is_err());

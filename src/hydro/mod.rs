@@ -3,13 +3,19 @@
 //!
 //! Must not know: HTTP details, terminals.
 
+mod annotation_files;
+mod annotations;
 mod error;
 mod grid;
+mod hsd;
 mod timeparse;
 
+pub use annotation_files::{load_annotation_file, parse_csv, parse_json, AnnotationSet};
+pub use annotations::{Annotation, AudioExtension, CallerDefaults};
 pub use error::{HydroError, Location, Result};
 pub use grid::{
     compact_time, format_time, seconds, windows_overlapping, DeviceCode, TimeRange, Window,
     MAX_WINDOWS, WINDOW_NANOS, WINDOW_SECONDS,
 };
+pub use hsd::{Downsample, DpoOptions, HsdOrder, HsdSettings, SpectrogramFormat, HSD_PRODUCT_CODE};
 pub use timeparse::{parse_time, parse_time_list, parse_time_value, parse_timezone};

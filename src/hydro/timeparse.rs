@@ -118,7 +118,8 @@ pub fn parse_time_list(items: &[Value], tz: &TimeZone) -> Result<Timestamp> {
     }
     let mut parts = [0i64; 6];
     for (i, (slot, v)) in parts.iter_mut().zip(items).enumerate() {
-        *slot = as_integer(v).ok_or_else(|| bad(format!("item {} ({v}) is not an integer", i + 1)))?;
+        *slot =
+            as_integer(v).ok_or_else(|| bad(format!("item {} ({v}) is not an integer", i + 1)))?;
     }
     let [y, mo, d, h, mi, sec] = parts;
     let narrow = |v: i64, what: &str| -> std::result::Result<i8, String> {
@@ -235,7 +236,13 @@ mod tests {
 
     #[test]
     fn garbage_is_refused_with_the_input_named() {
-        for s in ["", "yesterday", "2024-04-31", "2024-04-01T25:00:00Z", "12:00"] {
+        for s in [
+            "",
+            "yesterday",
+            "2024-04-31",
+            "2024-04-01T25:00:00Z",
+            "12:00",
+        ] {
             let e = parse_time(s, &TimeZone::UTC).unwrap_err();
             assert!(matches!(e, HydroError::InvalidTime { .. }), "{s:?}: {e}");
         }
