@@ -8,6 +8,8 @@ mod annotations;
 mod error;
 mod grid;
 mod hsd;
+mod plan;
+mod sampling;
 mod timeparse;
 
 pub use annotation_files::{load_annotation_file, parse_csv, parse_json, AnnotationSet};
@@ -18,4 +20,6 @@ pub use grid::{
     MAX_WINDOWS, WINDOW_NANOS, WINDOW_SECONDS,
 };
 pub use hsd::{Downsample, DpoOptions, HsdOrder, HsdSettings, SpectrogramFormat, HSD_PRODUCT_CODE};
+pub use plan::{AudioSpan, ClipPlan, Plan, PlanBuilder, PlannedRequest};
+pub use sampling::{command_range, sample, span, Burst, Sampled};
 pub use timeparse::{parse_time, parse_time_list, parse_time_value, parse_timezone};
