@@ -4,6 +4,7 @@
 //! The only module allowed `println!`, `anyhow` and terminal drawing. Exit codes: 0 all done,
 //! 1 some items failed, 2 fatal error or bad usage.
 
+mod hydro_cmds;
 mod settings;
 mod sim_serve;
 
@@ -56,6 +57,14 @@ pub enum Command {
     /// Run the Oceans 3.0 simulator (`sim serve`).
     #[command(subcommand)]
     Sim(sim_serve::SimCommand),
+    /// Exactly N five-minute windows per device, in bursts of K spread evenly over a range.
+    Sample(hydro_cmds::SampleArgs),
+    /// Every five-minute window of a range.
+    Span(hydro_cmds::SpanArgs),
+    /// The five-minute windows around explicit instants (with optional padding and clips).
+    Times(hydro_cmds::TimesArgs),
+    /// Windows, requests and clips for an annotation file (JSON or CSV; see requests/).
+    Fetch(hydro_cmds::FetchArgs),
 }
 
 /// Entry point used by `main.rs`.
@@ -84,5 +93,9 @@ pub fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Sim(cmd) => sim_serve::run(&cli.global, cmd).await,
+        Command::Sample(args) => hydro_cmds::sample(&cli.global, args).await,
+        Command::Span(args) => hydro_cmds::span(&cli.global, args).await,
+        Command::Times(args) => hydro_cmds::times(&cli.global, args).await,
+        Command::Fetch(args) => hydro_cmds::fetch(&cli.global, args).await,
     }
 }

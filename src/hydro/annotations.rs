@@ -475,6 +475,25 @@ pub(crate) fn resolve(
     })
 }
 
+/// The annotation for an instant given on the command line (`times`): entry `times[i]`, with
+/// pads, clip and products from the command-line defaults.
+pub fn annotation_at(
+    device: &DeviceCode,
+    instant: Timestamp,
+    index: usize,
+    caller: &CallerDefaults,
+) -> Result<Annotation> {
+    let mut map = Map::new();
+    map.insert("deviceCode".into(), Value::String(device.to_string()));
+    map.insert("timestamp".into(), Value::String(instant.to_string()));
+    let at = Location {
+        file: "command line".into(),
+        entry: format!("times[{index}]"),
+        field: None,
+    };
+    resolve(&map, &at, caller)
+}
+
 /// Keys of `map` the resolver does not read, for "ignored field" warnings.
 pub(crate) fn unknown_keys(map: &Map<String, Value>) -> BTreeSet<String> {
     map.keys()

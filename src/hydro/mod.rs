@@ -5,6 +5,7 @@
 
 mod annotation_files;
 mod annotations;
+mod archive;
 mod error;
 mod grid;
 mod hsd;
@@ -13,7 +14,10 @@ mod sampling;
 mod timeparse;
 
 pub use annotation_files::{load_annotation_file, parse_csv, parse_json, AnnotationSet};
-pub use annotations::{Annotation, AudioExtension, CallerDefaults};
+pub use annotations::{annotation_at, Annotation, AudioExtension, CallerDefaults};
+pub use archive::{
+    parse_archive_name, select_audio, ArchiveName, AudioSelection, ListedFile, SourceFile,
+};
 pub use error::{HydroError, Location, Result};
 pub use grid::{
     compact_time, format_time, seconds, windows_overlapping, DeviceCode, TimeRange, Window,
