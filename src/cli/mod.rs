@@ -6,6 +6,7 @@
 
 mod archive;
 mod discover;
+mod hydro_cmds;
 mod order;
 mod settings;
 mod sim_serve;
@@ -73,6 +74,14 @@ pub enum Command {
     Order(order::OrderArgs),
     /// Compute spectrograms (or Welch mean PSDs) of local FLAC/WAV files: NPZ, MAT, PNG.
     Spectrogram(spectrogram::SpectrogramArgs),
+    /// Exactly N five-minute windows per device, in bursts of K spread evenly over a range.
+    Sample(hydro_cmds::SampleArgs),
+    /// Every five-minute window of a range.
+    Span(hydro_cmds::SpanArgs),
+    /// The five-minute windows around explicit instants (with optional padding and clips).
+    Times(hydro_cmds::TimesArgs),
+    /// Windows, requests and clips for an annotation file (JSON or CSV; see requests/).
+    Fetch(hydro_cmds::FetchArgs),
 }
 
 /// Entry point used by `main.rs`.
@@ -105,5 +114,9 @@ async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Archive(cmd) => archive::run(&cli.global, cmd).await,
         Command::Order(args) => order::run(&cli.global, args).await,
         Command::Spectrogram(args) => spectrogram::run(&cli.global, args).await,
+        Command::Sample(args) => hydro_cmds::sample(&cli.global, args).await,
+        Command::Span(args) => hydro_cmds::span(&cli.global, args).await,
+        Command::Times(args) => hydro_cmds::times(&cli.global, args).await,
+        Command::Fetch(args) => hydro_cmds::fetch(&cli.global, args).await,
     }
 }
