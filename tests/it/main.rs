@@ -1,8 +1,10 @@
 //! The one integration-test binary: drives the library and the CLI against the simulator.
 //! Each area has its own module file.
 
+mod api_client;
 mod cli_smoke;
 mod contract;
 mod sim_contract_data;
 mod sim_contract_delivery;
 mod sim_faults;
+mod spectrogram;
