@@ -6,6 +6,7 @@
 mod annotation_files;
 mod annotations;
 mod archive;
+mod clip;
 mod error;
 mod grid;
 mod hsd;
@@ -17,6 +18,10 @@ pub use annotation_files::{load_annotation_file, parse_csv, parse_json, Annotati
 pub use annotations::{annotation_at, Annotation, AudioExtension, CallerDefaults};
 pub use archive::{
     parse_archive_name, select_audio, ArchiveName, AudioSelection, ListedFile, SourceFile,
+};
+pub use clip::{
+    even_column_times, plan_audio_clip, plan_spectrogram_clip, AudioSource, ClipAssembly, Piece,
+    SpectSource,
 };
 pub use error::{HydroError, Location, Result};
 pub use grid::{
