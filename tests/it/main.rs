@@ -2,3 +2,4 @@
 //! Each area has its own module file.
 
 mod cli_smoke;
+mod hydro_plan;
