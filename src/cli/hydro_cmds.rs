@@ -175,7 +175,7 @@ fn hsd_settings(common: &CommonArgs) -> anyhow::Result<HsdSettings> {
 }
 
 fn timezone(common: &CommonArgs) -> anyhow::Result<TimeZone> {
-    Ok(parse_timezone(&common.timezone).context("--timezone")?)
+    parse_timezone(&common.timezone).context("--timezone")
 }
 
 fn products(common: &CommonArgs) -> anyhow::Result<(bool, Option<AudioExtension>)> {
