@@ -8,6 +8,7 @@ mod annotations;
 mod archive;
 mod clip;
 mod error;
+mod fields;
 mod grid;
 mod hsd;
 mod plan;
@@ -15,9 +16,10 @@ mod sampling;
 mod timeparse;
 
 pub use annotation_files::{load_annotation_file, parse_csv, parse_json, AnnotationSet};
-pub use annotations::{annotation_at, Annotation, AudioExtension, CallerDefaults};
+pub use annotations::{annotation_at, Annotation, CallerDefaults};
 pub use archive::{
-    parse_archive_name, select_audio, ArchiveName, AudioSelection, ListedFile, SourceFile,
+    parse_archive_name, select_audio, ArchiveName, AudioExtension, AudioSelection, ListedFile,
+    SourceFile,
 };
 pub use clip::{
     even_column_times, plan_audio_clip, plan_spectrogram_clip, AudioSource, ClipAssembly, Piece,

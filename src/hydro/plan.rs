@@ -14,7 +14,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use super::annotations::{Annotation, AudioExtension};
+use super::annotations::Annotation;
+use super::archive::AudioExtension;
 use super::error::{HydroError, Location, Result};
 use super::grid::{format_time, DeviceCode, TimeRange, Window, MAX_WINDOWS};
 use super::hsd::{HsdOrder, HsdSettings};
