@@ -331,7 +331,7 @@ fn finish(global: &GlobalArgs, common: &CommonArgs, plan: Plan) -> anyhow::Resul
         );
     }
     if global.json {
-        println!("{}", serde_json::to_string_pretty(&plan.to_json())?);
+        println!("{}", serde_json::to_string_pretty(&plan.document())?);
     } else {
         print_table(common, &plan);
     }

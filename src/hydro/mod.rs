@@ -31,6 +31,6 @@ pub use grid::{
     MAX_WINDOWS, WINDOW_NANOS, WINDOW_SECONDS,
 };
 pub use hsd::{Downsample, DpoOptions, HsdOrder, HsdSettings, SpectrogramFormat, HSD_PRODUCT_CODE};
-pub use plan::{AudioSpan, ClipPlan, Plan, PlanBuilder, PlannedRequest};
+pub use plan::{AudioSpan, ClipPlan, Plan, PlanBuilder, PlanDocument, PlannedRequest};
 pub use sampling::{command_range, sample, span, Burst, Sampled};
 pub use timeparse::{parse_time, parse_time_list, parse_time_value, parse_timezone};
