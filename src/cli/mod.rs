@@ -4,15 +4,23 @@
 //! The only module allowed `println!`, `anyhow` and terminal drawing. Exit codes: 0 all done,
 //! 1 some items failed, 2 fatal error or bad usage.
 
+mod archive;
+mod discover;
 mod hydro_cmds;
+mod order;
 mod settings;
 mod sim_serve;
+mod spectrogram;
+mod spectrogram_job;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
 pub use settings::{GlobalArgs, Settings};
+pub use spectrogram_job::{
+    process as spectrogram_file, FileReport, JobSpec as SpectrogramSpec, OutputFormat, Precision,
+};
 
 /// What a finished command reports; mapped to the process exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +65,15 @@ pub enum Command {
     /// Run the Oceans 3.0 simulator (`sim serve`).
     #[command(subcommand)]
     Sim(sim_serve::SimCommand),
+    /// Query the discovery services (locations, devices, deployments, data products, …).
+    Discover(discover::DiscoverArgs),
+    /// List or download archived files.
+    #[command(subcommand)]
+    Archive(archive::ArchiveCommand),
+    /// Order one data product (request, run, poll, download every file), resumable.
+    Order(order::OrderArgs),
+    /// Compute spectrograms (or Welch mean PSDs) of local FLAC/WAV files: NPZ, MAT, PNG.
+    Spectrogram(spectrogram::SpectrogramArgs),
     /// Exactly N five-minute windows per device, in bursts of K spread evenly over a range.
     Sample(hydro_cmds::SampleArgs),
     /// Every five-minute window of a range.
@@ -93,6 +110,10 @@ pub fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Sim(cmd) => sim_serve::run(&cli.global, cmd).await,
+        Command::Discover(args) => discover::run(&cli.global, args).await,
+        Command::Archive(cmd) => archive::run(&cli.global, cmd).await,
+        Command::Order(args) => order::run(&cli.global, args).await,
+        Command::Spectrogram(args) => spectrogram::run(&cli.global, args).await,
         Command::Sample(args) => hydro_cmds::sample(&cli.global, args).await,
         Command::Span(args) => hydro_cmds::span(&cli.global, args).await,
         Command::Times(args) => hydro_cmds::times(&cli.global, args).await,
