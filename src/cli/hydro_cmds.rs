@@ -175,7 +175,7 @@ fn hsd_settings(common: &CommonArgs) -> anyhow::Result<HsdSettings> {
 }
 
 fn timezone(common: &CommonArgs) -> anyhow::Result<TimeZone> {
-    Ok(parse_timezone(&common.timezone).context("--timezone")?)
+    parse_timezone(&common.timezone).context("--timezone")
 }
 
 fn products(common: &CommonArgs) -> anyhow::Result<(bool, Option<AudioExtension>)> {
@@ -331,7 +331,7 @@ fn finish(global: &GlobalArgs, common: &CommonArgs, plan: Plan) -> anyhow::Resul
         );
     }
     if global.json {
-        println!("{}", serde_json::to_string_pretty(&plan.to_json())?);
+        println!("{}", serde_json::to_string_pretty(&plan.document())?);
     } else {
         print_table(common, &plan);
     }

@@ -14,9 +14,44 @@ use std::collections::BTreeMap;
 use jiff::civil::DateTime;
 use jiff::{SignedDuration, Timestamp};
 
-use super::annotations::AudioExtension;
 use super::error::{HydroError, Result};
 use super::grid::{DeviceCode, TimeRange, WINDOW_SECONDS};
+
+/// The archive audio format to fetch for an annotation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub enum AudioExtension {
+    #[default]
+    Flac,
+    Wav,
+    Mp3,
+}
+
+impl AudioExtension {
+    pub fn parse(value: &str) -> Result<AudioExtension> {
+        match value
+            .trim()
+            .trim_start_matches('.')
+            .to_ascii_lowercase()
+            .as_str()
+        {
+            "flac" => Ok(AudioExtension::Flac),
+            "wav" => Ok(AudioExtension::Wav),
+            "mp3" => Ok(AudioExtension::Mp3),
+            other => Err(HydroError::arg(
+                "audio extension",
+                format!("{other:?} is not flac, wav or mp3"),
+            )),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AudioExtension::Flac => "flac",
+            AudioExtension::Wav => "wav",
+            AudioExtension::Mp3 => "mp3",
+        }
+    }
+}
 
 /// One row of an `archivefile/device` listing (`returnOptions=all` gives the dates and size;
 /// plain listings give the name only).
