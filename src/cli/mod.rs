@@ -9,12 +9,17 @@ mod discover;
 mod order;
 mod settings;
 mod sim_serve;
+mod spectrogram;
+mod spectrogram_job;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
 pub use settings::{GlobalArgs, Settings};
+pub use spectrogram_job::{
+    process as spectrogram_file, FileReport, JobSpec as SpectrogramSpec, OutputFormat, Precision,
+};
 
 /// What a finished command reports; mapped to the process exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,6 +71,8 @@ pub enum Command {
     Archive(archive::ArchiveCommand),
     /// Order one data product (request, run, poll, download every file), resumable.
     Order(order::OrderArgs),
+    /// Compute spectrograms (or Welch mean PSDs) of local FLAC/WAV files: NPZ, MAT, PNG.
+    Spectrogram(spectrogram::SpectrogramArgs),
 }
 
 /// Entry point used by `main.rs`.
@@ -97,5 +104,6 @@ async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Discover(args) => discover::run(&cli.global, args).await,
         Command::Archive(cmd) => archive::run(&cli.global, cmd).await,
         Command::Order(args) => order::run(&cli.global, args).await,
+        Command::Spectrogram(args) => spectrogram::run(&cli.global, args).await,
     }
 }

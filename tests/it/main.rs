@@ -3,3 +3,5 @@
 
 mod api_client;
 mod cli_smoke;
+mod contract;
+mod spectrogram;
