@@ -5,12 +5,16 @@
 //! 1 some items failed, 2 fatal error or bad usage.
 
 mod archive;
+mod cancel;
 mod discover;
 mod order;
+mod progress;
+mod resume;
 mod settings;
 mod sim_serve;
 mod spectrogram;
 mod spectrogram_job;
+mod status;
 
 use std::process::ExitCode;
 
@@ -73,6 +77,14 @@ pub enum Command {
     Order(order::OrderArgs),
     /// Compute spectrograms (or Welch mean PSDs) of local FLAC/WAV files: NPZ, MAT, PNG.
     Spectrogram(spectrogram::SpectrogramArgs),
+    /// Plan a batch of download tasks (JSON) and run them with the resumable engine.
+    RunTasks(resume::RunTasksArgs),
+    /// Continue the run recorded in <out>/ledger.sqlite (re-attaches to server jobs).
+    Resume(resume::ResumeArgs),
+    /// Show the progress recorded in <out>/ledger.sqlite (safe while a run is going).
+    Status(status::StatusArgs),
+    /// Cancel the server jobs of every unfinished task recorded in <out>/ledger.sqlite.
+    Cancel(cancel::CancelArgs),
 }
 
 /// Entry point used by `main.rs`.
@@ -105,5 +117,9 @@ async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Archive(cmd) => archive::run(&cli.global, cmd).await,
         Command::Order(args) => order::run(&cli.global, args).await,
         Command::Spectrogram(args) => spectrogram::run(&cli.global, args).await,
+        Command::RunTasks(args) => resume::run_tasks(&cli.global, args).await,
+        Command::Resume(args) => resume::resume(&cli.global, args).await,
+        Command::Status(args) => status::run(&cli.global, args),
+        Command::Cancel(args) => cancel::run(&cli.global, args).await,
     }
 }

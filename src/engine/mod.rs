@@ -121,6 +121,15 @@ impl Engine {
         })
     }
 
+    /// Replaces the settings (validated, stored in the ledger for later resumes).
+    pub fn with_settings(mut self, settings: EngineSettings) -> Result<Engine, EngineError> {
+        settings.validate()?;
+        let text = serde_json::to_string(&settings).unwrap_or_default();
+        self.ledger.set_meta(SETTINGS_KEY, &text)?;
+        self.settings = settings;
+        Ok(self)
+    }
+
     /// The output folder.
     pub fn out_dir(&self) -> &Path {
         &self.out
