@@ -5,13 +5,17 @@
 //! 1 some items failed, 2 fatal error or bad usage.
 
 mod archive;
+mod cancel;
 mod discover;
 mod hydro_cmds;
 mod order;
+mod progress;
+mod resume;
 mod settings;
 mod sim_serve;
 mod spectrogram;
 mod spectrogram_job;
+mod status;
 
 use std::process::ExitCode;
 
@@ -82,6 +86,14 @@ pub enum Command {
     Times(hydro_cmds::TimesArgs),
     /// Windows, requests and clips for an annotation file (JSON or CSV; see requests/).
     Fetch(hydro_cmds::FetchArgs),
+    /// Plan a batch of download tasks (JSON) and run them with the resumable engine.
+    RunTasks(resume::RunTasksArgs),
+    /// Continue the run recorded in <out>/ledger.sqlite (re-attaches to server jobs).
+    Resume(resume::ResumeArgs),
+    /// Show the progress recorded in <out>/ledger.sqlite (safe while a run is going).
+    Status(status::StatusArgs),
+    /// Cancel the server jobs of every unfinished task recorded in <out>/ledger.sqlite.
+    Cancel(cancel::CancelArgs),
 }
 
 /// Entry point used by `main.rs`.
@@ -118,5 +130,9 @@ async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Span(args) => hydro_cmds::span(&cli.global, args).await,
         Command::Times(args) => hydro_cmds::times(&cli.global, args).await,
         Command::Fetch(args) => hydro_cmds::fetch(&cli.global, args).await,
+        Command::RunTasks(args) => resume::run_tasks(&cli.global, args).await,
+        Command::Resume(args) => resume::resume(&cli.global, args).await,
+        Command::Status(args) => status::run(&cli.global, args),
+        Command::Cancel(args) => cancel::run(&cli.global, args).await,
     }
 }

@@ -9,3 +9,6 @@ mod sim_contract_delivery;
 mod sim_faults;
 mod hydro_plan;
 mod spectrogram;
+mod engine_cli;
+mod engine_kill;
+mod engine_run;
