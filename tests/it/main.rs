@@ -3,3 +3,4 @@
 
 mod api_client;
 mod cli_smoke;
+mod contract;
