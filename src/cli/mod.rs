@@ -6,7 +6,9 @@
 
 mod archive;
 mod discover;
+mod download;
 mod order;
+mod plan_cmd;
 mod settings;
 mod sim_serve;
 
@@ -66,6 +68,11 @@ pub enum Command {
     Archive(archive::ArchiveCommand),
     /// Order one data product (request, run, poll, download every file), resumable.
     Order(order::OrderArgs),
+    /// Discovery → an Excel download plan (ONC's createXLS): By Location / By Device sheets,
+    /// Configuration, Product options.
+    Plan(plan_cmd::PlanArgs),
+    /// Validate an (edited) plan workbook and download it; --dry-run prints the tasks.
+    Download(download::DownloadArgs),
 }
 
 /// Entry point used by `main.rs`.
@@ -97,5 +104,7 @@ async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Discover(args) => discover::run(&cli.global, args).await,
         Command::Archive(cmd) => archive::run(&cli.global, cmd).await,
         Command::Order(args) => order::run(&cli.global, args).await,
+        Command::Plan(args) => plan_cmd::run(&cli.global, args).await,
+        Command::Download(args) => download::run(&cli.global, args).await,
     }
 }
