@@ -3,6 +3,7 @@
 //! is sent), split rows by `splitDateRange`, and run the orders. `--dry-run` prints the tasks
 //! instead, validating against what the plan step recorded (no server needed) unless `--live`.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -108,6 +109,8 @@ pub async fn run(global: &GlobalArgs, args: DownloadArgs) -> anyhow::Result<Outc
 }
 
 fn print_dry_run(json: bool, out: &Path, valid: &ValidPlan, tasks: &[PlannedTask]) {
+    // Write errors (a closed pipe, e.g. `| head`) end the listing quietly instead of panicking.
+    let mut stdout = std::io::stdout().lock();
     let c = &valid.config;
     if json {
         let list: Vec<serde_json::Value> = tasks
@@ -127,7 +130,8 @@ fn print_dry_run(json: bool, out: &Path, valid: &ValidPlan, tasks: &[PlannedTask
                 })
             })
             .collect();
-        println!(
+        let _ = writeln!(
+            stdout,
             "{}",
             json!({
                 "downloadFolder": out.display().to_string(),
@@ -141,7 +145,8 @@ fn print_dry_run(json: bool, out: &Path, valid: &ValidPlan, tasks: &[PlannedTask
         );
         return;
     }
-    println!(
+    let _ = writeln!(
+        stdout,
         "{} row(s) valid, {} marked for download → {} task(s); splitDateRange={}, runThreads={}, downloadThreads={}, into {}",
         valid.rows.len(),
         valid.rows.iter().filter(|r| r.download).count(),
@@ -152,6 +157,8 @@ fn print_dry_run(json: bool, out: &Path, valid: &ValidPlan, tasks: &[PlannedTask
         out.display()
     );
     for t in tasks {
-        println!("{}", t.describe());
+        if writeln!(stdout, "{}", t.describe()).is_err() {
+            return;
+        }
     }
 }

@@ -32,8 +32,8 @@ pub use read::{read_workbook, recorded_offerings, ReadBook};
 pub use split::split_range;
 pub use tasks::{plan_tasks, source_label, task_key, PlannedTask, TaskKey};
 pub use validate::{
-    column_letter, parse_time_cell, row_source_keys, validate, Problem, Report, RequestRow,
-    ValidPlan,
+    column_letter, parse_config, parse_time_cell, row_source_keys, validate, Problem, Report,
+    RequestRow, ValidPlan,
 };
 pub use workbook::{
     append_rows, config_table, empty_request_table, excel_serial, from_excel_serial,
