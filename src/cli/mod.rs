@@ -7,16 +7,22 @@
 mod archive;
 mod discover;
 mod download;
+mod hydro_cmds;
 mod order;
 mod plan_cmd;
 mod settings;
 mod sim_serve;
+mod spectrogram;
+mod spectrogram_job;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
 pub use settings::{GlobalArgs, Settings};
+pub use spectrogram_job::{
+    process as spectrogram_file, FileReport, JobSpec as SpectrogramSpec, OutputFormat, Precision,
+};
 
 /// What a finished command reports; mapped to the process exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,6 +79,16 @@ pub enum Command {
     Plan(plan_cmd::PlanArgs),
     /// Validate an (edited) plan workbook and download it; --dry-run prints the tasks.
     Download(download::DownloadArgs),
+    /// Compute spectrograms (or Welch mean PSDs) of local FLAC/WAV files: NPZ, MAT, PNG.
+    Spectrogram(spectrogram::SpectrogramArgs),
+    /// Exactly N five-minute windows per device, in bursts of K spread evenly over a range.
+    Sample(hydro_cmds::SampleArgs),
+    /// Every five-minute window of a range.
+    Span(hydro_cmds::SpanArgs),
+    /// The five-minute windows around explicit instants (with optional padding and clips).
+    Times(hydro_cmds::TimesArgs),
+    /// Windows, requests and clips for an annotation file (JSON or CSV; see requests/).
+    Fetch(hydro_cmds::FetchArgs),
 }
 
 /// Entry point used by `main.rs`.
@@ -106,5 +122,10 @@ async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Order(args) => order::run(&cli.global, args).await,
         Command::Plan(args) => plan_cmd::run(&cli.global, args).await,
         Command::Download(args) => download::run(&cli.global, args).await,
+        Command::Spectrogram(args) => spectrogram::run(&cli.global, args).await,
+        Command::Sample(args) => hydro_cmds::sample(&cli.global, args).await,
+        Command::Span(args) => hydro_cmds::span(&cli.global, args).await,
+        Command::Times(args) => hydro_cmds::times(&cli.global, args).await,
+        Command::Fetch(args) => hydro_cmds::fetch(&cli.global, args).await,
     }
 }

@@ -7,6 +7,23 @@
 //! params)` equals `scipy.signal.spectrogram(x, fs, window, nperseg=win_length,
 //! noverlap=win_length-hop, nfft, detrend=False, scaling, mode='psd')`: one-sided, DC and
 //! Nyquist not doubled, times at frame centres.
+//!
+//! Files: `window` (periodic windows), `stft` (the streaming STFT and Welch mean), `level`
+//! (calibration and dB), `error`. Conventions: samples are full-scale floats (±1.0); PSDs are
+//! linear until [`level`] turns them into dB; the float64 STFT reproduces scipy's float64
+//! numbers, the float32 one is for speed.
+
+mod error;
+mod level;
+#[cfg(test)]
+mod reference_tests;
+mod stft;
+mod window;
+
+pub use error::DspError;
+pub use level::{Calibration, Level, DB_FLOOR_LINEAR};
+pub use stft::{Stft, StftFloat, WelchMean, MAX_NFFT};
+pub use window::bessel_i0;
 
 /// Window functions (periodic, as scipy's `get_window` defaults).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -55,18 +72,31 @@ pub struct Spectrogram {
     pub time_s: Vec<f64>,
 }
 
-/// Errors from invalid parameters (never from data).
-#[derive(Debug, thiserror::Error)]
-pub enum DspError {
-    #[error("invalid STFT parameter {field}: {reason}")]
-    InvalidParam { field: &'static str, reason: String },
-}
-
-/// The spectrogram of `samples` at sample rate `fs` (see the module contract).
+/// The spectrogram of `samples` at sample rate `fs` (see the module contract), computed in f64.
 pub fn spectrogram(samples: &[f32], fs: f64, params: &StftParams) -> Result<Spectrogram, DspError> {
-    let _ = (samples, fs);
-    Err(DspError::InvalidParam {
-        field: "nfft",
-        reason: format!("not implemented yet ({})", params.nfft),
+    let mut stft = Stft::<f64>::new(params, fs)?;
+    let n_time = params.frame_count(samples.len() as u64);
+    if n_time == 0 {
+        return Err(DspError::InvalidParam {
+            field: "win_length",
+            reason: format!(
+                "the signal has {} samples, fewer than one window ({})",
+                samples.len(),
+                params.win_length
+            ),
+        });
+    }
+    let n_time = usize::try_from(n_time).unwrap_or(usize::MAX);
+    let n_freq = params.n_freq();
+    let mut psd = Vec::with_capacity(n_time.saturating_mul(n_freq));
+    stft.push(samples, |_, frame| psd.extend_from_slice(frame));
+    Ok(Spectrogram {
+        n_freq,
+        n_time,
+        psd,
+        frequency_hz: params.frequencies(fs),
+        time_s: (0..n_time as u64)
+            .map(|k| params.frame_time(k, fs))
+            .collect(),
     })
 }

@@ -2,3 +2,28 @@
 //! HSD/FLAC task building, clip assembly across file boundaries with gap accounting.
 //!
 //! Must not know: HTTP details, terminals.
+
+mod annotation_files;
+mod annotations;
+mod archive;
+mod error;
+mod grid;
+mod hsd;
+mod plan;
+mod sampling;
+mod timeparse;
+
+pub use annotation_files::{load_annotation_file, parse_csv, parse_json, AnnotationSet};
+pub use annotations::{annotation_at, Annotation, AudioExtension, CallerDefaults};
+pub use archive::{
+    parse_archive_name, select_audio, ArchiveName, AudioSelection, ListedFile, SourceFile,
+};
+pub use error::{HydroError, Location, Result};
+pub use grid::{
+    compact_time, format_time, seconds, windows_overlapping, DeviceCode, TimeRange, Window,
+    MAX_WINDOWS, WINDOW_NANOS, WINDOW_SECONDS,
+};
+pub use hsd::{Downsample, DpoOptions, HsdOrder, HsdSettings, SpectrogramFormat, HSD_PRODUCT_CODE};
+pub use plan::{AudioSpan, ClipPlan, Plan, PlanBuilder, PlannedRequest};
+pub use sampling::{command_range, sample, span, Burst, Sampled};
+pub use timeparse::{parse_time, parse_time_list, parse_time_value, parse_timezone};

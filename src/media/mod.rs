@@ -2,13 +2,16 @@
 //!
 //! Must not know: network, annotations.
 
+pub mod decode;
 mod error;
 mod flac_write;
 mod mat;
 mod mat_read;
 mod npz;
+pub mod png;
 mod wav;
 
+pub use decode::{AudioFormat, AudioInfo, AudioReader, DecodeError};
 pub use error::MediaError;
 pub use flac_write::{encode_flac, write_flac, write_flac_path, FlacSpec, FLAC_SETTING};
 pub use mat::{
@@ -16,6 +19,7 @@ pub use mat::{
 };
 pub use mat_read::{read_mat, read_mat_path};
 pub use npz::{encode_npz, read_npz, read_npz_path, write_npz_path, NpyArray, NpyData};
+pub use png::{encode_png, render_spectrogram, PngError, PngOptions, SpectrogramImage};
 pub use wav::{encode_wav24, read_wav, read_wav_path, write_wav24_path, WavAudio};
 
 /// Writes `bytes` to `path` atomically: a temporary file in the same folder, synced, then

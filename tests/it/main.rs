@@ -5,3 +5,4 @@ mod api_client;
 mod cli_smoke;
 mod contract;
 mod plan_flow;
+mod spectrogram;

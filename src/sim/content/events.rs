@@ -151,7 +151,7 @@ fn hump_slot(seed: u64, slot: i64, out: &mut Vec<Event>) {
     }
     let start = slot * HUMP_SLOT_MS + (r.unit() * 1_200_000.0) as i64;
     let session_ms = r.range(300_000.0, 900_000.0) as i64;
-    let amplitude = r.range(4_000.0, 15_000.0);
+    let amplitude = r.range(20_000.0, 60_000.0);
     let mut t = start;
     let mut i = 0u64;
     while t < start + session_ms {
@@ -163,7 +163,7 @@ fn hump_slot(seed: u64, slot: i64, out: &mut Vec<Event>) {
             kind: CallKind::Humpback,
             start_ms: t,
             duration_s: dur,
-            amplitude: amplitude * p.range(0.6, 1.0),
+            amplitude: amplitude * p.range(0.7, 1.0),
             shape: Shape::Sweep {
                 f0,
                 f1,

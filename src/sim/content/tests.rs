@@ -294,3 +294,43 @@ fn write_sample_files_for_scipy() {
     )
     .unwrap();
 }
+
+#[test]
+fn ship_rises_and_falls_and_humpback_sweeps_are_audible() {
+    let rms =
+        |x: &[i32]| (x.iter().map(|&v| f64::from(v).powi(2)).sum::<f64>() / x.len() as f64).sqrt();
+    let ship = find(CallKind::Ship, false);
+    let at = |frac: f64| {
+        let ms = ship.start_ms + (ship.duration_s * 1000.0 * frac) as i64;
+        rms(&samples(&rec(ms, 5.0, 2_000)).unwrap())
+    };
+    let (early, cpa, late) = (at(0.05), at(0.5), at(0.95));
+    assert!(
+        cpa > 3.0 * early && cpa > 3.0 * late,
+        "{early} {cpa} {late}"
+    );
+    assert!(
+        at(0.3) > early && at(0.3) < cpa,
+        "level rises towards the closest approach"
+    );
+
+    let hump = find(CallKind::Humpback, true);
+    let Shape::Sweep { f0, f1, .. } = hump.shape else {
+        panic!("humpback is a sweep")
+    };
+    let fs = 8_000u32;
+    let start_ms = hump.start_ms - 3_000;
+    let x = samples(&rec(start_ms, 6.0 + hump.duration_s, fs)).unwrap();
+    // Energy around the sweep's middle frequency, in the middle of the unit vs before it.
+    let mid_f = ((f0 + f1) / 2.0) as u32;
+    let n = fs as usize / 10;
+    let centre =
+        ((hump.start_ms - start_ms) as f64 / 1000.0 + hump.duration_s / 2.0) * f64::from(fs);
+    let seg = |c: usize| &x[c - n / 2..c + n / 2];
+    let during = band_energy(seg(centre as usize), f64::from(fs), mid_f - 60, mid_f + 60);
+    let before = band_energy(seg(fs as usize), f64::from(fs), mid_f - 60, mid_f + 60);
+    assert!(
+        during > 10.0 * before,
+        "{during:e} vs {before:e} at {mid_f} Hz"
+    );
+}

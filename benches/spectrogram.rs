@@ -1,0 +1,211 @@
+//! Spectrogram throughput on a 5-minute 64 kHz 24-bit mono FLAC (generated once with
+//! flac-codec): decoding alone (symphonia, which the crate uses, against claxon), the STFT
+//! alone (f64 and f32), and end to end (hash + decode + STFT + dB + NPZ write), for nfft 1024
+//! with 50 % overlap and for 1 s windows. Before criterion's statistics it prints seconds per
+//! file and × real time for one core. `scripts/bench_scipy.py` times the Python pipeline.
+//!
+//! Run: `cargo bench --bench spectrogram` (add `-- --quick` for a short run).
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use onc_hydro::cli::{spectrogram_file, OutputFormat, Precision, SpectrogramSpec};
+use onc_hydro::dsp::{Calibration, Scaling, Stft, StftParams, Window};
+use onc_hydro::media::AudioReader;
+
+const FS: u32 = 64_000;
+const SECONDS: usize = 300;
+
+fn test_signal() -> Vec<i32> {
+    let mut s = 0x9e37_79b9_7f4a_7c15u64;
+    (0..FS as usize * SECONDS)
+        .map(|n| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            let noise = ((s >> 40) as f64 / (1u64 << 24) as f64 - 0.5) * 0.1;
+            let t = n as f64 / f64::from(FS);
+            let x = noise
+                + 0.2 * (2.0 * std::f64::consts::PI * 1000.0 * t).sin()
+                + 0.1 * (2.0 * std::f64::consts::PI * 20.0 * t).sin();
+            (x * 8_388_607.0).round() as i32
+        })
+        .collect()
+}
+
+fn make_flac(dir: &Path) -> PathBuf {
+    let path = dir.join("bench_5min_64k_24bit.flac");
+    let samples = test_signal();
+    let mut w = flac_codec::encode::FlacSampleWriter::create(
+        &path,
+        flac_codec::encode::Options::default(),
+        FS,
+        24,
+        1,
+        Some(samples.len() as u64),
+    )
+    .expect("create FLAC");
+    w.write(&samples).expect("encode FLAC");
+    w.finalize().expect("finish FLAC");
+    path
+}
+
+fn decode_symphonia(path: &Path) -> usize {
+    let mut r = AudioReader::open(path).expect("open");
+    let mut block = Vec::new();
+    let mut n = 0;
+    while r.read_block(&mut block).expect("decode") {
+        n += block.len();
+    }
+    n
+}
+
+fn decode_claxon(path: &Path) -> usize {
+    let mut r = claxon::FlacReader::open(path).expect("open");
+    let scale = 1.0 / (1u64 << (r.streaminfo().bits_per_sample - 1)) as f32;
+    let mut buf = Vec::new();
+    let mut out: Vec<f32> = Vec::new();
+    let mut n = 0;
+    let mut frames = r.blocks();
+    while let Some(block) = frames.read_next_or_eof(buf).expect("decode") {
+        out.clear();
+        out.extend(block.channel(0).iter().map(|&s| s as f32 * scale));
+        n += out.len();
+        buf = block.into_buffer();
+    }
+    n
+}
+
+fn params(nfft: usize) -> StftParams {
+    StftParams {
+        nfft,
+        win_length: nfft,
+        hop: nfft / 2,
+        window: Window::Hann,
+        scaling: Scaling::Density,
+    }
+}
+
+fn stft_only<T: onc_hydro::dsp::StftFloat>(x: &[f32], nfft: usize) -> f32 {
+    let mut stft = Stft::<T>::new(&params(nfft), f64::from(FS)).expect("params");
+    let mut acc = 0.0f32;
+    // Feed in FLAC-sized blocks, as the real pipeline does; keep one value so nothing is elided.
+    for block in x.chunks(4096) {
+        stft.push(block, |_, psd| acc += psd[1]);
+    }
+    acc
+}
+
+fn spec(nfft: usize, precision: Precision) -> SpectrogramSpec {
+    SpectrogramSpec {
+        win_dur: None,
+        nfft: Some(nfft),
+        win_length: None,
+        overlap: Some(0.5),
+        hop: None,
+        window: Window::Hann,
+        scaling: Scaling::Density,
+        freq_min: None,
+        freq_max: None,
+        average: false,
+        formats: vec![OutputFormat::Npz],
+        calibration: Calibration::FullScale,
+        clim: None,
+        precision,
+    }
+}
+
+fn best_of(n: usize, mut f: impl FnMut()) -> f64 {
+    (0..n)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed().as_secs_f64()
+        })
+        .fold(f64::INFINITY, f64::min)
+}
+
+fn bench(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let flac = make_flac(dir.path());
+    let out = dir.path().join("out");
+    std::fs::create_dir_all(&out).expect("out dir");
+    let mut reader = AudioReader::open(&flac).expect("open");
+    let x = reader.read_all().expect("decode");
+    let secs = x.len() as f64 / f64::from(FS);
+
+    // The headline numbers (one core, best of 3).
+    let report =
+        |what: &str, t: f64| eprintln!("{what:44} {t:7.3} s/file  {:7.0}× real time", secs / t);
+    eprintln!("--- {secs:.0} s of 64 kHz 24-bit mono FLAC, one core ---");
+    report(
+        "decode: symphonia",
+        best_of(3, || {
+            decode_symphonia(&flac);
+        }),
+    );
+    report(
+        "decode: claxon",
+        best_of(3, || {
+            decode_claxon(&flac);
+        }),
+    );
+    for nfft in [1024usize, FS as usize] {
+        report(
+            &format!("STFT f64, nfft {nfft}, 50 %"),
+            best_of(3, || {
+                stft_only::<f64>(&x, nfft);
+            }),
+        );
+        report(
+            &format!("STFT f32, nfft {nfft}, 50 %"),
+            best_of(3, || {
+                stft_only::<f32>(&x, nfft);
+            }),
+        );
+        for precision in [Precision::F64, Precision::F32] {
+            let s = spec(nfft, precision);
+            report(
+                &format!("end to end {precision:?} → NPZ, nfft {nfft}, 50 %"),
+                best_of(3, || {
+                    spectrogram_file(&flac, &out, &s).expect("process");
+                }),
+            );
+        }
+    }
+
+    let mut g = c.benchmark_group("decode");
+    g.sample_size(10)
+        .throughput(Throughput::Elements(x.len() as u64));
+    g.bench_function("symphonia", |b| b.iter(|| decode_symphonia(&flac)));
+    g.bench_function("claxon", |b| b.iter(|| decode_claxon(&flac)));
+    g.finish();
+
+    let mut g = c.benchmark_group("stft");
+    g.sample_size(10)
+        .throughput(Throughput::Elements(x.len() as u64));
+    for nfft in [1024usize, FS as usize] {
+        g.bench_with_input(BenchmarkId::new("f64", nfft), &nfft, |b, &n| {
+            b.iter(|| stft_only::<f64>(&x, n))
+        });
+        g.bench_with_input(BenchmarkId::new("f32", nfft), &nfft, |b, &n| {
+            b.iter(|| stft_only::<f32>(&x, n))
+        });
+    }
+    g.finish();
+
+    let mut g = c.benchmark_group("end_to_end_npz");
+    g.sample_size(10)
+        .throughput(Throughput::Elements(x.len() as u64));
+    for nfft in [1024usize, FS as usize] {
+        let s = spec(nfft, Precision::F64);
+        g.bench_with_input(BenchmarkId::new("f64", nfft), &s, |b, s| {
+            b.iter(|| spectrogram_file(&flac, &out, s).expect("process"))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

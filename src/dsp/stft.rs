@@ -1,0 +1,311 @@
+//! The streaming short-time Fourier transform: samples are pushed in blocks of any size, each
+//! complete frame is windowed, transformed with one reused realfft plan and scratch buffer, and
+//! handed to the caller as a scaled one-sided PSD (scipy's `mode='psd'`, `detrend=False`).
+//!
+//! Memory is one frame-sized buffer plus at most about two windows of pending samples, whatever
+//! the length of the stream. Generic over the FFT float type: `f64` reproduces scipy's float64
+//! numbers, `f32` is faster.
+//!
+//! Must not know: files, decoding, dB, output formats.
+
+use std::sync::Arc;
+
+use realfft::num_complex::Complex;
+use realfft::{FftNum, RealFftPlanner, RealToComplex};
+
+use super::{DspError, Scaling, StftParams};
+
+/// Largest accepted FFT length (2^24 points); far beyond any useful spectrogram.
+pub const MAX_NFFT: usize = 1 << 24;
+
+/// A float type the STFT can run in (`f32` or `f64`).
+pub trait StftFloat: FftNum + From<f32> + Into<f64> {}
+impl StftFloat for f32 {}
+impl StftFloat for f64 {}
+
+impl StftParams {
+    /// Checks the parameters against scipy's rules (and a few of our own limits).
+    pub fn validate(&self) -> Result<(), DspError> {
+        let bad =
+            |field: &'static str, reason: String| Err(DspError::InvalidParam { field, reason });
+        if self.win_length == 0 {
+            return bad("win_length", "must be at least 1 sample".into());
+        }
+        if self.nfft < self.win_length {
+            return bad(
+                "nfft",
+                format!(
+                    "{} is shorter than the window ({} samples)",
+                    self.nfft, self.win_length
+                ),
+            );
+        }
+        if self.nfft > MAX_NFFT {
+            return bad(
+                "nfft",
+                format!("{} exceeds the limit of {MAX_NFFT}", self.nfft),
+            );
+        }
+        if self.hop == 0 || self.hop > self.win_length {
+            return bad(
+                "hop",
+                format!(
+                    "{} must be between 1 and the window length ({})",
+                    self.hop, self.win_length
+                ),
+            );
+        }
+        if let super::Window::Kaiser(beta) = self.window {
+            if !(beta.is_finite() && beta >= 0.0) {
+                return bad(
+                    "window",
+                    format!("kaiser beta must be finite and ≥ 0, got {beta}"),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Number of one-sided frequency bins (`nfft/2 + 1`).
+    pub fn n_freq(&self) -> usize {
+        self.nfft / 2 + 1
+    }
+
+    /// Number of whole frames in `n_samples` samples (scipy: `(n − noverlap) // hop`).
+    pub fn frame_count(&self, n_samples: u64) -> u64 {
+        let win = self.win_length as u64;
+        if n_samples < win || self.hop == 0 {
+            0
+        } else {
+            (n_samples - win) / self.hop as u64 + 1
+        }
+    }
+
+    /// Centre time in seconds of frame `k` (scipy: `(k·hop + nperseg/2) / fs`).
+    pub fn frame_time(&self, k: u64, fs: f64) -> f64 {
+        (k as f64 * self.hop as f64 + self.win_length as f64 / 2.0) / fs
+    }
+
+    /// Bin centre frequencies in Hz (`rfftfreq(nfft, 1/fs)`).
+    pub fn frequencies(&self, fs: f64) -> Vec<f64> {
+        (0..self.n_freq())
+            .map(|k| k as f64 * fs / self.nfft as f64)
+            .collect()
+    }
+
+    /// Per-bin factor turning |X|² into the one-sided PSD: the scaling constant, doubled for every
+    /// bin but DC and (for even nfft) Nyquist.
+    pub fn bin_scales(&self, fs: f64) -> Vec<f64> {
+        let w = self.window.coefficients(self.win_length);
+        let base = match self.scaling {
+            Scaling::Density => 1.0 / (fs * w.iter().map(|v| v * v).sum::<f64>()),
+            Scaling::Spectrum => {
+                let s: f64 = w.iter().sum();
+                1.0 / (s * s)
+            }
+        };
+        let n_freq = self.n_freq();
+        (0..n_freq)
+            .map(|k| {
+                let nyquist = self.nfft % 2 == 0 && k == n_freq - 1;
+                if k == 0 || nyquist {
+                    base
+                } else {
+                    2.0 * base
+                }
+            })
+            .collect()
+    }
+}
+
+/// A streaming STFT over one signal. Push blocks with [`Stft::push`]; every completed frame's
+/// PSD (length `n_freq`, linear, already scaled) is passed to the callback in time order.
+pub struct Stft<T: StftFloat> {
+    params: StftParams,
+    window: Vec<T>,
+    scales: Vec<T>,
+    fft: Arc<dyn RealToComplex<T>>,
+    frame: Vec<T>,
+    spectrum: Vec<Complex<T>>,
+    scratch: Vec<Complex<T>>,
+    power: Vec<f32>,
+    /// Samples received but not yet fully consumed, from `start`.
+    pending: Vec<f32>,
+    start: usize,
+    frames: u64,
+}
+
+impl<T: StftFloat> Stft<T> {
+    /// Plans the FFT and precomputes the window and scaling for sample rate `fs`.
+    pub fn new(params: &StftParams, fs: f64) -> Result<Self, DspError> {
+        params.validate()?;
+        if !(fs.is_finite() && fs > 0.0) {
+            return Err(DspError::InvalidParam {
+                field: "fs",
+                reason: format!("sample rate must be a positive number, got {fs}"),
+            });
+        }
+        let to_t = |v: f64| T::from_f64(v).unwrap_or_else(T::zero);
+        let window = params
+            .window
+            .coefficients(params.win_length)
+            .into_iter()
+            .map(to_t)
+            .collect();
+        let scales = params.bin_scales(fs).into_iter().map(to_t).collect();
+        let fft = RealFftPlanner::<T>::new().plan_fft_forward(params.nfft);
+        let frame = fft.make_input_vec();
+        let spectrum = fft.make_output_vec();
+        let scratch = fft.make_scratch_vec();
+        Ok(Stft {
+            params: params.clone(),
+            window,
+            scales,
+            fft,
+            frame,
+            spectrum,
+            scratch,
+            power: vec![0.0; params.n_freq()],
+            pending: Vec::with_capacity(2 * params.win_length + 8192),
+            start: 0,
+            frames: 0,
+        })
+    }
+
+    /// The parameters this STFT runs with.
+    pub fn params(&self) -> &StftParams {
+        &self.params
+    }
+
+    /// Frames emitted so far.
+    pub fn frames(&self) -> u64 {
+        self.frames
+    }
+
+    /// Feeds samples; calls `on_frame(k, psd)` for every frame completed by them.
+    pub fn push(&mut self, samples: &[f32], mut on_frame: impl FnMut(u64, &[f32])) {
+        let win = self.params.win_length;
+        let hop = self.params.hop;
+        let mut input = samples;
+        // Fast path: no carried-over samples, so whole frames are read straight from the input.
+        if self.pending.len() == self.start {
+            self.pending.clear();
+            self.start = 0;
+            let mut pos = 0;
+            while pos + win <= input.len() {
+                self.frame_at(&input[pos..pos + win]);
+                on_frame(self.frames, &self.power);
+                self.frames += 1;
+                pos += hop;
+            }
+            input = &input[pos.min(input.len())..];
+        }
+        self.pending.extend_from_slice(input);
+        while self.pending.len() - self.start >= win {
+            let s = self.start;
+            // Split borrows: compute from a slice of `pending` into the other buffers.
+            let (frame_src, _) = self.pending[s..].split_at(win);
+            transform(
+                frame_src,
+                &self.window,
+                &self.scales,
+                &*self.fft,
+                &mut self.frame,
+                &mut self.spectrum,
+                &mut self.scratch,
+                &mut self.power,
+            );
+            on_frame(self.frames, &self.power);
+            self.frames += 1;
+            self.start += hop;
+        }
+        // Compact once the consumed prefix dominates, so copying stays O(1) per sample.
+        if self.start > 0 && self.start * 2 >= self.pending.len() {
+            self.pending.drain(..self.start);
+            self.start = 0;
+        }
+    }
+
+    fn frame_at(&mut self, src: &[f32]) {
+        transform(
+            src,
+            &self.window,
+            &self.scales,
+            &*self.fft,
+            &mut self.frame,
+            &mut self.spectrum,
+            &mut self.scratch,
+            &mut self.power,
+        );
+    }
+}
+
+/// One frame: window, zero-pad, real FFT, scaled |X|².
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn transform<T: StftFloat>(
+    src: &[f32],
+    window: &[T],
+    scales: &[T],
+    fft: &dyn RealToComplex<T>,
+    frame: &mut [T],
+    spectrum: &mut [Complex<T>],
+    scratch: &mut [Complex<T>],
+    power: &mut [f32],
+) {
+    let win = window.len();
+    for ((dst, &x), &w) in frame[..win].iter_mut().zip(src).zip(window) {
+        *dst = <T as From<f32>>::from(x) * w;
+    }
+    // realfft uses the input as scratch, so the zero padding is restored every frame.
+    for v in &mut frame[win..] {
+        *v = T::zero();
+    }
+    // Lengths come from the plan itself, so this cannot fail.
+    if fft.process_with_scratch(frame, spectrum, scratch).is_err() {
+        power.fill(f32::NAN);
+        return;
+    }
+    for ((p, c), &s) in power.iter_mut().zip(spectrum.iter()).zip(scales) {
+        let v: f64 = ((c.re * c.re + c.im * c.im) * s).into();
+        *p = v as f32;
+    }
+}
+
+/// Welch averaging: the running f64 mean of frame PSDs (scipy `welch(average='mean')`).
+#[derive(Debug, Clone)]
+pub struct WelchMean {
+    sum: Vec<f64>,
+    count: u64,
+}
+
+impl WelchMean {
+    pub fn new(n_freq: usize) -> Self {
+        WelchMean {
+            sum: vec![0.0; n_freq],
+            count: 0,
+        }
+    }
+
+    /// Adds one frame's PSD.
+    pub fn add(&mut self, psd: &[f32]) {
+        for (s, &p) in self.sum.iter_mut().zip(psd) {
+            *s += f64::from(p);
+        }
+        self.count += 1;
+    }
+
+    /// Frames added so far.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// The mean PSD (empty when no frame was added).
+    pub fn mean(&self) -> Vec<f32> {
+        if self.count == 0 {
+            return Vec::new();
+        }
+        let n = self.count as f64;
+        self.sum.iter().map(|s| (s / n) as f32).collect()
+    }
+}

@@ -1,0 +1,356 @@
+//! Streaming audio decoding: FLAC and WAV files read block by block into full-scale `f32`
+//! samples (±1.0), multi-channel files averaged to mono, with sample rate and bit depth.
+//!
+//! The format is sniffed from the first bytes, not the extension. FLAC goes through symphonia
+//! (only its `flac` feature): on a 5-minute 64 kHz 24-bit file it decoded in 0.17 s against
+//! claxon's 0.30 s (see benches/spectrogram.rs `decode`); WAV (integer 8–32 bit or float 32)
+//! through hound. Memory is one decoded block, never the whole file.
+//!
+//! Must not know: spectrograms, network, annotations.
+
+use std::fs::File;
+use std::io::{BufReader, Read};
+use std::path::Path;
+
+use symphonia::core::codecs::audio::{AudioDecoder, AudioDecoderOptions};
+use symphonia::core::errors::Error as SymError;
+use symphonia::core::formats::probe::Hint;
+use symphonia::core::formats::{FormatOptions, FormatReader, TrackType};
+use symphonia::core::io::MediaSourceStream;
+use symphonia::core::meta::MetadataOptions;
+
+/// Samples per WAV block handed out by [`AudioReader::read_block`].
+const WAV_BLOCK_FRAMES: usize = 16_384;
+
+/// The container of an audio file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AudioFormat {
+    Flac,
+    Wav,
+}
+
+impl AudioFormat {
+    pub fn name(self) -> &'static str {
+        match self {
+            AudioFormat::Flac => "FLAC",
+            AudioFormat::Wav => "WAV",
+        }
+    }
+}
+
+/// What a decoder knows before reading samples.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AudioInfo {
+    pub format: AudioFormat,
+    pub sample_rate: u32,
+    /// Bits per sample of the stored data (e.g. 24); 32 for float WAV.
+    pub bits_per_sample: u32,
+    /// Channels in the file (blocks are always mono: channels are averaged).
+    pub channels: u32,
+    /// Samples per channel when the header states it.
+    pub total_frames: Option<u64>,
+}
+
+/// Errors while reading audio; each names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    #[error("{path}: cannot read: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: not a FLAC or WAV file (it starts with {magic:?})")]
+    UnknownFormat { path: String, magic: String },
+    #[error("{path}: malformed {format}: {reason}")]
+    Malformed {
+        path: String,
+        format: &'static str,
+        reason: String,
+    },
+}
+
+struct FlacSource {
+    format: Box<dyn FormatReader>,
+    decoder: Box<dyn AudioDecoder>,
+    track_id: u32,
+    interleaved: Vec<f32>,
+}
+
+struct WavSource {
+    reader: hound::WavReader<BufReader<File>>,
+    float: bool,
+    scale: f32,
+    interleaved: Vec<f32>,
+}
+
+enum Source {
+    Flac(Box<FlacSource>),
+    Wav(Box<WavSource>),
+}
+
+/// A streaming decoder over one FLAC or WAV file.
+pub struct AudioReader {
+    path: String,
+    info: AudioInfo,
+    source: Source,
+}
+
+impl std::fmt::Debug for AudioReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AudioReader")
+            .field("path", &self.path)
+            .field("info", &self.info)
+            .finish()
+    }
+}
+
+impl AudioReader {
+    /// Opens `path`, detects FLAC or WAV from its first bytes and reads the header.
+    pub fn open(path: &Path) -> Result<AudioReader, DecodeError> {
+        let shown = path.display().to_string();
+        let io = |source| DecodeError::Io {
+            path: shown.clone(),
+            source,
+        };
+        let mut file = File::open(path).map_err(io)?;
+        let mut magic = [0u8; 12];
+        let n = read_up_to(&mut file, &mut magic).map_err(io)?;
+        let magic = &magic[..n];
+        let file = File::open(path).map_err(io)?;
+        if magic.starts_with(b"fLaC") {
+            open_flac(shown, file)
+        } else if magic.len() >= 12 && &magic[0..4] == b"RIFF" && &magic[8..12] == b"WAVE" {
+            open_wav(shown, file)
+        } else {
+            Err(DecodeError::UnknownFormat {
+                path: shown,
+                magic: String::from_utf8_lossy(magic).into_owned(),
+            })
+        }
+    }
+
+    /// The file's stream parameters.
+    pub fn info(&self) -> &AudioInfo {
+        &self.info
+    }
+
+    /// Replaces `out` with the next block of mono samples; `Ok(false)` at the end of the file.
+    pub fn read_block(&mut self, out: &mut Vec<f32>) -> Result<bool, DecodeError> {
+        out.clear();
+        let channels = self.info.channels.max(1) as usize;
+        match &mut self.source {
+            Source::Flac(src) => loop {
+                let packet = match src.format.next_packet() {
+                    Ok(Some(p)) => p,
+                    Ok(None) => return Ok(false),
+                    Err(e) => return Err(flac_error(&self.path, e)),
+                };
+                if packet.track_id != src.track_id {
+                    continue;
+                }
+                let decoded = src
+                    .decoder
+                    .decode(&packet)
+                    .map_err(|e| flac_error(&self.path, e))?;
+                if decoded.frames() == 0 {
+                    continue;
+                }
+                decoded.copy_to_vec_interleaved(&mut src.interleaved);
+                if channels == 1 {
+                    // Hand the decoded buffer over instead of copying it.
+                    std::mem::swap(out, &mut src.interleaved);
+                } else {
+                    downmix(&src.interleaved, channels, out);
+                }
+                return Ok(true);
+            },
+            Source::Wav(src) => {
+                let WavSource {
+                    reader,
+                    float,
+                    scale,
+                    interleaved,
+                } = &mut **src;
+                interleaved.clear();
+                let want = WAV_BLOCK_FRAMES * channels;
+                let path = &self.path;
+                let bad = |e: hound::Error| DecodeError::Malformed {
+                    path: path.clone(),
+                    format: "WAV",
+                    reason: e.to_string(),
+                };
+                if *float {
+                    for s in reader.samples::<f32>().take(want) {
+                        interleaved.push(s.map_err(bad)?);
+                    }
+                } else {
+                    let scale = *scale;
+                    for s in reader.samples::<i32>().take(want) {
+                        interleaved.push(s.map_err(bad)? as f32 * scale);
+                    }
+                }
+                if interleaved.is_empty() {
+                    return Ok(false);
+                }
+                downmix(interleaved, channels, out);
+                Ok(true)
+            }
+        }
+    }
+
+    /// Decodes the whole file into memory (for short clips and tests; the spectrogram path
+    /// streams with [`AudioReader::read_block`] instead).
+    pub fn read_all(&mut self) -> Result<Vec<f32>, DecodeError> {
+        let mut all = Vec::with_capacity(self.info.total_frames.unwrap_or(0).min(1 << 28) as usize);
+        let mut block = Vec::new();
+        while self.read_block(&mut block)? {
+            all.extend_from_slice(&block);
+        }
+        Ok(all)
+    }
+}
+
+fn read_up_to(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match file.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}
+
+/// Copies mono data as is, averages interleaved channels otherwise.
+fn downmix(interleaved: &[f32], channels: usize, out: &mut Vec<f32>) {
+    if channels == 1 {
+        out.extend_from_slice(interleaved);
+    } else {
+        let inv = 1.0 / channels as f32;
+        out.extend(
+            interleaved
+                .chunks_exact(channels)
+                .map(|frame| frame.iter().sum::<f32>() * inv),
+        );
+    }
+}
+
+fn flac_error(path: &str, e: SymError) -> DecodeError {
+    match e {
+        SymError::IoError(source) if source.kind() != std::io::ErrorKind::UnexpectedEof => {
+            DecodeError::Io {
+                path: path.to_string(),
+                source,
+            }
+        }
+        SymError::IoError(_) => DecodeError::Malformed {
+            path: path.to_string(),
+            format: "FLAC",
+            reason: "the file ends in the middle of a frame (truncated?)".into(),
+        },
+        other => DecodeError::Malformed {
+            path: path.to_string(),
+            format: "FLAC",
+            reason: other.to_string(),
+        },
+    }
+}
+
+fn open_flac(path: String, file: File) -> Result<AudioReader, DecodeError> {
+    let malformed = |reason: String| DecodeError::Malformed {
+        path: path.clone(),
+        format: "FLAC",
+        reason,
+    };
+    let mss = MediaSourceStream::new(Box::new(file), Default::default());
+    let mut hint = Hint::new();
+    hint.with_extension("flac");
+    let format = symphonia::default::get_probe()
+        .probe(
+            &hint,
+            mss,
+            FormatOptions::default(),
+            MetadataOptions::default(),
+        )
+        .map_err(|e| flac_error(&path, e))?;
+    let track = format
+        .default_track(TrackType::Audio)
+        .ok_or_else(|| malformed("no audio stream".into()))?;
+    let params = track
+        .codec_params
+        .as_ref()
+        .and_then(|p| p.audio())
+        .ok_or_else(|| malformed("no audio codec parameters".into()))?;
+    let sample_rate = params
+        .sample_rate
+        .filter(|&r| r > 0)
+        .ok_or_else(|| malformed("no sample rate in STREAMINFO".into()))?;
+    let bits_per_sample = params
+        .bits_per_sample
+        .ok_or_else(|| malformed("no bit depth in STREAMINFO".into()))?;
+    let channels = params.channels.as_ref().map_or(1, |c| c.count()) as u32;
+    let decoder = symphonia::default::get_codecs()
+        .make_audio_decoder(params, &AudioDecoderOptions::default())
+        .map_err(|e| flac_error(&path, e))?;
+    let info = AudioInfo {
+        format: AudioFormat::Flac,
+        sample_rate,
+        bits_per_sample,
+        channels,
+        total_frames: track.num_frames.filter(|&n| n > 0),
+    };
+    let track_id = track.id;
+    Ok(AudioReader {
+        path,
+        info,
+        source: Source::Flac(Box::new(FlacSource {
+            format,
+            decoder,
+            track_id,
+            interleaved: Vec::new(),
+        })),
+    })
+}
+
+fn open_wav(path: String, file: File) -> Result<AudioReader, DecodeError> {
+    let reader = hound::WavReader::new(BufReader::with_capacity(1 << 16, file)).map_err(|e| {
+        DecodeError::Malformed {
+            path: path.clone(),
+            format: "WAV",
+            reason: e.to_string(),
+        }
+    })?;
+    let spec = reader.spec();
+    let float = spec.sample_format == hound::SampleFormat::Float;
+    if spec.sample_rate == 0 || spec.channels == 0 {
+        return Err(DecodeError::Malformed {
+            path,
+            format: "WAV",
+            reason: format!(
+                "sample rate {} Hz with {} channels",
+                spec.sample_rate, spec.channels
+            ),
+        });
+    }
+    let bits = u32::from(spec.bits_per_sample);
+    let info = AudioInfo {
+        format: AudioFormat::Wav,
+        sample_rate: spec.sample_rate,
+        bits_per_sample: bits,
+        channels: u32::from(spec.channels),
+        total_frames: Some(u64::from(reader.duration())),
+    };
+    // 8-bit WAV is unsigned on disk; hound already re-centres it to i8 range.
+    let scale = 1.0 / (1u64 << (bits.clamp(1, 32) - 1)) as f32;
+    Ok(AudioReader {
+        path,
+        info,
+        source: Source::Wav(Box::new(WavSource {
+            reader,
+            float,
+            scale,
+            interleaved: Vec::new(),
+        })),
+    })
+}

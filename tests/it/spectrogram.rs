@@ -1,0 +1,327 @@
+//! `onc-hydro spectrogram` end to end on small generated FLAC/WAV files: NPZ layout and axes,
+//! the JSON provenance, calibration offsets, cropping, Welch, PNG, folders with several workers,
+//! FLAC/WAV parity and clear errors.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use ndarray::{Array1, Array2};
+use ndarray_npy::NpzReader;
+use sha2::{Digest, Sha256};
+
+const FS: u32 = 8000;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_onc-hydro"))
+}
+
+/// 2 s of a 1 kHz sine (amplitude 0.5) plus weak deterministic noise, as 24-bit integers.
+fn samples() -> Vec<i32> {
+    let mut s = 12345u64;
+    (0..2 * FS as usize)
+        .map(|n| {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let noise = ((s >> 33) as f64 / (1u64 << 31) as f64 - 0.5) * 2e-3;
+            let x = 0.5 * (2.0 * std::f64::consts::PI * 1000.0 * n as f64 / f64::from(FS)).sin();
+            ((x + noise) * 8_388_607.0).round() as i32
+        })
+        .collect()
+}
+
+fn write_flac(path: &Path, data: &[i32]) {
+    let mut w = flac_codec::encode::FlacSampleWriter::create(
+        path,
+        flac_codec::encode::Options::default(),
+        FS,
+        24,
+        1,
+        Some(data.len() as u64),
+    )
+    .unwrap();
+    w.write(data).unwrap();
+    w.finalize().unwrap();
+}
+
+fn write_wav(path: &Path, data: &[i32]) {
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: FS,
+        bits_per_sample: 24,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(path, spec).unwrap();
+    for &s in data {
+        w.write_sample(s).unwrap();
+    }
+    w.finalize().unwrap();
+}
+
+fn run(args: &[&str]) -> Output {
+    bin()
+        .arg("spectrogram")
+        .args(args)
+        .output()
+        .expect("run onc-hydro")
+}
+
+fn ok(out: &Output) {
+    assert!(
+        out.status.success(),
+        "status {:?}\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+struct Npz {
+    psd_db: Array2<f32>,
+    freq: Array1<f64>,
+    time: Array1<f64>,
+}
+
+fn read_npz(path: &Path) -> Npz {
+    let mut z = NpzReader::new(File::open(path).unwrap()).unwrap();
+    Npz {
+        psd_db: z.by_name("psd_db").unwrap(),
+        freq: z.by_name("frequency_hz").unwrap(),
+        time: z.by_name("time_s").unwrap(),
+    }
+}
+
+fn setup() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let flac = dir.path().join("tone.flac");
+    write_flac(&flac, &samples());
+    (dir, flac)
+}
+
+#[test]
+fn npz_has_scipy_layout_axes_peak_and_provenance() {
+    let (dir, flac) = setup();
+    let out = dir.path().join("out");
+    let o = run(&[
+        flac.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--nfft",
+        "256",
+        "--overlap",
+        "0.5",
+    ]);
+    ok(&o);
+    let z = read_npz(&out.join("tone.npz"));
+    // scipy: 129 bins; (16000 − 128) // 128 = 124 frames; centres at (128k + 128)/fs.
+    assert_eq!(z.psd_db.dim(), (129, 124));
+    assert_eq!(z.freq.len(), 129);
+    assert!((z.freq[32] - 1000.0).abs() < 1e-9);
+    assert!(
+        (z.time[0] - 128.0 / 8000.0).abs() < 1e-12
+            && (z.time[123] - (128.0 * 123.0 + 128.0) / 8000.0).abs() < 1e-12
+    );
+    for t in [0, 60, 123] {
+        let col = z.psd_db.column(t);
+        let peak = (0..129).max_by(|&a, &b| col[a].total_cmp(&col[b])).unwrap();
+        assert_eq!(peak, 32, "frame {t}");
+        // A 0.5-amplitude sine with Hann density scaling: peak = A²/4 · Σw²... checked as a
+        // level far above the −60 dB noise floor rather than a magic number.
+        assert!(col[32] > col[100] + 60.0, "{} vs {}", col[32], col[100]);
+    }
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("tone.json")).unwrap()).unwrap();
+    let sha = hex::encode(Sha256::digest(std::fs::read(&flac).unwrap()));
+    assert_eq!(meta["source"]["sha256"], sha.as_str());
+    assert_eq!(meta["unit"], "dB re 1 FS²/Hz");
+    assert_eq!(meta["parameters"]["nfft"], 256);
+    assert_eq!(meta["parameters"]["hop"], 128);
+    assert_eq!(meta["parameters"]["window"], "hann");
+    assert_eq!(meta["source"]["bits_per_sample"], 24);
+    assert_eq!(meta["tool_version"], env!("CARGO_PKG_VERSION"));
+}
+
+#[test]
+fn calibration_shifts_levels_and_changes_the_unit() {
+    let (dir, flac) = setup();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    ok(&run(&[
+        flac.to_str().unwrap(),
+        "--out",
+        a.to_str().unwrap(),
+        "--nfft",
+        "512",
+    ]));
+    ok(&run(&[
+        flac.to_str().unwrap(),
+        "--out",
+        b.to_str().unwrap(),
+        "--nfft",
+        "512",
+        "--sensitivity-db",
+        "-170",
+        "--full-scale-volts",
+        "2",
+    ]));
+    let (za, zb) = (read_npz(&a.join("tone.npz")), read_npz(&b.join("tone.npz")));
+    let offset = 170.0 + 20.0 * 2f32.log10();
+    for (x, y) in za.psd_db.iter().zip(zb.psd_db.iter()).step_by(97) {
+        assert!((y - x - offset).abs() < 1e-3, "{x} → {y}");
+    }
+    let meta = std::fs::read_to_string(b.join("tone.json")).unwrap();
+    assert!(
+        meta.contains("dB re 1 µPa²/Hz") && meta.contains("\"flat\""),
+        "{meta}"
+    );
+
+    // A table: constant −170 dB between its points gives the same numbers.
+    let table = dir.path().join("cal.csv");
+    std::fs::write(&table, "frequency_hz,sensitivity_db\n0,-170\n4000,-170\n").unwrap();
+    let c = dir.path().join("c");
+    ok(&run(&[
+        flac.to_str().unwrap(),
+        "--out",
+        c.to_str().unwrap(),
+        "--nfft",
+        "512",
+        "--calibration",
+        table.to_str().unwrap(),
+        "--full-scale-volts",
+        "2",
+    ]));
+    assert_eq!(read_npz(&c.join("tone.npz")).psd_db, zb.psd_db);
+}
+
+#[test]
+fn crop_average_png_and_wav_parity() {
+    let (dir, flac) = setup();
+    let wav = dir.path().join("tonew.wav");
+    write_wav(&wav, &samples());
+    let out = dir.path().join("out");
+    let common = [
+        "--out",
+        out.to_str().unwrap(),
+        "--nfft",
+        "256",
+        "--freq-min",
+        "500",
+        "--freq-max",
+        "1500",
+    ];
+    ok(&run(&[
+        &[
+            flac.to_str().unwrap(),
+            "--format",
+            "npz,png",
+            "--clim=-120,0",
+        ][..],
+        &common[..],
+    ]
+    .concat()));
+    ok(&run(&[&[wav.to_str().unwrap()][..], &common[..]].concat()));
+    let (zf, zw) = (
+        read_npz(&out.join("tone.npz")),
+        read_npz(&out.join("tonew.npz")),
+    );
+    assert!(zf.freq.iter().all(|&f| (500.0..=1500.0).contains(&f)));
+    assert_eq!(zf.freq.len(), 33); // 500, 531.25, …, 1500
+    assert_eq!(
+        zf.psd_db, zw.psd_db,
+        "FLAC and WAV of the same samples agree exactly"
+    );
+    let png = std::fs::read(out.join("tone.png")).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+
+    let avg = dir.path().join("avg");
+    ok(&run(&[
+        flac.to_str().unwrap(),
+        "--out",
+        avg.to_str().unwrap(),
+        "--nfft",
+        "256",
+        "--average",
+    ]));
+    let mut z = NpzReader::new(File::open(avg.join("tone.npz")).unwrap()).unwrap();
+    let mean: Array1<f32> = z.by_name("psd_db").unwrap();
+    assert_eq!(mean.len(), 129);
+    let peak = (0..129)
+        .max_by(|&a, &b| mean[a].total_cmp(&mean[b]))
+        .unwrap();
+    assert_eq!(peak, 32);
+}
+
+#[test]
+fn folders_with_two_workers_and_json_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    std::fs::create_dir_all(input.join("sub")).unwrap();
+    let data = samples();
+    write_flac(&input.join("a.flac"), &data[..8000]);
+    write_flac(&input.join("sub").join("b.flac"), &data);
+    write_wav(&input.join("c.wav"), &data[..4000]);
+    std::fs::write(input.join("notes.txt"), "not audio").unwrap();
+    let out = dir.path().join("out");
+    let o = bin()
+        .args([
+            "--json",
+            "spectrogram",
+            input.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .args(["--nfft", "128", "--jobs", "2"])
+        .output()
+        .unwrap();
+    ok(&o);
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["succeeded"], 3);
+    assert_eq!(doc["jobs"], 2);
+    for stem in ["a", "b", "c"] {
+        assert!(out.join(format!("{stem}.npz")).is_file(), "{stem}");
+    }
+}
+
+#[test]
+fn bad_inputs_fail_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = dir.path().join("fake.flac");
+    std::fs::write(&fake, "this is not audio").unwrap();
+    let (_d, good) = setup();
+    let out = dir.path().join("out");
+    let o = run(&[
+        fake.to_str().unwrap(),
+        good.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--nfft",
+        "256",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "one of two files failed");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("fake.flac") && err.contains("not a FLAC or WAV"),
+        "{err}"
+    );
+    assert!(out.join("tone.npz").is_file());
+
+    let o = run(&[dir.path().join("missing.flac").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("missing.flac"));
+
+    for bad in [
+        vec!["--average", "--format", "png"],
+        vec!["--nfft", "128", "--win-length", "256"],
+        vec!["--window", "boxcar"],
+        vec!["--overlap", "1.5"],
+        vec!["--full-scale-volts", "1"],
+    ] {
+        let o = run(&[&[good.to_str().unwrap()][..], &bad[..]].concat());
+        assert_eq!(
+            o.status.code(),
+            Some(2),
+            "{bad:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+}
