@@ -7,10 +7,12 @@
 mod archive;
 mod cancel;
 mod discover;
+mod download;
 mod hydro_cmds;
 mod order;
 mod progress;
 mod resume;
+mod plan_cmd;
 mod settings;
 mod sim_serve;
 mod spectrogram;
@@ -76,6 +78,11 @@ pub enum Command {
     Archive(archive::ArchiveCommand),
     /// Order one data product (request, run, poll, download every file), resumable.
     Order(order::OrderArgs),
+    /// Discovery → an Excel download plan (ONC's createXLS): By Location / By Device sheets,
+    /// Configuration, Product options.
+    Plan(plan_cmd::PlanArgs),
+    /// Validate an (edited) plan workbook and download it; --dry-run prints the tasks.
+    Download(download::DownloadArgs),
     /// Compute spectrograms (or Welch mean PSDs) of local FLAC/WAV files: NPZ, MAT, PNG.
     Spectrogram(spectrogram::SpectrogramArgs),
     /// Exactly N five-minute windows per device, in bursts of K spread evenly over a range.
@@ -125,6 +132,8 @@ async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Discover(args) => discover::run(&cli.global, args).await,
         Command::Archive(cmd) => archive::run(&cli.global, cmd).await,
         Command::Order(args) => order::run(&cli.global, args).await,
+        Command::Plan(args) => plan_cmd::run(&cli.global, args).await,
+        Command::Download(args) => download::run(&cli.global, args).await,
         Command::Spectrogram(args) => spectrogram::run(&cli.global, args).await,
         Command::Sample(args) => hydro_cmds::sample(&cli.global, args).await,
         Command::Span(args) => hydro_cmds::span(&cli.global, args).await,

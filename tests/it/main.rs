@@ -8,6 +8,7 @@ mod sim_contract_data;
 mod sim_contract_delivery;
 mod sim_faults;
 mod hydro_plan;
+mod plan_flow;
 mod spectrogram;
 mod engine_cli;
 mod engine_kill;
