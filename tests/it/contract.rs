@@ -390,7 +390,7 @@ pub async fn check_auth(base: &str, token: &str) {
 
 pub fn test_config() -> SimConfig {
     SimConfig {
-        time_scale: 0.01,
+        time_scale: 0.02,
         now: "2026-01-01T00:00:00Z".parse().unwrap(),
         audio_sample_rate_override: Some(2_000),
         ..SimConfig::default()
