@@ -7,4 +7,5 @@ mod contract;
 mod sim_contract_data;
 mod sim_contract_delivery;
 mod sim_faults;
+mod sim_serve;
 mod spectrogram;

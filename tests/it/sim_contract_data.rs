@@ -259,6 +259,59 @@ pub async fn check_archive(base: &str, token: &str) {
     }
 }
 
+/// Default paging: pages of ~11k rows whose sizes vary; following `next` yields every file once.
+pub async fn check_default_paging(base: &str, token: &str) {
+    // 2024-03-01 .. 2024-04-15: 45 days × 288 files.
+    let q = [
+        ("deviceCode", "ICLISTENHF6324"),
+        ("dateFrom", "2024-03-01"),
+        ("dateTo", "2024-04-15"),
+    ];
+    let mut v = get(base, token, Style::Path, "archivefile/device", &q)
+        .await
+        .json();
+    let mut sizes = vec![names(&v).len()];
+    let mut all = names(&v);
+    while !v["next"].is_null() {
+        let url = v["next"]["url"].as_str().unwrap().to_string();
+        v = client()
+            .get(url)
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap();
+        sizes.push(names(&v).len());
+        all.extend(names(&v));
+    }
+    assert_eq!(all.len(), 45 * 288, "{sizes:?}");
+    let mut unique = all.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), all.len(), "no file listed twice");
+    assert!(sizes.len() == 2 && sizes[0] > 10_000, "{sizes:?}");
+    // A different window pages differently: page sizes are not a constant.
+    let q = [
+        ("deviceCode", "ICLISTENHF6324"),
+        ("dateFrom", "2024-02-01"),
+        ("dateTo", "2024-04-15"),
+    ];
+    let v = get(base, token, Style::Path, "archivefile/device", &q)
+        .await
+        .json();
+    let p1 = names(&v).len();
+    let v = client()
+        .get(v["next"]["url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_ne!(p1, names(&v).len(), "page sizes vary");
+}
+
 /// Audio downloads are real FLAC / WAV (needs the content renderer).
 pub async fn check_audio(base: &str, token: &str) {
     let r = get(
