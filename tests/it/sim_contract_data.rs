@@ -355,6 +355,47 @@ pub async fn check_audio(base: &str, token: &str) {
     )
     .await;
     assert_eq!((r.status, &r.body[..4]), (200, &b"RIFF"[..]));
+    let q = [
+        ("deviceCode", "ICLISTENHF6324"),
+        ("dateFrom", "2020-01-01"),
+        ("dateTo", "2020-01-01T00:05:00.000Z"),
+        ("returnOptions", "all"),
+    ];
+    let v = get(base, token, Style::Legacy, "archivefile/device", &q)
+        .await
+        .json();
+    assert_eq!(
+        v["files"][0]["uncompressedFileSize"].as_u64(),
+        Some(r.body.len() as u64)
+    );
+    // A jittered device's FLAC is real 24-bit FLAC that decodes (claxon) completely.
+    let q = [
+        ("deviceCode", "NAXYS_HYD-023"),
+        ("dateFrom", "2024-04-01"),
+        ("dateTo", "2024-04-01T00:10:00.000Z"),
+    ];
+    let listed = names(
+        &get(base, token, Style::Path, "archivefile/device", &q)
+            .await
+            .json(),
+    );
+    let r = get(
+        base,
+        token,
+        Style::Path,
+        "archivefile/download",
+        &[("filename", listed[1].as_str())],
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    let mut reader =
+        claxon::FlacReader::new(std::io::Cursor::new(r.body.to_vec())).expect("real FLAC");
+    assert_eq!(reader.streaminfo().bits_per_sample, 24);
+    assert_eq!(
+        reader.samples().filter(|s| s.is_ok()).count(),
+        600_000,
+        "300 s at the 2 kHz test rate"
+    );
 }
 
 /// Scalar and raw data: paging by rowLimit, next.dateFrom = last + 1 ms, no-data semantics.
