@@ -540,3 +540,96 @@ pub(crate) async fn download(ctx: &Ctx, gone: bool) -> Result<Reply, ApiError> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::catalog::Catalog;
+    use crate::sim::clock::lit;
+    use crate::sim::params::Params;
+
+    fn job(id: u64, token: &str, duration: f64, since: f64) -> Job {
+        let q = "dataProductCode=TSSD&extension=csv&deviceCode=SBECTD19p7128&dateFrom=2024-04-01&dateTo=2024-04-02";
+        let plan = products::plan(
+            &Catalog::builtin(),
+            &Params::parse(Some(q)),
+            lit("2026-01-01T00:00:00Z"),
+            None,
+            0,
+        )
+        .expect("plan");
+        Job {
+            request_id: id,
+            token: token.into(),
+            plan,
+            requested_at: since,
+            run: Some(Run {
+                id: id + 100,
+                state: RunState::Queued { since },
+                duration,
+                started: None,
+            }),
+        }
+    }
+
+    fn state(j: &Jobs, id: u64) -> RunState {
+        j.jobs[&id].run.as_ref().map(|r| r.state).expect("run")
+    }
+
+    #[test]
+    fn queued_jobs_start_exactly_when_a_slot_frees() {
+        let mut j = Jobs::default();
+        for (id, since) in [(1, 0.0), (2, 0.5), (3, 1.0)] {
+            j.jobs.insert(id, job(id, "a", 10.0, since));
+        }
+        j.jobs.insert(4, job(4, "b", 10.0, 1.0));
+        for t in ["a", "b"] {
+            j.promote(t, 1.0, 2);
+        }
+        assert_eq!(state(&j, 1), RunState::Running { start: 1.0 });
+        assert_eq!(state(&j, 3), RunState::Queued { since: 1.0 });
+        assert_eq!(
+            state(&j, 4),
+            RunState::Running { start: 1.0 },
+            "other tokens have their own slots"
+        );
+        j.advance(10.9, 2);
+        assert_eq!(state(&j, 3), RunState::Queued { since: 1.0 });
+        j.advance(30.0, 2);
+        assert_eq!(state(&j, 1), RunState::Complete { at: 11.0 });
+        // Job 3 started when job 1 finished (11.0) and so completed at 21.0.
+        assert_eq!(state(&j, 3), RunState::Complete { at: 21.0 });
+    }
+
+    #[test]
+    fn poll_messages_evolve_and_files_come_one_by_one() {
+        let mut jb = job(1, "a", 0.0, 0.0);
+        let cost = jb.plan.cost;
+        let run = Run {
+            id: 9,
+            state: RunState::Running { start: 0.0 },
+            duration: cost.total(1),
+            started: Some(0.0),
+        };
+        jb.run = Some(run.clone());
+        let msg = |t: f64| match poll(&jb, &run, Some(1), t, 1.0) {
+            Poll::NotReady(v) => v
+                .get("message")
+                .and_then(|m| m.as_str())
+                .unwrap_or("")
+                .to_string(),
+            Poll::Transferring(name) => format!("T {name}"),
+            Poll::Ready(i) => format!("ready {i}"),
+            _ => "other".into(),
+        };
+        assert_eq!(msg(0.1), "", "the first polls carry no message");
+        assert!(msg(cost.base_s * 0.3).starts_with("Running... getting data"));
+        assert!(msg(cost.base_s + cost.per_file_s - 0.01).starts_with("Running..."));
+        assert!(msg(cost.ready_after(1) - 0.5).starts_with("T BarkleyCanyon_Axis_"));
+        assert_eq!(msg(cost.ready_after(1)), "ready 1");
+        assert!(matches!(
+            poll(&jb, &run, Some(2), cost.ready_after(1) + 0.5, 1.0),
+            Poll::NotReady(_)
+        ));
+    }
+}

@@ -12,4 +12,5 @@ mod plan_flow;
 mod sim_contract_data;
 mod sim_contract_delivery;
 mod sim_faults;
+mod sim_serve;
 mod spectrogram;

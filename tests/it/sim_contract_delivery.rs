@@ -297,30 +297,31 @@ pub async fn check_hsd(base: &str, token: &str) {
     let run_id = r[0]["dpRunId"].as_u64().unwrap().to_string();
     // Poll index 1 until ready; index 3 must not be ready before index 1.
     let mut first_ready_while_third_pending = false;
+    // Poll index 3, then index 1: once 1 is ready while 3 (polled just before) was not, files
+    // are being released one by one.
     for _ in 0..3000 {
-        let d1 = call(
-            base,
-            token,
-            Style::Path,
-            "dataProductDelivery/download",
-            &[("dpRunId", &run_id), ("index", "1")],
-            true,
-        )
-        .await;
-        if d1.status == 200 || d1.status == 500 {
-            let d3 = call(
-                base,
-                token,
-                Style::Path,
-                "dataProductDelivery/download",
-                &[("dpRunId", &run_id), ("index", "3")],
-                true,
-            )
-            .await;
-            first_ready_while_third_pending = d3.status == 202;
+        let head = |i: &'static str| {
+            let run_id = run_id.clone();
+            async move {
+                call(
+                    base,
+                    token,
+                    Style::Path,
+                    "dataProductDelivery/download",
+                    &[("dpRunId", &run_id), ("index", i)],
+                    true,
+                )
+                .await
+                .status
+            }
+        };
+        let d3 = head("3").await;
+        let d1 = head("1").await;
+        if d1 != 202 {
+            assert_eq!(d1, 200);
+            first_ready_while_third_pending = d3 == 202;
             break;
         }
-        assert_eq!(d1.status, 202);
         tick().await;
     }
     assert!(
