@@ -4,16 +4,26 @@
 //! The only module allowed `println!`, `anyhow` and terminal drawing. Exit codes: 0 all done,
 //! 1 some items failed, 2 fatal error or bad usage.
 
+mod archive;
+mod cancel;
+mod discover;
+mod download;
+mod hydro_cmds;
+mod order;
+mod plan_cmd;
+mod progress;
+mod resume;
 mod settings;
 mod sim_serve;
 mod spectrogram;
 mod spectrogram_job;
+mod status;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-pub use settings::{Settings, GlobalArgs};
+pub use settings::{GlobalArgs, Settings};
 pub use spectrogram_job::{
     process as spectrogram_file, FileReport, JobSpec as SpectrogramSpec, OutputFormat, Precision,
 };
@@ -61,15 +71,46 @@ pub enum Command {
     /// Run the Oceans 3.0 simulator (`sim serve`).
     #[command(subcommand)]
     Sim(sim_serve::SimCommand),
+    /// Query the discovery services (locations, devices, deployments, data products, …).
+    Discover(discover::DiscoverArgs),
+    /// List or download archived files.
+    #[command(subcommand)]
+    Archive(archive::ArchiveCommand),
+    /// Order one data product (request, run, poll, download every file), resumable.
+    Order(order::OrderArgs),
+    /// Discovery → an Excel download plan (ONC's createXLS): By Location / By Device sheets,
+    /// Configuration, Product options.
+    Plan(plan_cmd::PlanArgs),
+    /// Validate an (edited) plan workbook and download it; --dry-run prints the tasks.
+    Download(download::DownloadArgs),
     /// Compute spectrograms (or Welch mean PSDs) of local FLAC/WAV files: NPZ, MAT, PNG.
     Spectrogram(spectrogram::SpectrogramArgs),
+    /// Exactly N five-minute windows per device, in bursts of K spread evenly over a range.
+    Sample(hydro_cmds::SampleArgs),
+    /// Every five-minute window of a range.
+    Span(hydro_cmds::SpanArgs),
+    /// The five-minute windows around explicit instants (with optional padding and clips).
+    Times(hydro_cmds::TimesArgs),
+    /// Windows, requests and clips for an annotation file (JSON or CSV; see requests/).
+    Fetch(hydro_cmds::FetchArgs),
+    /// Plan a batch of download tasks (JSON) and run them with the resumable engine.
+    RunTasks(resume::RunTasksArgs),
+    /// Continue the run recorded in <out>/ledger.sqlite (re-attaches to server jobs).
+    Resume(resume::ResumeArgs),
+    /// Show the progress recorded in <out>/ledger.sqlite (safe while a run is going).
+    Status(status::StatusArgs),
+    /// Cancel the server jobs of every unfinished task recorded in <out>/ledger.sqlite.
+    Cancel(cancel::CancelArgs),
 }
 
 /// Entry point used by `main.rs`.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     settings::init_tracing();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -88,6 +129,19 @@ pub fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Sim(cmd) => sim_serve::run(&cli.global, cmd).await,
+        Command::Discover(args) => discover::run(&cli.global, args).await,
+        Command::Archive(cmd) => archive::run(&cli.global, cmd).await,
+        Command::Order(args) => order::run(&cli.global, args).await,
+        Command::Plan(args) => plan_cmd::run(&cli.global, args).await,
+        Command::Download(args) => download::run(&cli.global, args).await,
         Command::Spectrogram(args) => spectrogram::run(&cli.global, args).await,
+        Command::Sample(args) => hydro_cmds::sample(&cli.global, args).await,
+        Command::Span(args) => hydro_cmds::span(&cli.global, args).await,
+        Command::Times(args) => hydro_cmds::times(&cli.global, args).await,
+        Command::Fetch(args) => hydro_cmds::fetch(&cli.global, args).await,
+        Command::RunTasks(args) => resume::run_tasks(&cli.global, args).await,
+        Command::Resume(args) => resume::resume(&cli.global, args).await,
+        Command::Status(args) => status::run(&cli.global, args),
+        Command::Cancel(args) => cancel::run(&cli.global, args).await,
     }
 }

@@ -1,12 +1,13 @@
 //! `onc-hydro sim serve`: run the Oceans 3.0 simulator as a standalone server.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
 
 use super::{GlobalArgs, Outcome};
-use crate::sim::{SimConfig, SimServer, DEMO_TOKEN};
+use crate::sim::{FaultPlan, SimConfig, SimServer, DEMO_TOKEN};
 
 #[derive(Debug, Subcommand)]
 pub enum SimCommand {
@@ -15,15 +16,56 @@ pub enum SimCommand {
     Serve(ServeArgs),
 }
 
+const FAULTS_HELP: &str = "Inject faults. Comma-separated items:\n  \
+SCOPE#N=KIND  the N-th request (1-based) of SCOPE gets KIND\n  \
+SCOPE~P=KIND  each request of SCOPE gets KIND with probability P (0..1)\n\
+SCOPE: any, discovery, request, run, status, download (data product download), cancel, restart, \
+list (archive listings), archive (archive file download), scalar, raw\n\
+KIND: 500, 502, 503, 504, 429, gone (410 on a product download), error (the data product run fails; \
+run/status/download scopes), reset (connection reset mid-body), \
+truncate (Content-Length larger than the body sent), slow[:SECONDS] (delay × time scale, default 30)\n\
+Example: --faults 'download#3=503,archive#5=reset,any~0.02=502'";
+
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// Address to listen on (loopback by default; port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:0")]
     pub addr: SocketAddr,
 
-    /// Latency scale: 1.0 = ONC-like seconds; 0.01 makes a 20 s job take 0.2 s.
+    /// Latency scale: 1.0 = ONC-like seconds; 0.01 makes a 20 s job take 0.2 s; 0 = no waiting.
     #[arg(long, default_value_t = 1.0)]
     pub time_scale: f64,
+
+    /// Append one JSON line per request (time, method, path, query without token, status).
+    #[arg(long, value_name = "FILE")]
+    pub request_log: Option<PathBuf>,
+
+    #[arg(long, value_name = "SPEC", long_help = FAULTS_HELP, help = "Inject faults, e.g. 'download#3=503,any~0.05=reset' (see --help)")]
+    pub faults: Option<String>,
+
+    /// Data product jobs running at once per token; more wait in a queue.
+    #[arg(long, default_value_t = 4, value_name = "N")]
+    pub max_jobs: usize,
+
+    /// The simulator's "now" at start-up (default: the real time), e.g. 2024-05-01T00:00:00Z.
+    #[arg(long, value_name = "TIMESTAMP")]
+    pub now: Option<jiff::Timestamp>,
+
+    /// Render audio at this sample rate instead of each device's real one (faster).
+    #[arg(long, value_name = "HZ")]
+    pub audio_sample_rate: Option<u32>,
+
+    /// Seed mixed into all synthetic content.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+
+    /// Emit occasional bare NaN values in scalar data, as ONC sometimes does.
+    #[arg(long)]
+    pub scalar_nan: bool,
+
+    /// Also accept this token (repeatable); the demo token is always accepted.
+    #[arg(long = "accept-token", value_name = "TOKEN")]
+    pub accept_tokens: Vec<String>,
 }
 
 pub async fn run(_global: &GlobalArgs, cmd: SimCommand) -> anyhow::Result<Outcome> {
@@ -36,16 +78,37 @@ async fn serve(args: ServeArgs) -> anyhow::Result<Outcome> {
     if !(args.time_scale.is_finite() && args.time_scale >= 0.0) {
         anyhow::bail!("--time-scale must be a number ≥ 0, got {}", args.time_scale);
     }
-    let config = SimConfig {
+    if args.max_jobs == 0 {
+        anyhow::bail!("--max-jobs must be at least 1");
+    }
+    let faults = match &args.faults {
+        Some(spec) => FaultPlan::parse(spec).context("--faults")?,
+        None => FaultPlan::none(),
+    };
+    let mut tokens = vec![DEMO_TOKEN.to_string()];
+    tokens.extend(args.accept_tokens.iter().cloned());
+    let mut config = SimConfig {
         time_scale: args.time_scale,
+        tokens,
+        max_running_jobs_per_token: args.max_jobs,
+        faults,
+        request_log_file: args.request_log.clone(),
+        audio_sample_rate_override: args.audio_sample_rate,
+        seed: args.seed,
+        scalar_nan: args.scalar_nan,
         ..SimConfig::default()
     };
+    if let Some(now) = args.now {
+        config.now = now;
+    }
     let server = SimServer::bind(config, args.addr)
         .await
         .context("starting the simulator")?;
     println!("{}", server.base_url());
     eprintln!("simulator listening; demo token: {DEMO_TOKEN}; Ctrl-C stops it");
-    tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+    tokio::signal::ctrl_c()
+        .await
+        .context("waiting for Ctrl-C")?;
     drop(server);
     Ok(Outcome::AllDone)
 }

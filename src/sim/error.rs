@@ -2,6 +2,8 @@
 
 use std::net::SocketAddr;
 
+use super::log::LogOpenError;
+
 #[derive(Debug, thiserror::Error)]
 pub enum SimError {
     #[error("cannot listen on {addr}: {source}")]
@@ -10,4 +12,8 @@ pub enum SimError {
         #[source]
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Log(#[from] LogOpenError),
+    #[error("bad simulator configuration: {0}")]
+    Config(String),
 }

@@ -1,14 +1,38 @@
 //! The Oceans 3.0 simulator: synthetic catalog, deterministic archive content, the
 //! request → run → download state machine, latency model with a time scale, fault injection,
-//! request log, and a thin axum transport.
+//! request log, and a thin axum transport. Serves both URL styles (path style and legacy
+//! `?method=`) under `/api/...` as described in onc-api.md §8.
 //!
 //! Must not know: the client, the engine, hydro.
 
+mod archive;
+mod catalog;
+mod catalog_data;
+mod clock;
 pub mod content;
+mod delivery;
+mod discovery;
 mod error;
+mod faults;
+mod listing;
+mod log;
+mod outputs;
+mod params;
+mod products;
+mod reply;
+mod rng;
+mod routes;
+mod scalar;
 mod server;
+mod state;
+
+use std::path::PathBuf;
+
+use jiff::Timestamp;
 
 pub use error::SimError;
+pub use faults::{FaultKind, FaultParseError, FaultPlan, FaultScope};
+pub use log::{LogOpenError, LoggedRequest};
 pub use server::SimServer;
 
 /// The token the simulator accepts by default (a demo value, not a secret).
@@ -17,10 +41,26 @@ pub const DEMO_TOKEN: &str = "00000000-0000-4000-8000-000000000000";
 /// How a simulator instance behaves.
 #[derive(Debug, Clone)]
 pub struct SimConfig {
-    /// 1.0 = ONC-like seconds of latency and processing; tests use a small value.
+    /// 1.0 = ONC-like seconds of latency and processing; tests use a small value; 0 = no waiting.
     pub time_scale: f64,
     /// Tokens that are accepted; anything else gets 401.
     pub tokens: Vec<String>,
+    /// Data product jobs running at once per token; further jobs wait `queued` (ONC asks
+    /// users to keep to 4).
+    pub max_running_jobs_per_token: usize,
+    /// The simulator's "now" at start-up (it then advances in real time). Decides what is
+    /// published (the newest hour is withheld) and what counts as the future (400/25).
+    pub now: Timestamp,
+    /// Injected faults.
+    pub faults: FaultPlan,
+    /// Also append every request as one JSON line to this file.
+    pub request_log_file: Option<PathBuf>,
+    /// Render audio at this sample rate instead of the device's (tests: fast 5-minute files).
+    pub audio_sample_rate_override: Option<u32>,
+    /// Seed mixed into every device's content.
+    pub seed: u64,
+    /// Emit occasional bare `NaN` values in scalar data (valid for ONC, invalid JSON).
+    pub scalar_nan: bool,
 }
 
 impl Default for SimConfig {
@@ -28,10 +68,13 @@ impl Default for SimConfig {
         SimConfig {
             time_scale: 1.0,
             tokens: vec![DEMO_TOKEN.to_string()],
+            max_running_jobs_per_token: 4,
+            now: Timestamp::now(),
+            faults: FaultPlan::none(),
+            request_log_file: None,
+            audio_sample_rate_override: None,
+            seed: 0,
+            scalar_nan: false,
         }
     }
-}
-
-fn router(_config: SimConfig) -> axum::Router {
-    axum::Router::new()
 }

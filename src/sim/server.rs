@@ -1,15 +1,20 @@
-//! The simulator's lifecycle: bind, serve in the background, stop when the handle is dropped.
+//! The simulator's lifecycle: bind, serve in the background, stop when the handle is dropped;
+//! access to the request log.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use tokio::sync::oneshot;
 
+use super::log::{LoggedRequest, RequestLog};
+use super::state::Sim;
 use super::{SimConfig, SimError};
 
 /// A running simulator. Dropping it stops the server.
 pub struct SimServer {
     base_url: String,
     addr: SocketAddr,
+    sim: Arc<Sim>,
     shutdown: Option<oneshot::Sender<()>>,
 }
 
@@ -21,13 +26,22 @@ impl SimServer {
 
     /// Starts a simulator on `addr`.
     pub async fn bind(config: SimConfig, addr: SocketAddr) -> Result<SimServer, SimError> {
+        if !(config.time_scale.is_finite() && config.time_scale >= 0.0) {
+            return Err(SimError::Config(format!(
+                "time scale must be a number >= 0, got {}",
+                config.time_scale
+            )));
+        }
+        let log = RequestLog::open(config.request_log_file.as_deref())?;
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|source| SimError::Bind { addr, source })?;
         let addr = listener
             .local_addr()
             .map_err(|source| SimError::Bind { addr, source })?;
-        let app = super::router(config);
+        let base_url = format!("http://{addr}/");
+        let sim = Arc::new(Sim::new(config, base_url.clone(), log));
+        let app = super::routes::router(Arc::clone(&sim));
         let (tx, rx) = oneshot::channel::<()>();
         tokio::spawn(async move {
             let _ = axum::serve(listener, app)
@@ -37,8 +51,9 @@ impl SimServer {
                 .await;
         });
         Ok(SimServer {
-            base_url: format!("http://{addr}/"),
+            base_url,
             addr,
+            sim,
             shutdown: Some(tx),
         })
     }
@@ -51,6 +66,11 @@ impl SimServer {
     /// The socket address the server listens on.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Every request served so far, oldest first (the token is never recorded).
+    pub fn request_log(&self) -> Vec<LoggedRequest> {
+        self.sim.log.snapshot()
     }
 }
 

@@ -1,0 +1,208 @@
+//! Time for the simulator: ONC's timestamp formats (parse and print), ISO-8601 durations as
+//! used by `dateFrom=-P1D` / `dateTo=PT12H`, and the simulator's own clock ("now" from the
+//! configuration plus the wall time elapsed since the server started, scaled by nothing: the
+//! clock moves in real time, only latencies and processing times are scaled).
+//!
+//! Must not know: HTTP, the catalog.
+
+use std::time::Instant;
+
+use jiff::{civil::Date, tz::TimeZone, SignedDuration, Span, Timestamp};
+
+/// `YYYY-MM-DDTHH:MM:SS.sssZ` — ONC's output format.
+pub(crate) fn iso(ts: Timestamp) -> String {
+    let dt = ts.to_zoned(TimeZone::UTC).datetime();
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        dt.year(),
+        dt.month(),
+        dt.day(),
+        dt.hour(),
+        dt.minute(),
+        dt.second(),
+        dt.subsec_nanosecond() / 1_000_000
+    )
+}
+
+/// `YYYYMMDDTHHMMSS.sssZ` — the timestamp inside archive file names.
+pub(crate) fn compact_ms(ts: Timestamp) -> String {
+    let dt = ts.to_zoned(TimeZone::UTC).datetime();
+    format!(
+        "{:04}{:02}{:02}T{:02}{:02}{:02}.{:03}Z",
+        dt.year(),
+        dt.month(),
+        dt.day(),
+        dt.hour(),
+        dt.minute(),
+        dt.second(),
+        dt.subsec_nanosecond() / 1_000_000
+    )
+}
+
+/// `YYYYMMDDTHHMMSSZ` — the timestamps inside generated data product names.
+pub(crate) fn compact_s(ts: Timestamp) -> String {
+    let dt = ts.to_zoned(TimeZone::UTC).datetime();
+    format!(
+        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
+        dt.year(),
+        dt.month(),
+        dt.day(),
+        dt.hour(),
+        dt.minute(),
+        dt.second()
+    )
+}
+
+/// Parses `YYYYMMDDTHHMMSS.sssZ` (the archive file-name timestamp).
+pub(crate) fn parse_compact_ms(s: &str) -> Option<Timestamp> {
+    let b = s.as_bytes();
+    if b.len() != 20 || b[8] != b'T' || b[15] != b'.' || b[19] != b'Z' {
+        return None;
+    }
+    let iso = format!(
+        "{}-{}-{}T{}:{}:{}.{}Z",
+        &s[0..4],
+        &s[4..6],
+        &s[6..8],
+        &s[9..11],
+        &s[11..13],
+        &s[13..15],
+        &s[16..19]
+    );
+    let digits_ok = s
+        .char_indices()
+        .all(|(i, c)| matches!(i, 8 | 15 | 19) || c.is_ascii_digit());
+    if !digits_ok {
+        return None;
+    }
+    iso.parse().ok()
+}
+
+/// A date parameter as ONC accepts it.
+#[derive(Debug, Clone)]
+pub(crate) enum DateValue {
+    At(Timestamp),
+    /// An ISO-8601 duration (`-P1DT1H`, `PT12H30M`), relative to the other end or to now.
+    Relative(Span),
+}
+
+/// Parses `yyyy-MM-ddTHH:mm:ss.SSSZ`, `yyyy-MM-ddTHH:mm:ssZ`, `yyyy-MM-dd` or an ISO duration.
+pub(crate) fn parse_date_value(s: &str) -> Option<DateValue> {
+    let t = s.trim();
+    if t.starts_with('P') || t.starts_with("-P") || t.starts_with("+P") {
+        return t.parse::<Span>().ok().map(DateValue::Relative);
+    }
+    if t.len() == 10 {
+        let d: Date = t.parse().ok()?;
+        return d
+            .to_zoned(TimeZone::UTC)
+            .ok()
+            .map(|z| DateValue::At(z.timestamp()));
+    }
+    if !(t.ends_with('Z') || t.ends_with('z')) {
+        return None;
+    }
+    t.parse::<Timestamp>().ok().map(DateValue::At)
+}
+
+/// `ts + span`, with calendar units (days, months) taken in UTC.
+pub(crate) fn add_span(ts: Timestamp, span: Span) -> Option<Timestamp> {
+    ts.to_zoned(TimeZone::UTC)
+        .checked_add(span)
+        .ok()
+        .map(|z| z.timestamp())
+}
+
+/// `ts + seconds` (fractional seconds allowed), saturating at the representable range.
+pub(crate) fn plus_secs(ts: Timestamp, secs: f64) -> Timestamp {
+    let d = SignedDuration::try_from_secs_f64(secs).unwrap_or(SignedDuration::ZERO);
+    ts.checked_add(d).unwrap_or(ts)
+}
+
+/// Whole milliseconds since the epoch.
+pub(crate) fn ms(ts: Timestamp) -> i64 {
+    ts.as_millisecond()
+}
+
+/// The timestamp at `ms` milliseconds since the epoch (clamped to jiff's range).
+pub(crate) fn from_ms(ms: i64) -> Timestamp {
+    Timestamp::from_millisecond(ms).unwrap_or(if ms < 0 {
+        Timestamp::MIN
+    } else {
+        Timestamp::MAX
+    })
+}
+
+/// Parses a fixed catalog literal such as `2019-05-20T18:00:00Z`; used only for the built-in
+/// catalog, whose literals are checked by a unit test. Falls back to the epoch.
+pub(crate) fn lit(s: &str) -> Timestamp {
+    s.parse().unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+/// The simulator's clock: the configured "now" at start-up, advancing in real time.
+#[derive(Debug, Clone)]
+pub(crate) struct SimClock {
+    origin: Timestamp,
+    started: Instant,
+}
+
+impl SimClock {
+    pub(crate) fn new(origin: Timestamp) -> Self {
+        SimClock {
+            origin,
+            started: Instant::now(),
+        }
+    }
+
+    pub(crate) fn now(&self) -> Timestamp {
+        let elapsed =
+            SignedDuration::try_from(self.started.elapsed()).unwrap_or(SignedDuration::ZERO);
+        self.origin.checked_add(elapsed).unwrap_or(self.origin)
+    }
+
+    /// Seconds of real time since start-up (the time base of the job state machine).
+    pub(crate) fn elapsed_s(&self) -> f64 {
+        self.started.elapsed().as_secs_f64()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_round_trip() {
+        let t = lit("2024-04-01T12:05:00.029Z");
+        assert_eq!(iso(t), "2024-04-01T12:05:00.029Z");
+        assert_eq!(compact_ms(t), "20240401T120500.029Z");
+        assert_eq!(compact_s(t), "20240401T120500Z");
+        assert_eq!(parse_compact_ms("20240401T120500.029Z"), Some(t));
+        assert_eq!(parse_compact_ms("20240401T1205x0.029Z"), None);
+    }
+
+    #[test]
+    fn date_values() {
+        let day = lit("2024-04-01T00:00:00Z");
+        assert!(matches!(parse_date_value("2024-04-01"), Some(DateValue::At(t)) if t == day));
+        assert!(
+            matches!(parse_date_value("2024-04-01T00:00:00.000Z"), Some(DateValue::At(t)) if t == day)
+        );
+        assert!(matches!(
+            parse_date_value("-P1DT1H"),
+            Some(DateValue::Relative(_))
+        ));
+        assert!(matches!(
+            parse_date_value("PT12H30M"),
+            Some(DateValue::Relative(_))
+        ));
+        assert!(parse_date_value("yesterday").is_none());
+        assert!(parse_date_value("2024-04-01T00:00:00").is_none());
+        let Some(DateValue::Relative(sp)) = parse_date_value("-P1D") else {
+            panic!("duration")
+        };
+        assert_eq!(
+            add_span(lit("2024-04-02T00:00:00Z"), sp),
+            Some(lit("2024-04-01T00:00:00Z"))
+        );
+    }
+}

@@ -1,0 +1,139 @@
+//! The shared state of one simulator instance (configuration, catalog, clock, content cache,
+//! jobs, request log, fault counters) and the per-request context handlers receive.
+//!
+//! Must not know: axum (handlers see `Ctx` and return `Reply`).
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use bytes::Bytes;
+use jiff::Timestamp;
+use serde_json::{json, Value};
+
+use super::archive::{self, ArchiveFile, ContentCache};
+use super::catalog::Catalog;
+use super::clock::SimClock;
+use super::content::ContentError;
+use super::delivery::Jobs;
+use super::faults::FaultState;
+use super::log::RequestLog;
+use super::params::Params;
+use super::SimConfig;
+
+/// Cache bound for rendered archive content.
+const CACHE_BYTES: usize = 512 * 1024 * 1024;
+
+/// One running simulator.
+pub(crate) struct Sim {
+    pub config: SimConfig,
+    pub catalog: Catalog,
+    pub clock: SimClock,
+    pub base_url: String,
+    pub cache: Mutex<ContentCache>,
+    pub jobs: Mutex<Jobs>,
+    pub log: RequestLog,
+    pub faults: FaultState,
+}
+
+/// Locks a mutex, recovering from poisoning (a panicking handler must not wedge the server).
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Sim {
+    pub(crate) fn new(config: SimConfig, base_url: String, log: RequestLog) -> Sim {
+        let faults = FaultState::new(config.faults.clone(), config.seed);
+        Sim {
+            clock: SimClock::new(config.now),
+            catalog: Catalog::builtin(),
+            base_url,
+            cache: Mutex::new(ContentCache::new(CACHE_BYTES)),
+            jobs: Mutex::new(Jobs::default()),
+            log,
+            faults,
+            config,
+        }
+    }
+
+    pub(crate) fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    /// The bytes of an archive file (rendered off the async threads, cached).
+    pub(crate) async fn file_bytes(
+        self: &Arc<Self>,
+        file: &ArchiveFile,
+    ) -> Result<Bytes, ContentError> {
+        let key = file.name();
+        if let Some(b) = lock(&self.cache).get(&key) {
+            return Ok(b);
+        }
+        let me = Arc::clone(self);
+        let f = file.clone();
+        let rendered = tokio::task::spawn_blocking(move || {
+            archive::render(
+                &me.catalog,
+                &f,
+                me.config.audio_sample_rate_override,
+                me.config.seed,
+            )
+        })
+        .await
+        .map_err(|e| ContentError::Render {
+            what: key.clone(),
+            reason: format!("renderer stopped: {e}"),
+        })??;
+        let b = Bytes::from(rendered);
+        lock(&self.cache).put(&key, b.clone());
+        Ok(b)
+    }
+
+    /// The size of an archive file in bytes (rendering it once if it was never rendered).
+    pub(crate) async fn file_size(
+        self: &Arc<Self>,
+        file: &ArchiveFile,
+    ) -> Result<u64, ContentError> {
+        if let Some(n) = lock(&self.cache).size(&file.name()) {
+            return Ok(n);
+        }
+        Ok(self.file_bytes(file).await?.len() as u64)
+    }
+}
+
+/// What a handler knows about the request it serves.
+pub(crate) struct Ctx {
+    pub sim: Arc<Sim>,
+    /// All query parameters (including `token` and, on legacy paths, `method`).
+    pub params: Params,
+    /// The request path without the leading slash, e.g. `api/archivefile/device`.
+    pub path: String,
+    pub token: String,
+}
+
+impl Ctx {
+    pub(crate) fn now(&self) -> Timestamp {
+        self.sim.now()
+    }
+
+    pub(crate) fn url_for(&self, params: &Params) -> String {
+        format!(
+            "{}{}?{}",
+            self.sim.base_url,
+            self.path,
+            params.query_string()
+        )
+    }
+
+    /// The request's own URL as ONC echoes it in `queryUrl` (token included, as ONC does).
+    pub(crate) fn query_url(&self) -> String {
+        self.url_for(&self.params)
+    }
+
+    /// A `next` object: all parameters (incl. token) with the given changes, and its URL.
+    pub(crate) fn next(&self, changes: &[(&str, String)]) -> Value {
+        let mut p = self.params.clone();
+        for (k, v) in changes {
+            p = p.with(k, v);
+        }
+        json!({"parameters": p.to_json(), "url": self.url_for(&p)})
+    }
+}
