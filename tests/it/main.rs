@@ -6,3 +6,4 @@ mod cli_smoke;
 mod contract;
 mod hydro_plan;
 mod spectrogram;
+mod whale_calls;
