@@ -23,6 +23,16 @@ use super::plan::ClipPlan;
 /// Folder of clips without an `output_tag`.
 pub const DEFAULT_CLIP_TAG: &str = "clips";
 
+/// The HSD folder of a device relative to the output root (the engine's task `folder`).
+pub fn hsd_folder(device: &DeviceCode) -> String {
+    format!("{device}/hsd")
+}
+
+/// The archive-audio folder of a device relative to the output root (the engine's task `folder`).
+pub fn audio_folder(device: &DeviceCode) -> String {
+    format!("{device}/audio")
+}
+
 /// The output folder tree.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutputLayout {
@@ -51,11 +61,11 @@ impl OutputLayout {
     }
 
     pub fn hsd_dir(&self, device: &DeviceCode) -> PathBuf {
-        self.device_dir(device).join("hsd")
+        self.root.join(hsd_folder(device))
     }
 
     pub fn audio_dir(&self, device: &DeviceCode) -> PathBuf {
-        self.device_dir(device).join("audio")
+        self.root.join(audio_folder(device))
     }
 
     /// Where a file named by the server goes; refuses names that would leave the folder.
@@ -143,6 +153,11 @@ mod tests {
         assert_eq!(
             f,
             PathBuf::from("/data/ICLISTENHF6324/audio/ICLISTENHF6324_20240401T120000.000Z.flac")
+        );
+        assert_eq!(hsd_folder(&dev), "ICLISTENHF6324/hsd");
+        assert_eq!(
+            layout.hsd_dir(&dev),
+            PathBuf::from("/data/ICLISTENHF6324/hsd")
         );
         for bad in ["../x.flac", "", ".hidden", "a/b.mat"] {
             assert!(
