@@ -14,3 +14,4 @@ mod sim_contract_delivery;
 mod sim_faults;
 mod sim_serve;
 mod spectrogram;
+mod whale_calls;
