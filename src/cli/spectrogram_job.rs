@@ -106,7 +106,11 @@ pub struct FileReport {
 
 impl FileReport {
     pub fn summary_line(&self) -> String {
-        let outs: Vec<String> = self.outputs.iter().map(|p| p.display().to_string()).collect();
+        let outs: Vec<String> = self
+            .outputs
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
         format!(
             "{}: {} Hz, {:.1} s → {} × {} ({}) in {:.2} s: {}",
             self.input.display(),
@@ -222,8 +226,12 @@ pub fn process(input: &Path, out_dir: &Path, spec: &JobSpec) -> anyhow::Result<F
 
 /// Indices `[lo, hi)` of the bins inside `[freq_min, freq_max]`.
 fn crop(freqs: &[f64], spec: &JobSpec) -> anyhow::Result<(usize, usize)> {
-    let lo = spec.freq_min.map_or(0, |f| freqs.partition_point(|&x| x < f));
-    let hi = spec.freq_max.map_or(freqs.len(), |f| freqs.partition_point(|&x| x <= f));
+    let lo = spec
+        .freq_min
+        .map_or(0, |f| freqs.partition_point(|&x| x < f));
+    let hi = spec
+        .freq_max
+        .map_or(freqs.len(), |f| freqs.partition_point(|&x| x <= f));
     if lo >= hi {
         bail!(
             "no frequency bin lies in [{} Hz, {} Hz] (bins are {} Hz apart up to {} Hz)",
@@ -276,7 +284,9 @@ fn compute<T: StftFloat>(
         );
     }
     let frequency_hz = all_freqs[lo..hi].to_vec();
-    let time_s: Vec<f64> = (0..n_time as u64).map(|k| params.frame_time(k, fs)).collect();
+    let time_s: Vec<f64> = (0..n_time as u64)
+        .map(|k| params.frame_time(k, fs))
+        .collect();
     let mut db = if spec.average { welch.mean() } else { psd };
     Level::new(&spec.calibration, &frequency_hz).to_db(&mut db);
     Ok(Computed {
@@ -367,9 +377,11 @@ fn provenance(
         Calibration::Curve {
             points,
             full_scale_volts,
-        } => json!({"kind": "curve", "frequency_hz": points.iter().map(|p| p.0).collect::<Vec<_>>(),
+        } => {
+            json!({"kind": "curve", "frequency_hz": points.iter().map(|p| p.0).collect::<Vec<_>>(),
                     "sensitivity_db_re_1V_per_uPa": points.iter().map(|p| p.1).collect::<Vec<_>>(),
-                    "full_scale_volts": full_scale_volts}),
+                    "full_scale_volts": full_scale_volts})
+        }
     };
     json!({
         "tool": "onc-hydro",
@@ -414,5 +426,8 @@ fn provenance(
 
 /// MAT v5: `psd_db`, `frequency_hz`, `time_s` and a `metadata` struct (waits for media's writer).
 fn write_mat(path: &Path, _c: &Computed, _provenance: &serde_json::Value) -> anyhow::Result<()> {
-    bail!("{}: MAT output is not available in this build yet", path.display())
+    bail!(
+        "{}: MAT output is not available in this build yet",
+        path.display()
+    )
 }

@@ -95,7 +95,9 @@ impl Calibration {
             };
             seen_data_or_header = true;
             if !(freq.is_finite() && freq >= 0.0 && db.is_finite()) {
-                return Err(bad(format!("values must be finite and frequency ≥ 0, got {line:?}")));
+                return Err(bad(format!(
+                    "values must be finite and frequency ≥ 0, got {line:?}"
+                )));
             }
             if let Some(&(last, _)) = points.last() {
                 if freq <= last {
@@ -245,14 +247,18 @@ mod tests {
         let expect = 20.0 * 2f64.log10() + 170.0;
         assert!((off[0] - expect).abs() < 1e-12 && (off[1] - expect).abs() < 1e-12);
         assert_eq!(cal.unit(Scaling::Density), "dB re 1 µPa²/Hz");
-        assert_eq!(Calibration::FullScale.unit(Scaling::Spectrum), "dB re 1 FS²");
+        assert_eq!(
+            Calibration::FullScale.unit(Scaling::Spectrum),
+            "dB re 1 FS²"
+        );
         assert!(Calibration::flat(-170.0, 0.0).is_err());
         assert!(Calibration::flat(f64::NAN, 1.0).is_err());
     }
 
     #[test]
     fn curve_parses_header_comments_and_interpolates() {
-        let text = "frequency_hz,sensitivity_db\n# comment\n10, -180\n1000\t-170 # mid\n\n2000 -160\n";
+        let text =
+            "frequency_hz,sensitivity_db\n# comment\n10, -180\n1000\t-170 # mid\n\n2000 -160\n";
         let cal = Calibration::curve_from_text(text, 1.0).unwrap();
         assert_eq!(cal.sensitivity_at(0.0), Some(-180.0));
         assert_eq!(cal.sensitivity_at(10.0), Some(-180.0));

@@ -72,6 +72,8 @@ pub(crate) struct Ctx {
     pub wake: Notify,
     /// Jobs currently on the server (for reporting).
     pub jobs_on_server: AtomicUsize,
+    /// Workers that request ahead while every run slot is taken (at most `run_slots`).
+    pub requesting_ahead: AtomicUsize,
     fatal: Mutex<Option<String>>,
     fatal_notify: Notify,
 }
@@ -99,6 +101,7 @@ impl Ctx {
             stats,
             wake: Notify::new(),
             jobs_on_server: AtomicUsize::new(0),
+            requesting_ahead: AtomicUsize::new(0),
             fatal: Mutex::new(None),
             fatal_notify: Notify::new(),
         }
@@ -161,7 +164,9 @@ impl Ctx {
 
     pub(crate) fn jobs_changed(&self, delta: isize) {
         let n = if delta >= 0 {
-            self.jobs_on_server.fetch_add(delta as usize, Ordering::Relaxed) + delta as usize
+            self.jobs_on_server
+                .fetch_add(delta as usize, Ordering::Relaxed)
+                + delta as usize
         } else {
             self.jobs_on_server
                 .fetch_sub(delta.unsigned_abs(), Ordering::Relaxed)
@@ -181,7 +186,12 @@ impl Ctx {
 
     /// Calls `op` until it succeeds, retrying transient failures with backoff up to
     /// `max_attempts`; permanent failures and 401 return at once.
-    pub(crate) async fn call<T, F, Fut>(&self, task: TaskId, what: &str, mut op: F) -> Result<T, Stop>
+    pub(crate) async fn call<T, F, Fut>(
+        &self,
+        task: TaskId,
+        what: &str,
+        mut op: F,
+    ) -> Result<T, Stop>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, ApiError>>,
@@ -205,7 +215,8 @@ impl Ctx {
                     "{what}: gave up after {failures} attempts: {e}"
                 )));
             }
-            self.retry_pause(task, what, &e.to_string(), failures).await?;
+            self.retry_pause(task, what, &e.to_string(), failures)
+                .await?;
         }
     }
 

@@ -8,6 +8,7 @@
 //! Must not know: archive files, the scheduler's queue.
 
 use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -31,7 +32,10 @@ fn describe(resp: &RunResponse) -> String {
             } else {
                 r.status.as_str()
             };
-            format!("run {}: {} ({} files ready)", r.dp_run_id, status, r.file_count)
+            format!(
+                "run {}: {} ({} files ready)",
+                r.dp_run_id, status, r.file_count
+            )
         })
         .collect::<Vec<_>>()
         .join("; ")
@@ -67,7 +71,18 @@ impl Drop for OnServer<'_> {
     }
 }
 
-/// Drives an order task from wherever the ledger says it is to done.
+/// Gives back a request-ahead place however the worker ends.
+struct Ahead<'a>(&'a Ctx);
+
+impl Drop for Ahead<'_> {
+    fn drop(&mut self) {
+        self.0.requesting_ahead.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Drives an order task from wherever the ledger says it is to done. Without a run slot the
+/// worker was started to request ahead (the scheduler counted it in `requesting_ahead`): it
+/// requests, then waits for a slot before calling `run`, so a freed slot is refilled at once.
 pub(crate) async fn order_task(
     ctx: Arc<Ctx>,
     row: TaskRow,
@@ -75,13 +90,18 @@ pub(crate) async fn order_task(
     slot: Option<OwnedSemaphorePermit>,
 ) -> Result<(), Stop> {
     let id = row.id;
+    let ahead = slot.is_none().then(|| Ahead(&ctx));
     let dir = ctx.dir_for(spec.folder.as_deref())?;
     let mut estimate = row.estimate;
     let request = match row.request_id {
         Some(r) => r,
         None => {
-            let order = spec.to_order().map_err(|e| Stop::permanent(e.to_string()))?;
-            let r = ctx.call(id, "request", || ctx.remote.request(&order)).await?;
+            let order = spec
+                .to_order()
+                .map_err(|e| Stop::permanent(e.to_string()))?;
+            let r = ctx
+                .call(id, "request", || ctx.remote.request(&order))
+                .await?;
             estimate = r.processing_time();
             // Committed before `run`: a crash from here on re-attaches to this request.
             ctx.ledger.set_requested(id, r.dp_request_id, estimate)?;
@@ -92,9 +112,17 @@ pub(crate) async fn order_task(
             r.dp_request_id
         }
     };
+    let slot = match slot {
+        Some(s) => s,
+        None => Arc::clone(&ctx.run_slots)
+            .acquire_owned()
+            .await
+            .map_err(|_| Stop::Fatal("run slots closed".into()))?,
+    };
+    drop(ahead);
     let mut job = OnServer {
         ctx: &ctx,
-        slot,
+        slot: Some(slot),
         counted: true,
         since: Instant::now(),
     };
@@ -139,7 +167,13 @@ pub(crate) async fn order_task(
                 *n += 1;
                 new_files = true;
                 let index = DownloadIndex::File(*n as u32);
-                files.spawn(product_file(Arc::clone(&ctx), id, dir.clone(), r.dp_run_id, index));
+                files.spawn(product_file(
+                    Arc::clone(&ctx),
+                    id,
+                    dir.clone(),
+                    r.dp_run_id,
+                    index,
+                ));
             }
         }
         let message = describe(&resp);
@@ -177,7 +211,13 @@ pub(crate) async fn order_task(
             }
         }
         if spec.include_meta {
-            files.spawn(product_file(Arc::clone(&ctx), id, dir.clone(), r.dp_run_id, DownloadIndex::Meta));
+            files.spawn(product_file(
+                Arc::clone(&ctx),
+                id,
+                dir.clone(),
+                r.dp_run_id,
+                DownloadIndex::Meta,
+            ));
         }
     }
     while let Some(joined) = files.join_next().await {
@@ -201,9 +241,21 @@ pub(crate) async fn order_task(
     Ok(())
 }
 
-async fn walk_indexes(ctx: &Arc<Ctx>, id: TaskId, dir: &std::path::Path, run: RunId) -> Result<(), Stop> {
+async fn walk_indexes(
+    ctx: &Arc<Ctx>,
+    id: TaskId,
+    dir: &std::path::Path,
+    run: RunId,
+) -> Result<(), Stop> {
     for i in 1..=u32::MAX {
-        let got = product_file(Arc::clone(ctx), id, dir.to_path_buf(), run, DownloadIndex::File(i)).await?;
+        let got = product_file(
+            Arc::clone(ctx),
+            id,
+            dir.to_path_buf(),
+            run,
+            DownloadIndex::File(i),
+        )
+        .await?;
         if matches!(got, Fetched::End | Fetched::NoData) {
             break;
         }

@@ -267,7 +267,12 @@ fn open_flac(path: String, file: File) -> Result<AudioReader, DecodeError> {
     let mut hint = Hint::new();
     hint.with_extension("flac");
     let format = symphonia::default::get_probe()
-        .probe(&hint, mss, FormatOptions::default(), MetadataOptions::default())
+        .probe(
+            &hint,
+            mss,
+            FormatOptions::default(),
+            MetadataOptions::default(),
+        )
         .map_err(|e| flac_error(&path, e))?;
     let track = format
         .default_track(TrackType::Audio)

@@ -4,7 +4,7 @@
 mod api_client;
 mod cli_smoke;
 mod contract;
-mod spectrogram;
 mod engine_cli;
 mod engine_kill;
 mod engine_run;
+mod spectrogram;
