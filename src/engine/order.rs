@@ -144,6 +144,7 @@ pub(crate) async fn order_task(
     let mut launched: HashMap<RunId, u64> = HashMap::new();
     let mut last_message = row.message.clone().unwrap_or_default();
     let resp = loop {
+        let fresh = first_answer.is_some();
         let resp = match first_answer.take() {
             Some(r) => r,
             None => {
@@ -198,7 +199,8 @@ pub(crate) async fn order_task(
         if new_files {
             schedule.reset();
         }
-        wait = schedule.next_interval();
+        // The first poll of a fresh job waits for the server's estimate; later ones back off.
+        wait = if fresh { first } else { schedule.next_interval() };
     };
     job.release();
     ctx.ledger.set_state(id, TaskState::Downloading)?;
