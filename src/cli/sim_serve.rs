@@ -21,7 +21,8 @@ SCOPE#N=KIND  the N-th request (1-based) of SCOPE gets KIND\n  \
 SCOPE~P=KIND  each request of SCOPE gets KIND with probability P (0..1)\n\
 SCOPE: any, discovery, request, run, status, download (data product download), cancel, restart, \
 list (archive listings), archive (archive file download), scalar, raw\n\
-KIND: 500, 502, 503, 504, 429, gone (410 on a product download), reset (connection reset mid-body), \
+KIND: 500, 502, 503, 504, 429, gone (410 on a product download), error (the data product run fails; \
+run/status/download scopes), reset (connection reset mid-body), \
 truncate (Content-Length larger than the body sent), slow[:SECONDS] (delay × time scale, default 30)\n\
 Example: --faults 'download#3=503,archive#5=reset,any~0.02=502'";
 

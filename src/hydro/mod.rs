@@ -2,3 +2,35 @@
 //! HSD/FLAC task building, clip assembly across file boundaries with gap accounting.
 //!
 //! Must not know: HTTP details, terminals.
+
+mod annotation_files;
+mod annotations;
+mod archive;
+mod clip;
+mod error;
+mod fields;
+mod grid;
+mod hsd;
+mod plan;
+mod sampling;
+mod timeparse;
+
+pub use annotation_files::{load_annotation_file, parse_csv, parse_json, AnnotationSet};
+pub use annotations::{annotation_at, Annotation, CallerDefaults};
+pub use archive::{
+    parse_archive_name, select_audio, ArchiveName, AudioExtension, AudioSelection, ListedFile,
+    SourceFile,
+};
+pub use clip::{
+    even_column_times, plan_audio_clip, plan_spectrogram_clip, AudioSource, ClipAssembly, Piece,
+    SpectSource,
+};
+pub use error::{HydroError, Location, Result};
+pub use grid::{
+    compact_time, format_time, seconds, windows_overlapping, DeviceCode, TimeRange, Window,
+    MAX_WINDOWS, WINDOW_NANOS, WINDOW_SECONDS,
+};
+pub use hsd::{Downsample, DpoOptions, HsdOrder, HsdSettings, SpectrogramFormat, HSD_PRODUCT_CODE};
+pub use plan::{AudioSpan, ClipPlan, Plan, PlanBuilder, PlanDocument, PlannedRequest};
+pub use sampling::{command_range, sample, span, Burst, Sampled};
+pub use timeparse::{parse_time, parse_time_list, parse_time_value, parse_timezone};

@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use serde_json::{json, Value};
 
 use super::clock::{iso, plus_secs};
+use super::outputs;
 use super::products::{self, Plan};
 use super::reply::{fmt_duration, fmt_size, ApiError, Body, Reply};
 use super::state::{lock, Ctx};
@@ -24,10 +25,22 @@ const FIRST_RUN_ID: u64 = 56_070_469;
 /// Where a run is.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum RunState {
-    Queued { since: f64 },
-    Running { start: f64 },
-    Complete { at: f64 },
-    Cancelled { at: f64 },
+    Queued {
+        since: f64,
+    },
+    Running {
+        start: f64,
+    },
+    Complete {
+        at: f64,
+    },
+    Cancelled {
+        at: f64,
+    },
+    /// Failed (an injected `error` fault); `restart` re-queues it.
+    Failed {
+        at: f64,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -46,6 +59,8 @@ pub(crate) struct Job {
     pub token: String,
     pub plan: Plan,
     pub run: Option<Run>,
+    /// When the request was made (seconds since start-up).
+    pub requested_at: f64,
 }
 
 /// All requests of one simulator.
@@ -163,7 +178,7 @@ pub(crate) fn request(ctx: &Ctx) -> Result<Reply, ApiError> {
         cfg.seed,
     )?;
     let n = plan.outputs.len();
-    let (mut jobs, _) = jobs_now(ctx);
+    let (mut jobs, requested_at) = jobs_now(ctx);
     let id = FIRST_REQUEST_ID + jobs.next;
     jobs.next += 1;
     let citations: Vec<Value> = plan.devices.iter().map(|d| {
@@ -188,6 +203,7 @@ pub(crate) fn request(ctx: &Ctx) -> Result<Reply, ApiError> {
             token: ctx.token.clone(),
             plan,
             run: None,
+            requested_at,
         },
     );
     Ok(Reply::ok(body))
@@ -199,6 +215,7 @@ fn run_status(state: RunState) -> &'static str {
         RunState::Running { .. } => "data product running",
         RunState::Complete { .. } => "complete",
         RunState::Cancelled { .. } => "cancelled",
+        RunState::Failed { .. } => "error",
     }
 }
 
@@ -241,7 +258,7 @@ pub(crate) fn run(ctx: &Ctx) -> Result<Reply, ApiError> {
     let run = job.run.as_ref().ok_or_else(|| bad_id("dpRequestId"))?;
     let done = matches!(
         run.state,
-        RunState::Complete { .. } | RunState::Cancelled { .. }
+        RunState::Complete { .. } | RunState::Cancelled { .. } | RunState::Failed { .. }
     );
     let body = json!([{"dpRunId": run.id, "fileCount": files_ready(job, run, now, scale), "status": run_status(run.state)}]);
     Ok(Reply::json(if done { 200 } else { 202 }, body))
@@ -254,11 +271,12 @@ pub(crate) fn status(ctx: &Ctx) -> Result<Reply, ApiError> {
     let (jobs, now) = jobs_now(ctx);
     let job = jobs.jobs.get(&id).ok_or_else(|| bad_id("dpRequestId"))?;
     let (hdr, status, at) = match job.run.as_ref().map(|r| r.state) {
-        None => ("OPEN", "requested", 0.0),
+        None => ("OPEN", "requested", job.requested_at),
         Some(s @ RunState::Queued { since }) => ("OPEN", run_status(s), since),
         Some(s @ RunState::Running { start }) => ("OPEN", run_status(s), start),
         Some(s @ RunState::Complete { at }) => ("COMPLETED", run_status(s), at),
         Some(s @ RunState::Cancelled { at }) => ("CANCELLED", run_status(s), at),
+        Some(s @ RunState::Failed { at }) => ("ERROR", run_status(s), at),
     };
     let modified = plus_secs(ctx.now(), at - now);
     Ok(Reply::ok(
@@ -305,7 +323,7 @@ pub(crate) fn restart(ctx: &Ctx) -> Result<Reply, ApiError> {
     };
     if matches!(
         run.state,
-        RunState::Cancelled { .. } | RunState::Complete { .. }
+        RunState::Cancelled { .. } | RunState::Complete { .. } | RunState::Failed { .. }
     ) {
         run.state = RunState::Queued { since: now };
         run.started = None;
@@ -321,6 +339,38 @@ pub(crate) fn restart(ctx: &Ctx) -> Result<Reply, ApiError> {
     ))
 }
 
+/// Makes the run of the request named in the query (`dpRequestId` or `dpRunId`) fail now,
+/// if it is still in progress (the `error` fault). Unknown ids are left to the handler.
+pub(crate) fn fail_run(ctx: &Ctx) {
+    let max = ctx.sim.config.max_running_jobs_per_token.max(1);
+    let (mut jobs, now) = jobs_now(ctx);
+    let by_request = ctx
+        .params
+        .get("dpRequestId")
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let by_run = ctx
+        .params
+        .get("dpRunId")
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let Some(id) = by_request.or_else(|| by_run.and_then(|r| jobs.run_index.get(&r).copied()))
+    else {
+        return;
+    };
+    let Some(job) = jobs.jobs.get_mut(&id) else {
+        return;
+    };
+    let token = job.token.clone();
+    if let Some(run) = job.run.as_mut() {
+        if matches!(
+            run.state,
+            RunState::Queued { .. } | RunState::Running { .. }
+        ) {
+            run.state = RunState::Failed { at: now };
+        }
+    }
+    jobs.promote(&token, now, max);
+}
+
 /// What a download poll sees.
 enum Poll {
     NotReady(Value),
@@ -330,6 +380,7 @@ enum Poll {
     NoData,
     PastEnd,
     Cancelled,
+    Failed,
 }
 
 fn poll(job: &Job, run: &Run, index: Option<usize>, now: f64, scale: f64) -> Poll {
@@ -337,6 +388,7 @@ fn poll(job: &Job, run: &Run, index: Option<usize>, now: f64, scale: f64) -> Pol
     let cost = job.plan.cost;
     match run.state {
         RunState::Cancelled { .. } => Poll::Cancelled,
+        RunState::Failed { .. } => Poll::Failed,
         RunState::Queued { .. } => Poll::NotReady(
             json!({"status": "queued", "message": "Queued: waiting for processing resources"}),
         ),
@@ -411,6 +463,10 @@ pub(crate) async fn download(ctx: &Ctx, gone: bool) -> Result<Reply, ApiError> {
             400,
             json!({"status": "cancelled", "message": "The data product request was cancelled."}),
         )),
+        Poll::Failed => Err(ApiError::plain(
+            400,
+            json!({"status": "error", "message": "The data product run failed; restart the request."}),
+        )),
         Poll::NotReady(body) => Ok(Reply::json(202, body)),
         Poll::Transferring(name) if gone => Err(ApiError::plain(
             410,
@@ -426,7 +482,7 @@ pub(crate) async fn download(ctx: &Ctx, gone: bool) -> Result<Reply, ApiError> {
             json!({"message": format!("Index {} is past the last file of run {run_id}.", index.unwrap_or(0))}),
         )),
         Poll::Meta => {
-            let xml = products::meta_xml(&job.plan, run_id, job.request_id);
+            let xml = outputs::meta_xml(&job.plan, run_id, job.request_id);
             Ok(Reply::file(
                 bytes::Bytes::from(xml),
                 "application/xml",
@@ -447,7 +503,7 @@ pub(crate) async fn download(ctx: &Ctx, gone: bool) -> Result<Reply, ApiError> {
             let o = out.clone();
             let rendered = tokio::task::spawn_blocking(move || {
                 let c = &sim.config;
-                products::render(
+                outputs::render(
                     &sim.catalog,
                     &o,
                     c.audio_sample_rate_override,

@@ -14,8 +14,9 @@
 //!        | list | archive | scalar | raw
 //!          (download = dataProductDelivery/download, archive = archivefile/download,
 //!           list = archive file listings)
-//! KIND  := 500 | 502 | 503 | 504 | 429 | gone | reset | truncate | slow[:SECONDS]
-//!          (slow waits SECONDS × time scale, default 30; gone = 410 on a product download)
+//! KIND  := 500 | 502 | 503 | 504 | 429 | gone | error | reset | truncate | slow[:SECONDS]
+//!          (slow waits SECONDS × time scale, default 30; gone = 410 on a product download;
+//!           error = the data product run fails, on run/status/download scopes)
 //! ```
 //! Example: `download#3=503,archive#5=reset,any~0.05=502,status~0.1=slow:50`.
 //!
@@ -80,6 +81,8 @@ pub enum FaultKind {
     Status(u16),
     /// 410 on a data product download (the file is "being transferred").
     Gone,
+    /// The data product run fails (`status: error`); only on run, status and download.
+    RunError,
     /// Half the body is sent, then the connection is aborted.
     Reset,
     /// `Content-Length` announces the whole body but only half is sent.
@@ -93,6 +96,7 @@ impl fmt::Display for FaultKind {
         match self {
             FaultKind::Status(c) => write!(f, "{c}"),
             FaultKind::Gone => write!(f, "gone"),
+            FaultKind::RunError => write!(f, "error"),
             FaultKind::Reset => write!(f, "reset"),
             FaultKind::Truncate => write!(f, "truncate"),
             FaultKind::Slow(s) => write!(f, "slow:{s}"),
@@ -121,6 +125,7 @@ fn parse_kind(s: &str) -> Option<FaultKind> {
     match s {
         "500" | "502" | "503" | "504" | "429" => s.parse().ok().map(FaultKind::Status),
         "gone" | "410" => Some(FaultKind::Gone),
+        "error" => Some(FaultKind::RunError),
         "reset" => Some(FaultKind::Reset),
         "truncate" => Some(FaultKind::Truncate),
         "slow" => Some(FaultKind::Slow(30.0)),
@@ -147,7 +152,7 @@ impl FaultPlan {
             };
             let (lhs, kind) = item.split_once('=').ok_or_else(|| err("missing '='"))?;
             let kind = parse_kind(kind.trim()).ok_or_else(|| {
-                err("unknown kind (use 500, 502, 503, 504, 429, gone, reset, truncate, slow[:SECONDS])")
+                err("unknown kind (use 500, 502, 503, 504, 429, gone, error, reset, truncate, slow[:SECONDS])")
             })?;
             if let Some((scope, n)) = lhs.split_once('#') {
                 let scope = FaultScope::parse(scope.trim()).ok_or_else(|| err("unknown scope"))?;

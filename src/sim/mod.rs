@@ -7,6 +7,7 @@
 
 mod archive;
 mod catalog;
+mod catalog_data;
 mod clock;
 pub mod content;
 mod delivery;
@@ -15,6 +16,7 @@ mod error;
 mod faults;
 mod listing;
 mod log;
+mod outputs;
 mod params;
 mod products;
 mod reply;

@@ -277,6 +277,7 @@ async fn handle(State(sim): State<Arc<Sim>>, method: Method, uri: Uri) -> Respon
                 let reply = if let Some(FaultKind::Status(code)) = fault {
                     Reply::json(code, json!({"message": status_text(code)}))
                 } else if !sim.config.tokens.contains(&token) {
+                    entry.error_code = Some(401);
                     Reply::from(ApiError::unauthorized())
                 } else {
                     let ctx = Ctx {
@@ -285,6 +286,9 @@ async fn handle(State(sim): State<Arc<Sim>>, method: Method, uri: Uri) -> Respon
                         path: path.clone(),
                         token,
                     };
+                    if fault == Some(FaultKind::RunError) {
+                        delivery::fail_run(&ctx);
+                    }
                     match dispatch(ep, &ctx, fault).await {
                         Ok(r) => r,
                         Err(e) => {

@@ -1,0 +1,485 @@
+//! The plan: windows per device → HSD orders of at most K contiguous windows, the audio spans to
+//! fetch, and the clips to cut; plus the `--dry-run --json` shape
+//! `{"windows":[{device,start,end}], "requests":[{device,dateFrom,dateTo,windows}],
+//!   "clips":[{label,device,start,end}]}`.
+//!
+//! Windows are de-duplicated per device and product settings, so overlapping annotations share
+//! windows; contiguous windows merge into one order (never more than K windows); orders with
+//! different settings (format, downsample, `dpo_*`) are never merged. Sampled bursts are kept as
+//! they are: one order per burst.
+//!
+//! Must not know: HTTP, terminals, file layout.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use super::annotations::Annotation;
+use super::archive::AudioExtension;
+use super::error::{HydroError, Location, Result};
+use super::grid::{format_time, DeviceCode, TimeRange, Window, MAX_WINDOWS};
+use super::hsd::{HsdOrder, HsdSettings};
+use super::sampling::Burst;
+
+/// One HSD order and how many grid windows it covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedRequest {
+    pub order: HsdOrder,
+    pub windows: usize,
+}
+
+/// Contiguous windows of archive audio to list and fetch for one device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AudioSpan {
+    pub device: DeviceCode,
+    pub extension: AudioExtension,
+    pub range: TimeRange,
+    pub windows: usize,
+}
+
+/// A clip to cut from downloaded files.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClipPlan {
+    pub label: String,
+    pub device: DeviceCode,
+    /// The requested half-open interval.
+    pub range: TimeRange,
+    /// Output basename (unique per device within a plan).
+    pub output_name: String,
+    pub output_tag: Option<String>,
+    pub spectrogram: bool,
+    pub audio: bool,
+    pub source: Location,
+}
+
+/// Everything a command will fetch and cut.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Plan {
+    /// Every (device, window) needed by any product, sorted and unique.
+    pub windows: Vec<(DeviceCode, Window)>,
+    /// HSD orders, by device then time.
+    pub requests: Vec<PlannedRequest>,
+    /// Archive audio to fetch.
+    pub audio: Vec<AudioSpan>,
+    pub clips: Vec<ClipPlan>,
+    /// Things the user should know (e.g. fewer windows than asked for).
+    pub notes: Vec<String>,
+}
+
+/// Collects windows, bursts and clips, then builds a [`Plan`].
+#[derive(Debug)]
+pub struct PlanBuilder {
+    per_request: usize,
+    hsd: BTreeMap<(DeviceCode, HsdSettings), BTreeSet<Window>>,
+    bursts: Vec<(DeviceCode, HsdSettings, Burst)>,
+    audio: BTreeMap<(DeviceCode, AudioExtension), BTreeSet<Window>>,
+    clips: Vec<ClipPlan>,
+    notes: Vec<String>,
+    total: u64,
+}
+
+impl PlanBuilder {
+    /// `per_request` = K, the most windows one HSD order may hold.
+    pub fn new(per_request: usize) -> Result<PlanBuilder> {
+        if per_request == 0 {
+            return Err(HydroError::arg("--per-request", "must be at least 1"));
+        }
+        Ok(PlanBuilder {
+            per_request,
+            hsd: BTreeMap::new(),
+            bursts: Vec::new(),
+            audio: BTreeMap::new(),
+            clips: Vec::new(),
+            notes: Vec::new(),
+            total: 0,
+        })
+    }
+
+    fn count(&mut self, n: usize) -> Result<()> {
+        self.total += n as u64;
+        if self.total > MAX_WINDOWS {
+            return Err(HydroError::TooManyWindows {
+                count: u128::from(self.total),
+                limit: MAX_WINDOWS,
+            });
+        }
+        Ok(())
+    }
+
+    /// Adds windows whose spectrograms (if `hsd` is given) and audio (if `audio` is given) are
+    /// wanted; they merge with everything else of the same device and settings.
+    pub fn add_windows(
+        &mut self,
+        device: &DeviceCode,
+        windows: &[Window],
+        hsd: Option<&HsdSettings>,
+        audio: Option<AudioExtension>,
+    ) -> Result<()> {
+        self.count(windows.len())?;
+        if let Some(settings) = hsd {
+            self.hsd
+                .entry((device.clone(), settings.clone()))
+                .or_default()
+                .extend(windows.iter().copied());
+        }
+        if let Some(ext) = audio {
+            self.audio
+                .entry((device.clone(), ext))
+                .or_default()
+                .extend(windows.iter().copied());
+        }
+        Ok(())
+    }
+
+    /// Adds a sampled burst: exactly one HSD order, never merged with neighbours.
+    pub fn add_burst(
+        &mut self,
+        device: &DeviceCode,
+        burst: Burst,
+        hsd: &HsdSettings,
+        audio: Option<AudioExtension>,
+    ) -> Result<()> {
+        self.count(burst.len)?;
+        self.bursts.push((device.clone(), hsd.clone(), burst));
+        if let Some(ext) = audio {
+            self.audio
+                .entry((device.clone(), ext))
+                .or_default()
+                .extend(burst.windows());
+        }
+        Ok(())
+    }
+
+    /// Adds an annotation's windows and, if it asks for one, its clip.
+    pub fn add_annotation(&mut self, a: &Annotation) -> Result<()> {
+        let windows = a.windows()?;
+        let hsd = a.spectrogram.then_some(&a.hsd);
+        let audio = a.audio.then_some(a.audio_extension);
+        self.add_windows(&a.device, &windows, hsd, audio)?;
+        if a.clip {
+            if let Some(other) = self
+                .clips
+                .iter()
+                .find(|c| c.device == a.device && c.output_name == a.output_name)
+            {
+                return Err(HydroError::Annotation {
+                    at: Location {
+                        field: Some("output_name".into()),
+                        ..a.source.clone()
+                    },
+                    message: format!(
+                        "its clip would be written as {} like the clip of entry {}; \
+                         give one of them an output_name",
+                        a.output_name, other.source.entry
+                    ),
+                });
+            }
+            self.clips.push(ClipPlan {
+                label: a.clip_label(),
+                device: a.device.clone(),
+                range: a.interval(),
+                output_name: a.output_name.clone(),
+                output_tag: a.output_tag.clone(),
+                spectrogram: a.spectrogram,
+                audio: a.audio,
+                source: a.source.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Adds a note shown to the user with the plan.
+    pub fn note(&mut self, text: impl Into<String>) {
+        self.notes.push(text.into());
+    }
+
+    pub fn build(self) -> Plan {
+        let k = self.per_request;
+        let mut requests = Vec::new();
+        let mut all: BTreeSet<(DeviceCode, Window)> = BTreeSet::new();
+        for ((device, settings), windows) in &self.hsd {
+            all.extend(windows.iter().map(|w| (device.clone(), *w)));
+            for (first, len) in runs(windows, k) {
+                let burst = Burst { first, len };
+                requests.push(PlannedRequest {
+                    order: HsdOrder {
+                        device: device.clone(),
+                        range: burst.range(),
+                        settings: settings.clone(),
+                    },
+                    windows: len,
+                });
+            }
+        }
+        for (device, settings, burst) in &self.bursts {
+            all.extend(burst.windows().map(|w| (device.clone(), w)));
+            requests.push(PlannedRequest {
+                order: HsdOrder {
+                    device: device.clone(),
+                    range: burst.range(),
+                    settings: settings.clone(),
+                },
+                windows: burst.len,
+            });
+        }
+        requests.sort_by(|a, b| {
+            (&a.order.device, a.order.range, &a.order.settings).cmp(&(
+                &b.order.device,
+                b.order.range,
+                &b.order.settings,
+            ))
+        });
+        let mut audio = Vec::new();
+        for ((device, extension), windows) in &self.audio {
+            all.extend(windows.iter().map(|w| (device.clone(), *w)));
+            // Audio is listed per contiguous run; K does not limit archive listings.
+            for (first, len) in runs(windows, usize::MAX) {
+                audio.push(AudioSpan {
+                    device: device.clone(),
+                    extension: *extension,
+                    range: Burst { first, len }.range(),
+                    windows: len,
+                });
+            }
+        }
+        let mut clips = self.clips;
+        clips.sort_by(|a, b| (&a.device, a.range).cmp(&(&b.device, b.range)));
+        Plan {
+            windows: all.into_iter().collect(),
+            requests,
+            audio,
+            clips,
+            notes: self.notes,
+        }
+    }
+}
+
+/// Contiguous runs of the sorted windows, each cut into pieces of at most `k`.
+fn runs(windows: &BTreeSet<Window>, k: usize) -> Vec<(Window, usize)> {
+    let mut out: Vec<(Window, usize)> = Vec::new();
+    for w in windows {
+        match out.last_mut() {
+            Some((first, len)) if first.index() + *len as i64 == w.index() && *len < k => *len += 1,
+            _ => out.push((*w, 1)),
+        }
+    }
+    out
+}
+
+#[derive(Debug, Serialize)]
+struct JsonWindow {
+    device: String,
+    start: String,
+    end: String,
+}
+
+#[derive(Debug, Serialize)]
+struct JsonRequest {
+    device: String,
+    #[serde(rename = "dateFrom")]
+    date_from: String,
+    #[serde(rename = "dateTo")]
+    date_to: String,
+    windows: usize,
+}
+
+#[derive(Debug, Serialize)]
+struct JsonClip {
+    label: String,
+    device: String,
+    start: String,
+    end: String,
+}
+
+/// The `--dry-run --json` document; serialises with its fields in the documented order.
+#[derive(Debug, Serialize)]
+pub struct PlanDocument {
+    windows: Vec<JsonWindow>,
+    requests: Vec<JsonRequest>,
+    clips: Vec<JsonClip>,
+}
+
+impl Plan {
+    /// The `--dry-run --json` document as a value.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self.document()).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// The `--dry-run --json` document.
+    pub fn document(&self) -> PlanDocument {
+        PlanDocument {
+            windows: self
+                .windows
+                .iter()
+                .map(|(d, w)| JsonWindow {
+                    device: d.to_string(),
+                    start: format_time(w.start()),
+                    end: format_time(w.end()),
+                })
+                .collect(),
+            requests: self
+                .requests
+                .iter()
+                .map(|r| JsonRequest {
+                    device: r.order.device.to_string(),
+                    date_from: format_time(r.order.range.start()),
+                    date_to: format_time(r.order.range.end()),
+                    windows: r.windows,
+                })
+                .collect(),
+            clips: self
+                .clips
+                .iter()
+                .map(|c| JsonClip {
+                    label: c.label.clone(),
+                    device: c.device.to_string(),
+                    start: format_time(c.range.start()),
+                    end: format_time(c.range.end()),
+                })
+                .collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hydro::annotation_files::parse_json;
+    use crate::hydro::annotations::CallerDefaults;
+    use crate::hydro::sampling::sample;
+
+    fn plan_of(json: &str, k: usize) -> Plan {
+        let set = parse_json("t.json", json, &CallerDefaults::default()).unwrap();
+        let mut b = PlanBuilder::new(k).unwrap();
+        for a in &set.annotations {
+            b.add_annotation(a).unwrap();
+        }
+        b.build()
+    }
+
+    fn req_ranges(p: &Plan) -> Vec<String> {
+        p.requests
+            .iter()
+            .map(|r| r.order.range.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn example_a_asks_for_both_files() {
+        let p = plan_of(
+            r#"{"defaults": {"deviceCode": "ICLISTENHF6324", "pad_seconds": 15,
+                "download_audio": true, "clip": true},
+                "requests": [{"timestamp": "2024-04-01T12:34:50Z"}]}"#,
+            12,
+        );
+        // Python asked 12:30 → 12:35 and got one file; ours covers both windows.
+        assert_eq!(
+            req_ranges(&p),
+            ["[2024-04-01T12:30:00.000Z, 2024-04-01T12:40:00.000Z)"]
+        );
+        assert_eq!(p.requests[0].windows, 2);
+        assert_eq!(p.audio.len(), 1);
+        assert_eq!(p.audio[0].range, p.requests[0].order.range);
+        assert_eq!(p.clips.len(), 1);
+        assert_eq!(p.clips[0].range.duration().as_secs(), 30);
+    }
+
+    #[test]
+    fn example_f_single_window_is_not_zero_length() {
+        let p = plan_of(
+            r#"{"requests": [{"deviceCode": "D", "timestamp": "2024-04-01T12:00:00Z"}]}"#,
+            12,
+        );
+        // Python: dateFrom = dateTo = 12:00:00.000Z.
+        assert_eq!(
+            req_ranges(&p),
+            ["[2024-04-01T12:00:00.000Z, 2024-04-01T12:05:00.000Z)"]
+        );
+        assert!(p.clips.is_empty());
+    }
+
+    #[test]
+    fn overlapping_annotations_share_windows_and_runs_merge_up_to_k() {
+        let p = plan_of(
+            r#"{"defaults": {"deviceCode": "D", "pad_seconds": 100},
+                "requests": [{"timestamp": "2024-04-01T12:01:00Z"},
+                             {"timestamp": "2024-04-01T12:03:00Z", "output_name": "second"},
+                             {"timestamp": "2024-04-01T12:09:00Z", "output_name": "third"},
+                             {"timestamp": "2024-04-01T12:16:00Z", "output_name": "fourth"},
+                             {"timestamp": "2024-04-01T14:00:00Z", "output_name": "far"}]}"#,
+            3,
+        );
+        // Windows: 11:55, 12:00, 12:05, 12:10, 12:15 (contiguous) and 13:55, 14:00.
+        assert_eq!(p.windows.len(), 7);
+        assert_eq!(
+            req_ranges(&p),
+            [
+                "[2024-04-01T11:55:00.000Z, 2024-04-01T12:10:00.000Z)",
+                "[2024-04-01T12:10:00.000Z, 2024-04-01T12:20:00.000Z)",
+                "[2024-04-01T13:55:00.000Z, 2024-04-01T14:05:00.000Z)",
+            ]
+        );
+        assert_eq!(p.requests.iter().map(|r| r.windows).sum::<usize>(), 7);
+        assert_eq!(p.clips.len(), 5);
+    }
+
+    #[test]
+    fn different_settings_and_devices_never_merge() {
+        let p = plan_of(
+            r#"{"requests": [
+                {"deviceCode": "D", "timestamp": "2024-04-01T12:00:00Z"},
+                {"deviceCode": "D", "timestamp": "2024-04-01T12:05:00Z", "spectral_downsample": 0},
+                {"deviceCode": "E", "timestamp": "2024-04-01T12:10:00Z"}]}"#,
+            12,
+        );
+        assert_eq!(p.requests.len(), 3);
+        assert_eq!(p.windows.len(), 3);
+    }
+
+    #[test]
+    fn clip_names_must_be_unique() {
+        let set = parse_json(
+            "t.json",
+            r#"{"requests": [
+                {"deviceCode": "D", "timestamp": "2024-04-01T12:00:00Z", "pad_seconds": 5},
+                {"deviceCode": "D", "timestamp": "2024-04-01T12:00:00.5Z", "pad_seconds": 9}]}"#,
+            &CallerDefaults::default(),
+        )
+        .unwrap();
+        let mut b = PlanBuilder::new(12).unwrap();
+        b.add_annotation(&set.annotations[0]).unwrap();
+        let e = b
+            .add_annotation(&set.annotations[1])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("requests[1], field `output_name`"), "{e}");
+        assert!(e.contains("requests[0]"), "{e}");
+    }
+
+    #[test]
+    fn sampled_bursts_stay_one_request_each_and_json_has_the_shape() {
+        let range = TimeRange::new(
+            "2024-04-01T00:00:00Z".parse().unwrap(),
+            "2024-04-03T00:00:00Z".parse().unwrap(),
+        )
+        .unwrap();
+        let s = sample(&range, 160, 12).unwrap();
+        let dev = DeviceCode::new("ICLISTENHF6324").unwrap();
+        let mut b = PlanBuilder::new(12).unwrap();
+        for burst in &s.bursts {
+            b.add_burst(&dev, *burst, &HsdSettings::default(), None)
+                .unwrap();
+        }
+        let p = b.build();
+        let j = p.to_json();
+        assert_eq!(j["windows"].as_array().unwrap().len(), 160);
+        assert_eq!(j["requests"].as_array().unwrap().len(), 14);
+        assert_eq!(j["clips"].as_array().unwrap().len(), 0);
+        let r0 = &j["requests"][0];
+        assert_eq!(r0["device"], "ICLISTENHF6324");
+        assert_eq!(r0["dateFrom"], "2024-04-01T00:00:00.000Z");
+        assert_eq!(r0["dateTo"], "2024-04-01T01:00:00.000Z");
+        assert_eq!(r0["windows"], 12);
+        assert_eq!(j["windows"][0]["end"], "2024-04-01T00:05:00.000Z");
+    }
+}
