@@ -72,6 +72,8 @@ pub(crate) struct Ctx {
     pub wake: Notify,
     /// Jobs currently on the server (for reporting).
     pub jobs_on_server: AtomicUsize,
+    /// Workers that request ahead while every run slot is taken (at most `run_slots`).
+    pub requesting_ahead: AtomicUsize,
     fatal: Mutex<Option<String>>,
     fatal_notify: Notify,
 }
@@ -99,6 +101,7 @@ impl Ctx {
             stats,
             wake: Notify::new(),
             jobs_on_server: AtomicUsize::new(0),
+            requesting_ahead: AtomicUsize::new(0),
             fatal: Mutex::new(None),
             fatal_notify: Notify::new(),
         }

@@ -164,7 +164,7 @@ pub struct LedgerStatus {
     pub ledger: PathBuf,
     pub total: u64,
     pub by_state: BTreeMap<TaskState, u64>,
-    /// Tasks with a job on the server (requested or running).
+    /// Tasks with a job running on the server (run called, not complete).
     pub jobs_on_server: u64,
     /// Failed tasks that will be retried.
     pub retrying: u64,
@@ -767,8 +767,7 @@ impl Ledger {
             Ok(LedgerStatus {
                 ledger: self.path.clone(),
                 total,
-                jobs_on_server: by_state.get(&TaskState::Requested).copied().unwrap_or(0)
-                    + by_state.get(&TaskState::Running).copied().unwrap_or(0),
+                jobs_on_server: by_state.get(&TaskState::Running).copied().unwrap_or(0),
                 by_state,
                 retrying,
                 files_done,

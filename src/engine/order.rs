@@ -8,6 +8,7 @@
 //! Must not know: archive files, the scheduler's queue.
 
 use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -70,7 +71,18 @@ impl Drop for OnServer<'_> {
     }
 }
 
-/// Drives an order task from wherever the ledger says it is to done.
+/// Gives back a request-ahead place however the worker ends.
+struct Ahead<'a>(&'a Ctx);
+
+impl Drop for Ahead<'_> {
+    fn drop(&mut self) {
+        self.0.requesting_ahead.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Drives an order task from wherever the ledger says it is to done. Without a run slot the
+/// worker was started to request ahead (the scheduler counted it in `requesting_ahead`): it
+/// requests, then waits for a slot before calling `run`, so a freed slot is refilled at once.
 pub(crate) async fn order_task(
     ctx: Arc<Ctx>,
     row: TaskRow,
@@ -78,6 +90,7 @@ pub(crate) async fn order_task(
     slot: Option<OwnedSemaphorePermit>,
 ) -> Result<(), Stop> {
     let id = row.id;
+    let ahead = slot.is_none().then(|| Ahead(&ctx));
     let dir = ctx.dir_for(spec.folder.as_deref())?;
     let mut estimate = row.estimate;
     let request = match row.request_id {
@@ -99,9 +112,17 @@ pub(crate) async fn order_task(
             r.dp_request_id
         }
     };
+    let slot = match slot {
+        Some(s) => s,
+        None => Arc::clone(&ctx.run_slots)
+            .acquire_owned()
+            .await
+            .map_err(|_| Stop::Fatal("run slots closed".into()))?,
+    };
+    drop(ahead);
     let mut job = OnServer {
         ctx: &ctx,
-        slot,
+        slot: Some(slot),
         counted: true,
         since: Instant::now(),
     };
@@ -123,6 +144,7 @@ pub(crate) async fn order_task(
     let mut launched: HashMap<RunId, u64> = HashMap::new();
     let mut last_message = row.message.clone().unwrap_or_default();
     let resp = loop {
+        let fresh = first_answer.is_some();
         let resp = match first_answer.take() {
             Some(r) => r,
             None => {
@@ -177,7 +199,8 @@ pub(crate) async fn order_task(
         if new_files {
             schedule.reset();
         }
-        wait = schedule.next_interval();
+        // The first poll of a fresh job waits for the server's estimate; later ones back off.
+        wait = if fresh { first } else { schedule.next_interval() };
     };
     job.release();
     ctx.ledger.set_state(id, TaskState::Downloading)?;

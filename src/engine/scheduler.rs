@@ -7,6 +7,7 @@
 //! Must not know: HTTP details, how a single task is driven.
 
 use std::collections::HashSet;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -161,14 +162,21 @@ pub(crate) async fn run_all(ctx: Arc<Ctx>) -> Result<(), EngineError> {
                     },
                 }
             }
-            // 3. New orders, one per stagger interval while run slots are free.
-            while ctx.run_slots.available_permits() > 0 {
+            // 3. New orders, one per stagger interval, while a run slot is free or fewer
+            //    than `run_slots` workers are requesting ahead of a slot.
+            loop {
                 if let Some(t) = last_submit {
                     let since = t.elapsed();
                     if since < ctx.settings.stagger {
                         wake_in = wake_in.min(ctx.settings.stagger - since);
                         break;
                     }
+                }
+                let slot = Arc::clone(&ctx.run_slots).try_acquire_owned().ok();
+                if slot.is_none()
+                    && ctx.requesting_ahead.load(Ordering::Relaxed) >= ctx.settings.run_slots
+                {
+                    break;
                 }
                 let Some(row) = ctx
                     .ledger
@@ -177,11 +185,11 @@ pub(crate) async fn run_all(ctx: Arc<Ctx>) -> Result<(), EngineError> {
                 else {
                     break;
                 };
-                let Ok(p) = Arc::clone(&ctx.run_slots).try_acquire_owned() else {
-                    break;
-                };
+                if slot.is_none() {
+                    ctx.requesting_ahead.fetch_add(1, Ordering::Relaxed);
+                }
                 last_submit = Some(Instant::now());
-                start(&ctx, &mut workers, &mut busy, row, Some(p));
+                start(&ctx, &mut workers, &mut busy, row, slot);
             }
             // 4. Archive files, keeping the download slots fed.
             let archive_busy = busy.archive.len();
