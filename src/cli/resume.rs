@@ -68,7 +68,12 @@ fn secs(field: &str, v: f64) -> anyhow::Result<Duration> {
 }
 
 impl EngineArgs {
-    fn apply(&self, global: &GlobalArgs, stored: &EngineSettings, fresh: bool) -> anyhow::Result<EngineSettings> {
+    fn apply(
+        &self,
+        global: &GlobalArgs,
+        stored: &EngineSettings,
+        fresh: bool,
+    ) -> anyhow::Result<EngineSettings> {
         let scale = self
             .server_time_scale
             .or(global.sim.then_some(global.sim_time_scale));

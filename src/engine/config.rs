@@ -110,7 +110,11 @@ impl EngineSettings {
                 max: d.retry.max.mul_f64(s).max(floor),
                 ..d.retry
             },
-            max_requests_per_second: if s < 1.0 { 0.0 } else { d.max_requests_per_second },
+            max_requests_per_second: if s < 1.0 {
+                0.0
+            } else {
+                d.max_requests_per_second
+            },
             ..d
         }
     }
@@ -167,6 +171,10 @@ mod tests {
             run_slots: 0,
             ..EngineSettings::default()
         };
-        assert!(bad.validate().unwrap_err().to_string().contains("run_slots"));
+        assert!(bad
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("run_slots"));
     }
 }

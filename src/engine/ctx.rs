@@ -161,7 +161,9 @@ impl Ctx {
 
     pub(crate) fn jobs_changed(&self, delta: isize) {
         let n = if delta >= 0 {
-            self.jobs_on_server.fetch_add(delta as usize, Ordering::Relaxed) + delta as usize
+            self.jobs_on_server
+                .fetch_add(delta as usize, Ordering::Relaxed)
+                + delta as usize
         } else {
             self.jobs_on_server
                 .fetch_sub(delta.unsigned_abs(), Ordering::Relaxed)
@@ -181,7 +183,12 @@ impl Ctx {
 
     /// Calls `op` until it succeeds, retrying transient failures with backoff up to
     /// `max_attempts`; permanent failures and 401 return at once.
-    pub(crate) async fn call<T, F, Fut>(&self, task: TaskId, what: &str, mut op: F) -> Result<T, Stop>
+    pub(crate) async fn call<T, F, Fut>(
+        &self,
+        task: TaskId,
+        what: &str,
+        mut op: F,
+    ) -> Result<T, Stop>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, ApiError>>,
@@ -205,7 +212,8 @@ impl Ctx {
                     "{what}: gave up after {failures} attempts: {e}"
                 )));
             }
-            self.retry_pause(task, what, &e.to_string(), failures).await?;
+            self.retry_pause(task, what, &e.to_string(), failures)
+                .await?;
         }
     }
 

@@ -62,7 +62,12 @@ fn verified(ctx: &Ctx, t: &Target<'_>) -> Result<Option<String>, Stop> {
     Ok((on_disk == Some(size)).then(|| row.name.unwrap_or_default()))
 }
 
-async fn transfer<F, Fut>(ctx: &Ctx, t: Target<'_>, what: &str, mut open: F) -> Result<Fetched, Stop>
+async fn transfer<F, Fut>(
+    ctx: &Ctx,
+    t: Target<'_>,
+    what: &str,
+    mut open: F,
+) -> Result<Fetched, Stop>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<Opened, ApiError>>,
@@ -174,7 +179,8 @@ where
         failures += 1;
         if failures >= ctx.settings.retry.max_attempts {
             let reason = format!("{what}: gave up after {failures} attempts: {error}");
-            ctx.ledger.file_failed(t.task, t.run_id, &t.index, &reason)?;
+            ctx.ledger
+                .file_failed(t.task, t.run_id, &t.index, &reason)?;
             return Err(Stop::transient(reason));
         }
         ctx.retry_pause(t.task, what, &error, failures).await?;
@@ -215,7 +221,11 @@ pub(crate) async fn product_file(
 
 /// Drives an archive-file task to done: adopts a complete file left by a crash between the
 /// rename and the ledger commit (size matches the listing and it validates), else downloads.
-pub(crate) async fn archive_task(ctx: Arc<Ctx>, row: TaskRow, spec: ArchiveSpec) -> Result<(), Stop> {
+pub(crate) async fn archive_task(
+    ctx: Arc<Ctx>,
+    row: TaskRow,
+    spec: ArchiveSpec,
+) -> Result<(), Stop> {
     let dir = ctx.dir_for(spec.folder.as_deref())?;
     check_file_name(&spec.filename).map_err(|e| Stop::permanent(e.to_string()))?;
     let final_path = dir.join(&spec.filename);
@@ -242,20 +252,31 @@ pub(crate) async fn archive_task(ctx: Arc<Ctx>, row: TaskRow, spec: ArchiveSpec)
     })
     .await?;
     if matches!(got, Fetched::End | Fetched::NoData) {
-        return Err(Stop::permanent(format!("{what}: the server has no such file")));
+        return Err(Stop::permanent(format!(
+            "{what}: the server has no such file"
+        )));
     }
     ctx.ledger.set_state(row.id, TaskState::Done)?;
     Ok(())
 }
 
-async fn adopt_existing(ctx: &Ctx, task: TaskId, path: &Path, spec: &ArchiveSpec) -> Result<(), Stop> {
+async fn adopt_existing(
+    ctx: &Ctx,
+    task: TaskId,
+    path: &Path,
+    spec: &ArchiveSpec,
+) -> Result<(), Stop> {
     let Some(expected) = spec.size else {
         return Ok(());
     };
     if std::fs::metadata(path).map(|m| m.len()).ok() != Some(expected) {
         return Ok(());
     }
-    let (p, v, name) = (path.to_path_buf(), ctx.validator.clone(), spec.filename.clone());
+    let (p, v, name) = (
+        path.to_path_buf(),
+        ctx.validator.clone(),
+        spec.filename.clone(),
+    );
     let checked = tokio::task::spawn_blocking(move || {
         if let Some(v) = v {
             v(&p, &name)?;

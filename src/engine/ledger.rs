@@ -309,13 +309,24 @@ impl Ledger {
                 .map_err(|e| self.err(e))?;
             for spec in specs {
                 let key = spec.key();
-                let json = serde_json::to_string(spec).map_err(|e| EngineError::invalid("spec", e.to_string()))?;
+                let json = serde_json::to_string(spec)
+                    .map_err(|e| EngineError::invalid("spec", e.to_string()))?;
                 let n = insert
-                    .execute(params![key.0, spec.kind().as_str(), spec.label(), json, now])
+                    .execute(params![
+                        key.0,
+                        spec.kind().as_str(),
+                        spec.label(),
+                        json,
+                        now
+                    ])
                     .map_err(|e| self.err(e))?;
                 if n == 1 {
                     report.added += 1;
-                } else if revive.execute(params![key.0, now]).map_err(|e| self.err(e))? == 1 {
+                } else if revive
+                    .execute(params![key.0, now])
+                    .map_err(|e| self.err(e))?
+                    == 1
+                {
                     report.revived += 1;
                 } else {
                     report.already_planned += 1;
@@ -365,7 +376,11 @@ impl Ledger {
         }))
     }
 
-    fn query_rows(&self, sql: &str, args: &[&dyn rusqlite::ToSql]) -> Result<Vec<TaskRow>, EngineError> {
+    fn query_rows(
+        &self,
+        sql: &str,
+        args: &[&dyn rusqlite::ToSql],
+    ) -> Result<Vec<TaskRow>, EngineError> {
         let conn = self.lock();
         let mut stmt = conn.prepare_cached(sql).map_err(|e| self.err(e))?;
         let rows = stmt
@@ -472,13 +487,23 @@ impl Ledger {
         self.exec(
             "UPDATE tasks SET state = 'requested', request_id = ?2, estimate_s = ?3,
              requested_at = ?4, updated = ?4, reason = NULL, next_retry = NULL WHERE id = ?1",
-            &[&id.0, &(request.0 as i64), &estimate.map(|d| d.as_secs_f64()), &now],
+            &[
+                &id.0,
+                &(request.0 as i64),
+                &estimate.map(|d| d.as_secs_f64()),
+                &now,
+            ],
         )
         .map(drop)
     }
 
     /// Records the `dpRunId`s and the server's status text.
-    pub fn set_running(&self, id: TaskId, runs: &[RunId], message: &str) -> Result<(), EngineError> {
+    pub fn set_running(
+        &self,
+        id: TaskId,
+        runs: &[RunId],
+        message: &str,
+    ) -> Result<(), EngineError> {
         let ids: Vec<String> = runs.iter().map(|r| r.0.to_string()).collect();
         self.exec(
             "UPDATE tasks SET state = 'running', run_ids = ?2, message = ?3, updated = ?4,
@@ -519,7 +544,12 @@ impl Ledger {
         self.exec(
             "UPDATE tasks SET state = 'failed', reason = ?2, attempts = attempts + 1,
              next_retry = ?3, updated = ?4 WHERE id = ?1",
-            &[&id.0, &reason, &next_retry.map(ts_text), &ts_text(Timestamp::now())],
+            &[
+                &id.0,
+                &reason,
+                &next_retry.map(ts_text),
+                &ts_text(Timestamp::now()),
+            ],
         )
         .map(drop)
     }
@@ -566,7 +596,12 @@ impl Ledger {
     }
 
     /// One result file.
-    pub fn file(&self, task: TaskId, run_id: u64, index: &str) -> Result<Option<FileRow>, EngineError> {
+    pub fn file(
+        &self,
+        task: TaskId,
+        run_id: u64,
+        index: &str,
+    ) -> Result<Option<FileRow>, EngineError> {
         let conn = self.lock();
         conn.prepare_cached(
             "SELECT name, path, size, sha256, state FROM files WHERE task_id = ?1 AND run_id = ?2 AND idx = ?3",
@@ -604,7 +639,13 @@ impl Ledger {
     }
 
     /// Records a file that could not be obtained.
-    pub fn file_failed(&self, task: TaskId, run_id: u64, index: &str, reason: &str) -> Result<(), EngineError> {
+    pub fn file_failed(
+        &self,
+        task: TaskId,
+        run_id: u64,
+        index: &str,
+        reason: &str,
+    ) -> Result<(), EngineError> {
         let f = FileRow {
             task,
             run_id,
@@ -618,7 +659,12 @@ impl Ledger {
         self.file_upsert(&f, FileState::Failed, Some(reason))
     }
 
-    fn file_upsert(&self, f: &FileRow, state: FileState, reason: Option<&str>) -> Result<(), EngineError> {
+    fn file_upsert(
+        &self,
+        f: &FileRow,
+        state: FileState,
+        reason: Option<&str>,
+    ) -> Result<(), EngineError> {
         self.exec(
             "INSERT INTO files(task_id, run_id, idx, name, path, size, sha256, state, reason, updated)
              VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
@@ -677,7 +723,8 @@ impl Ledger {
             let mut total = 0;
             {
                 let mut s = tx.prepare("SELECT state, COUNT(*) FROM tasks GROUP BY state")?;
-                let rows = s.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+                let rows =
+                    s.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
                 for row in rows {
                     let (st, n) = row?;
                     if let Some(st) = TaskState::parse(&st) {
@@ -686,12 +733,18 @@ impl Ledger {
                     }
                 }
             }
-            let one = |sql: &str| tx.query_row(sql, [], |r| r.get::<_, i64>(0)).map(|v| v.max(0) as u64);
-            let retrying = one("SELECT COUNT(*) FROM tasks WHERE state = 'failed' AND next_retry IS NOT NULL")?;
+            let one = |sql: &str| {
+                tx.query_row(sql, [], |r| r.get::<_, i64>(0))
+                    .map(|v| v.max(0) as u64)
+            };
+            let retrying = one(
+                "SELECT COUNT(*) FROM tasks WHERE state = 'failed' AND next_retry IS NOT NULL",
+            )?;
             let files_done = one("SELECT COUNT(*) FROM files WHERE state = 'done'")?;
             let bytes_done = one("SELECT COALESCE(SUM(size), 0) FROM files WHERE state = 'done'")?;
             let files_pending = one("SELECT COUNT(*) FROM files WHERE state = 'pending'")?;
-            let last: Option<String> = tx.query_row("SELECT MAX(updated) FROM tasks", [], |r| r.get(0))?;
+            let last: Option<String> =
+                tx.query_row("SELECT MAX(updated) FROM tasks", [], |r| r.get(0))?;
             let mut failures = Vec::new();
             {
                 let mut s = tx.prepare(

@@ -37,10 +37,13 @@ fn transitions_are_recorded_and_picked_in_order() {
     l.plan(&(0..5).map(archive).collect::<Vec<_>>()).unwrap();
     let none = HashSet::new();
     let now = Timestamp::now();
-    let planned = l.pick(Pick::Planned(TaskKind::Archive), &none, 10, now).unwrap();
+    let planned = l
+        .pick(Pick::Planned(TaskKind::Archive), &none, 10, now)
+        .unwrap();
     assert_eq!(planned.len(), 5);
     let (a, b) = (planned[0].id, planned[1].id);
-    l.set_requested(a, RequestId(77), Some(Duration::from_secs(20))).unwrap();
+    l.set_requested(a, RequestId(77), Some(Duration::from_secs(20)))
+        .unwrap();
     l.set_running(a, &[RunId(5), RunId(6)], "queued").unwrap();
     let row = l.task(a).unwrap().unwrap();
     assert_eq!(row.state, TaskState::Running);
@@ -64,7 +67,12 @@ fn transitions_are_recorded_and_picked_in_order() {
     assert_eq!(s.failures[0].attempts, 2);
     assert_eq!(s.jobs_on_server, 1);
     assert_eq!(l.retry_failed().unwrap(), 1);
-    assert_eq!(l.pick(Pick::RetryDue, &none, 10, Timestamp::now()).unwrap().len(), 1);
+    assert_eq!(
+        l.pick(Pick::RetryDue, &none, 10, Timestamp::now())
+            .unwrap()
+            .len(),
+        1
+    );
     l.set_state(a, TaskState::Done).unwrap();
     assert_eq!(l.status().unwrap().count(TaskState::Done), 1);
 }
@@ -73,10 +81,21 @@ fn transitions_are_recorded_and_picked_in_order() {
 fn files_upsert_and_a_second_reader_sees_commits() {
     let (d, l) = open();
     l.plan(&[archive(1)]).unwrap();
-    let id = l.pick(Pick::Planned(TaskKind::Archive), &HashSet::new(), 1, Timestamp::now()).unwrap()[0].id;
+    let id = l
+        .pick(
+            Pick::Planned(TaskKind::Archive),
+            &HashSet::new(),
+            1,
+            Timestamp::now(),
+        )
+        .unwrap()[0]
+        .id;
     l.file_pending(id, 9, "1").unwrap();
     l.file_pending(id, 9, "1").unwrap();
-    assert_eq!(l.file(id, 9, "1").unwrap().unwrap().state, FileState::Pending);
+    assert_eq!(
+        l.file(id, 9, "1").unwrap().unwrap().state,
+        FileState::Pending
+    );
     l.file_done(&FileRow {
         task: id,
         run_id: 9,
@@ -107,5 +126,8 @@ fn cancelled_tasks_revive_when_planned_again() {
     let r = l.plan(&[archive(1)]).unwrap();
     assert_eq!(r.revived, 1);
     let s = l.status().unwrap();
-    assert_eq!((s.count(TaskState::Planned), s.count(TaskState::Cancelled)), (1, 1));
+    assert_eq!(
+        (s.count(TaskState::Planned), s.count(TaskState::Cancelled)),
+        (1, 1)
+    );
 }

@@ -31,7 +31,10 @@ fn describe(resp: &RunResponse) -> String {
             } else {
                 r.status.as_str()
             };
-            format!("run {}: {} ({} files ready)", r.dp_run_id, status, r.file_count)
+            format!(
+                "run {}: {} ({} files ready)",
+                r.dp_run_id, status, r.file_count
+            )
         })
         .collect::<Vec<_>>()
         .join("; ")
@@ -80,8 +83,12 @@ pub(crate) async fn order_task(
     let request = match row.request_id {
         Some(r) => r,
         None => {
-            let order = spec.to_order().map_err(|e| Stop::permanent(e.to_string()))?;
-            let r = ctx.call(id, "request", || ctx.remote.request(&order)).await?;
+            let order = spec
+                .to_order()
+                .map_err(|e| Stop::permanent(e.to_string()))?;
+            let r = ctx
+                .call(id, "request", || ctx.remote.request(&order))
+                .await?;
             estimate = r.processing_time();
             // Committed before `run`: a crash from here on re-attaches to this request.
             ctx.ledger.set_requested(id, r.dp_request_id, estimate)?;
@@ -139,7 +146,13 @@ pub(crate) async fn order_task(
                 *n += 1;
                 new_files = true;
                 let index = DownloadIndex::File(*n as u32);
-                files.spawn(product_file(Arc::clone(&ctx), id, dir.clone(), r.dp_run_id, index));
+                files.spawn(product_file(
+                    Arc::clone(&ctx),
+                    id,
+                    dir.clone(),
+                    r.dp_run_id,
+                    index,
+                ));
             }
         }
         let message = describe(&resp);
@@ -177,7 +190,13 @@ pub(crate) async fn order_task(
             }
         }
         if spec.include_meta {
-            files.spawn(product_file(Arc::clone(&ctx), id, dir.clone(), r.dp_run_id, DownloadIndex::Meta));
+            files.spawn(product_file(
+                Arc::clone(&ctx),
+                id,
+                dir.clone(),
+                r.dp_run_id,
+                DownloadIndex::Meta,
+            ));
         }
     }
     while let Some(joined) = files.join_next().await {
@@ -201,9 +220,21 @@ pub(crate) async fn order_task(
     Ok(())
 }
 
-async fn walk_indexes(ctx: &Arc<Ctx>, id: TaskId, dir: &std::path::Path, run: RunId) -> Result<(), Stop> {
+async fn walk_indexes(
+    ctx: &Arc<Ctx>,
+    id: TaskId,
+    dir: &std::path::Path,
+    run: RunId,
+) -> Result<(), Stop> {
     for i in 1..=u32::MAX {
-        let got = product_file(Arc::clone(ctx), id, dir.to_path_buf(), run, DownloadIndex::File(i)).await?;
+        let got = product_file(
+            Arc::clone(ctx),
+            id,
+            dir.to_path_buf(),
+            run,
+            DownloadIndex::File(i),
+        )
+        .await?;
         if matches!(got, Fetched::End | Fetched::NoData) {
             break;
         }

@@ -64,7 +64,12 @@ fn start(
 }
 
 /// Records how a worker ended. Returns a fatal engine error, if any.
-fn finish(ctx: &Ctx, id: TaskId, attempts: u32, result: Result<(), Stop>) -> Result<(), EngineError> {
+fn finish(
+    ctx: &Ctx,
+    id: TaskId,
+    attempts: u32,
+    result: Result<(), Stop>,
+) -> Result<(), EngineError> {
     match result {
         Ok(()) => {
             ctx.stats.add(&ctx.stats.tasks_done, 1);
@@ -117,7 +122,12 @@ pub(crate) async fn run_all(ctx: Arc<Ctx>) -> Result<(), EngineError> {
         }
         let now = Timestamp::now();
         // 1. Jobs already on the server: re-attach (also outside the window).
-        let rows = ctx.ledger.pick(Pick::InProgress, &busy.ids, ctx.settings.run_slots + archive_cap, now)?;
+        let rows = ctx.ledger.pick(
+            Pick::InProgress,
+            &busy.ids,
+            ctx.settings.run_slots + archive_cap,
+            now,
+        )?;
         for row in rows {
             if row.state == TaskState::Downloading {
                 start(&ctx, &mut workers, &mut busy, row, None);
@@ -133,11 +143,16 @@ pub(crate) async fn run_all(ctx: Arc<Ctx>) -> Result<(), EngineError> {
                 ctx.report(Event::WindowOpen);
             }
             // 2. Retries that are due.
-            for row in ctx.ledger.pick(Pick::RetryDue, &busy.ids, archive_cap, now)? {
+            for row in ctx
+                .ledger
+                .pick(Pick::RetryDue, &busy.ids, archive_cap, now)?
+            {
                 match row.spec.kind() {
                     TaskKind::Archive => start(&ctx, &mut workers, &mut busy, row, None),
                     TaskKind::Order => match Arc::clone(&ctx.run_slots).try_acquire_owned() {
-                        Ok(p) if has_job(&row) => start(&ctx, &mut workers, &mut busy, row, Some(p)),
+                        Ok(p) if has_job(&row) => {
+                            start(&ctx, &mut workers, &mut busy, row, Some(p))
+                        }
                         Ok(p) => {
                             last_submit = Some(Instant::now());
                             start(&ctx, &mut workers, &mut busy, row, Some(p));
@@ -155,10 +170,16 @@ pub(crate) async fn run_all(ctx: Arc<Ctx>) -> Result<(), EngineError> {
                         break;
                     }
                 }
-                let Some(row) = ctx.ledger.pick(Pick::Planned(TaskKind::Order), &busy.ids, 1, now)?.pop() else {
+                let Some(row) = ctx
+                    .ledger
+                    .pick(Pick::Planned(TaskKind::Order), &busy.ids, 1, now)?
+                    .pop()
+                else {
                     break;
                 };
-                let Ok(p) = Arc::clone(&ctx.run_slots).try_acquire_owned() else { break };
+                let Ok(p) = Arc::clone(&ctx.run_slots).try_acquire_owned() else {
+                    break;
+                };
                 last_submit = Some(Instant::now());
                 start(&ctx, &mut workers, &mut busy, row, Some(p));
             }
@@ -166,7 +187,10 @@ pub(crate) async fn run_all(ctx: Arc<Ctx>) -> Result<(), EngineError> {
             let archive_busy = busy.archive.len();
             if archive_busy < archive_cap {
                 let n = archive_cap - archive_busy;
-                for row in ctx.ledger.pick(Pick::Planned(TaskKind::Archive), &busy.ids, n, now)? {
+                for row in ctx
+                    .ledger
+                    .pick(Pick::Planned(TaskKind::Archive), &busy.ids, n, now)?
+                {
                     start(&ctx, &mut workers, &mut busy, row, None);
                 }
             }

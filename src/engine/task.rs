@@ -176,7 +176,10 @@ fn norm(s: &str) -> String {
 }
 
 fn opt(s: &Option<String>) -> Option<String> {
-    s.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(String::from)
+    s.as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
 }
 
 /// Checks that a sub-folder is relative and stays inside the output folder.
@@ -198,29 +201,28 @@ pub fn check_folder(folder: &str) -> Result<(), EngineError> {
 impl OrderSpec {
     /// The API order (validated the way ONC would validate it).
     pub fn to_order(&self) -> Result<DataProductOrder, EngineError> {
-        let source = match (opt(&self.device), opt(&self.location)) {
-            (Some(device), None) => DataSource::Device {
-                device: device.into(),
-                property: opt(&self.property).map(Into::into),
-            },
-            (None, Some(location)) => DataSource::Location {
-                location: location.into(),
-                device_category: opt(&self.device_category).map(Into::into),
-                property: opt(&self.property).map(Into::into),
-            },
-            (Some(_), Some(_)) => {
-                return Err(EngineError::invalid(
-                    "device/location",
-                    "give either a device or a location, not both",
-                ))
-            }
-            (None, None) => {
-                return Err(EngineError::invalid(
+        let source =
+            match (opt(&self.device), opt(&self.location)) {
+                (Some(device), None) => DataSource::Device {
+                    device: device.into(),
+                    property: opt(&self.property).map(Into::into),
+                },
+                (None, Some(location)) => DataSource::Location {
+                    location: location.into(),
+                    device_category: opt(&self.device_category).map(Into::into),
+                    property: opt(&self.property).map(Into::into),
+                },
+                (Some(_), Some(_)) => {
+                    return Err(EngineError::invalid(
+                        "device/location",
+                        "give either a device or a location, not both",
+                    ))
+                }
+                (None, None) => return Err(EngineError::invalid(
                     "device/location",
                     "a data source is needed: device, or location with device_category/property",
-                ))
-            }
-        };
+                )),
+            };
         let mut order = DataProductOrder::new(
             norm(&self.product),
             norm(&self.extension),
@@ -384,14 +386,21 @@ mod tests {
             size: None,
             folder: Some("../up".into()),
         });
-        assert!(escape.validate().unwrap_err().to_string().contains("folder"));
+        assert!(escape
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("folder"));
         let slash = TaskSpec::Archive(ArchiveSpec {
             filename: "../a.flac".into(),
             size: None,
             folder: None,
         });
         assert!(slash.validate().is_err());
-        assert!(serde_json::from_str::<TaskSpec>(r#"{"kind":"archive","filename":"a","sise":3}"#).is_err());
+        assert!(
+            serde_json::from_str::<TaskSpec>(r#"{"kind":"archive","filename":"a","sise":3}"#)
+                .is_err()
+        );
     }
 
     #[test]

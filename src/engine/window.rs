@@ -72,7 +72,11 @@ impl FromStr for RunWindow {
             .ok_or_else(err)?;
         let parse = |x: &str| -> Result<Time, WindowParseError> {
             let x = x.trim();
-            let full = if x.len() == 5 { format!("{x}:00") } else { x.to_string() };
+            let full = if x.len() == 5 {
+                format!("{x}:00")
+            } else {
+                x.to_string()
+            };
             full.parse::<Time>().map_err(|_| err())
         };
         Ok(RunWindow {
@@ -108,8 +112,14 @@ mod tests {
         assert!(w.is_open(at("2024-04-01T05:59:59Z")));
         assert!(!w.is_open(at("2024-04-01T06:00:00Z")));
         assert!(!w.is_open(at("2024-04-01T12:00:00Z")));
-        assert_eq!(w.next_open(at("2024-04-01T12:00:00Z")), at("2024-04-01T22:00:00Z"));
-        assert_eq!(w.next_open(at("2024-04-01T23:00:00Z")), at("2024-04-01T23:00:00Z"));
+        assert_eq!(
+            w.next_open(at("2024-04-01T12:00:00Z")),
+            at("2024-04-01T22:00:00Z")
+        );
+        assert_eq!(
+            w.next_open(at("2024-04-01T23:00:00Z")),
+            at("2024-04-01T23:00:00Z")
+        );
         assert_eq!(w.to_string(), "22:00-06:00 UTC");
     }
 
@@ -118,7 +128,10 @@ mod tests {
         let w: RunWindow = "08:00-17:30".parse().unwrap();
         assert!(w.is_open(at("2024-04-01T08:00:00Z")));
         assert!(!w.is_open(at("2024-04-01T17:30:00Z")));
-        assert_eq!(w.next_open(at("2024-04-01T18:00:00Z")), at("2024-04-02T08:00:00Z"));
+        assert_eq!(
+            w.next_open(at("2024-04-01T18:00:00Z")),
+            at("2024-04-02T08:00:00Z")
+        );
         assert!("8-17".parse::<RunWindow>().is_err());
         assert!("25:00-06:00".parse::<RunWindow>().is_err());
     }

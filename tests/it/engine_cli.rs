@@ -50,7 +50,11 @@ async fn rejected_token_stops_the_run_with_exit_2() {
     assert!(summary.contains("stopped"), "{summary}");
     assert!(!summary.contains(bad));
     // Nothing was marked failed: the tasks wait for a valid token.
-    let s = cli(sim.base_url(), DEMO_TOKEN, &["status", out.to_str().unwrap(), "--json"]);
+    let s = cli(
+        sim.base_url(),
+        DEMO_TOKEN,
+        &["status", out.to_str().unwrap(), "--json"],
+    );
     let v: serde_json::Value = serde_json::from_slice(&s.stdout).unwrap();
     assert_eq!(v["by_state"]["planned"], 3, "{v}");
 }
@@ -92,7 +96,10 @@ async fn status_reads_a_live_ledger_and_cancel_cancels_server_jobs() {
     let c = cli(sim.base_url(), DEMO_TOKEN, &["cancel", out]);
     let text = String::from_utf8_lossy(&c.stdout);
     assert_eq!(c.status.code(), Some(0), "{text}");
-    assert!(text.contains("cancelled 4 server jobs; 6 tasks marked cancelled"), "{text}");
+    assert!(
+        text.contains("cancelled 4 server jobs; 6 tasks marked cancelled"),
+        "{text}"
+    );
     let cancels = sim
         .request_log()
         .iter()

@@ -112,7 +112,10 @@ async fn sigkill_at_many_points_never_repeats_a_recorded_request() {
             break;
         }
     }
-    assert!(kills >= 8, "only {kills} kills landed before the run finished");
+    assert!(
+        kills >= 8,
+        "only {kills} kills landed before the run finished"
+    );
     // Finish with `resume`, which needs only the folder.
     let out_final = cli(sim.base_url(), &["resume", out_arg, "--quiet"])
         .output()
@@ -167,5 +170,8 @@ async fn sigkill_at_many_points_never_repeats_a_recorded_request() {
     // Extra requests can only come from a kill between the server's answer and the commit.
     let extra: usize = requests_per_task.values().map(|n| n - 1).sum();
     assert!(extra <= kills, "{extra} extra requests for {kills} kills");
-    eprintln!("{kills} kills, {extra} orphaned requests, {} requests in all", log.len());
+    eprintln!(
+        "{kills} kills, {extra} orphaned requests, {} requests in all",
+        log.len()
+    );
 }

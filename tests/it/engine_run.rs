@@ -92,7 +92,11 @@ pub fn assert_all_files_whole(engine: &Engine) -> usize {
         for f in ledger.files_of(onc_hydro::engine::TaskId(id)).unwrap() {
             assert_eq!(f.state, FileState::Done, "{f:?}");
             let p = engine.out_dir().join(f.path.as_deref().unwrap());
-            assert_eq!(std::fs::metadata(&p).unwrap().len(), f.size.unwrap(), "{p:?}");
+            assert_eq!(
+                std::fs::metadata(&p).unwrap().len(),
+                f.size.unwrap(),
+                "{p:?}"
+            );
             assert_eq!(sha256_file(&p), f.sha256.clone().unwrap(), "{p:?}");
             n += 1;
         }
@@ -139,7 +143,11 @@ async fn orders_and_archive_files_complete_once() {
     assert_eq!(engine.plan(&tasks).unwrap().already_planned, 18);
     let reporter = Arc::new(CollectingReporter::default());
     let summary = engine.run(&client, reporter.clone()).await.unwrap();
-    assert_eq!((summary.tasks_total, summary.tasks_done), (18, 18), "{summary}");
+    assert_eq!(
+        (summary.tasks_total, summary.tasks_done),
+        (18, 18),
+        "{summary}"
+    );
     assert_eq!(summary.files, 12 + 1 + 6, "{summary}");
     assert_eq!(assert_all_files_whole(&engine), 19);
     let log = sim.request_log();
@@ -149,7 +157,9 @@ async fn orders_and_archive_files_complete_once() {
     assert!(out.path().join("summary.json").is_file());
     assert!(out.path().join("ctd").read_dir().unwrap().count() == 13);
     let events = reporter.events();
-    assert!(events.iter().any(|e| matches!(e, Event::JobsOnServer { count } if *count > 0)));
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, Event::JobsOnServer { count } if *count > 0)));
     // Never more than 4 jobs on the server at once.
     assert!(events
         .iter()
@@ -226,7 +236,10 @@ async fn faults_are_retried_until_500_files_verify() {
         let TaskSpec::Archive(a) = t else { continue };
         let body = clean_client.archive_download(&a.filename).await.unwrap();
         let want = hex::encode(Sha256::digest(body.bytes().await.unwrap()));
-        assert_eq!(sha256_file(&out.path().join("audio").join(&a.filename)), want);
+        assert_eq!(
+            sha256_file(&out.path().join("audio").join(&a.filename)),
+            want
+        );
         checked += 1;
     }
     assert_eq!(checked, 40);
@@ -237,9 +250,15 @@ async fn closed_window_submits_nothing_and_failing_validation_fails_the_task() {
     let sim = SimServer::start(sim_config()).await.unwrap();
     let client = Client::new(sim.base_url(), DEMO_TOKEN).unwrap();
     let out = tempfile::tempdir().unwrap();
-    let now = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).time();
-    let begin = now.checked_add(jiff::SignedDuration::from_hours(2)).unwrap();
-    let end = now.checked_add(jiff::SignedDuration::from_hours(3)).unwrap();
+    let now = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .time();
+    let begin = now
+        .checked_add(jiff::SignedDuration::from_hours(2))
+        .unwrap();
+    let end = now
+        .checked_add(jiff::SignedDuration::from_hours(3))
+        .unwrap();
     let mut settings = fast_settings();
     settings.window = Some(RunWindow { begin, end });
     let engine = Engine::open(
@@ -253,8 +272,13 @@ async fn closed_window_submits_nothing_and_failing_validation_fails_the_task() {
     engine.plan(&ctd_orders(3, None)).unwrap();
     let reporter = Arc::new(CollectingReporter::default());
     let run = engine.run(&client, reporter.clone());
-    assert!(tokio::time::timeout(Duration::from_millis(300), run).await.is_err());
-    assert!(sim.request_log().is_empty(), "nothing submitted outside the window");
+    assert!(tokio::time::timeout(Duration::from_millis(300), run)
+        .await
+        .is_err());
+    assert!(
+        sim.request_log().is_empty(),
+        "nothing submitted outside the window"
+    );
     assert!(reporter
         .events()
         .iter()
@@ -281,7 +305,9 @@ async fn closed_window_submits_nothing_and_failing_validation_fails_the_task() {
     let st = engine.status().unwrap();
     assert!(st.failures[0].reason.contains("always bad"), "{st:?}");
     assert_eq!(
-        std::fs::read_dir(out2.path().join("audio")).unwrap().count(),
+        std::fs::read_dir(out2.path().join("audio"))
+            .unwrap()
+            .count(),
         0,
         "a rejected file is never renamed into place"
     );
