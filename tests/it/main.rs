@@ -9,6 +9,7 @@ mod engine_kill;
 mod engine_run;
 mod hydro_plan;
 mod plan_flow;
+mod plan_roundtrip;
 mod sim_contract_data;
 mod sim_contract_delivery;
 mod sim_faults;
