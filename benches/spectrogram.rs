@@ -136,38 +136,68 @@ fn bench(c: &mut Criterion) {
     let secs = x.len() as f64 / f64::from(FS);
 
     // The headline numbers (one core, best of 3).
-    let report = |what: &str, t: f64| eprintln!("{what:44} {t:7.3} s/file  {:7.0}× real time", secs / t);
+    let report =
+        |what: &str, t: f64| eprintln!("{what:44} {t:7.3} s/file  {:7.0}× real time", secs / t);
     eprintln!("--- {secs:.0} s of 64 kHz 24-bit mono FLAC, one core ---");
-    report("decode: symphonia", best_of(3, || { decode_symphonia(&flac); }));
-    report("decode: claxon", best_of(3, || { decode_claxon(&flac); }));
+    report(
+        "decode: symphonia",
+        best_of(3, || {
+            decode_symphonia(&flac);
+        }),
+    );
+    report(
+        "decode: claxon",
+        best_of(3, || {
+            decode_claxon(&flac);
+        }),
+    );
     for nfft in [1024usize, FS as usize] {
-        report(&format!("STFT f64, nfft {nfft}, 50 %"), best_of(3, || { stft_only::<f64>(&x, nfft); }));
-        report(&format!("STFT f32, nfft {nfft}, 50 %"), best_of(3, || { stft_only::<f32>(&x, nfft); }));
+        report(
+            &format!("STFT f64, nfft {nfft}, 50 %"),
+            best_of(3, || {
+                stft_only::<f64>(&x, nfft);
+            }),
+        );
+        report(
+            &format!("STFT f32, nfft {nfft}, 50 %"),
+            best_of(3, || {
+                stft_only::<f32>(&x, nfft);
+            }),
+        );
         for precision in [Precision::F64, Precision::F32] {
             let s = spec(nfft, precision);
             report(
                 &format!("end to end {precision:?} → NPZ, nfft {nfft}, 50 %"),
-                best_of(3, || { spectrogram_file(&flac, &out, &s).expect("process"); }),
+                best_of(3, || {
+                    spectrogram_file(&flac, &out, &s).expect("process");
+                }),
             );
         }
     }
 
     let mut g = c.benchmark_group("decode");
-    g.sample_size(10).throughput(Throughput::Elements(x.len() as u64));
+    g.sample_size(10)
+        .throughput(Throughput::Elements(x.len() as u64));
     g.bench_function("symphonia", |b| b.iter(|| decode_symphonia(&flac)));
     g.bench_function("claxon", |b| b.iter(|| decode_claxon(&flac)));
     g.finish();
 
     let mut g = c.benchmark_group("stft");
-    g.sample_size(10).throughput(Throughput::Elements(x.len() as u64));
+    g.sample_size(10)
+        .throughput(Throughput::Elements(x.len() as u64));
     for nfft in [1024usize, FS as usize] {
-        g.bench_with_input(BenchmarkId::new("f64", nfft), &nfft, |b, &n| b.iter(|| stft_only::<f64>(&x, n)));
-        g.bench_with_input(BenchmarkId::new("f32", nfft), &nfft, |b, &n| b.iter(|| stft_only::<f32>(&x, n)));
+        g.bench_with_input(BenchmarkId::new("f64", nfft), &nfft, |b, &n| {
+            b.iter(|| stft_only::<f64>(&x, n))
+        });
+        g.bench_with_input(BenchmarkId::new("f32", nfft), &nfft, |b, &n| {
+            b.iter(|| stft_only::<f32>(&x, n))
+        });
     }
     g.finish();
 
     let mut g = c.benchmark_group("end_to_end_npz");
-    g.sample_size(10).throughput(Throughput::Elements(x.len() as u64));
+    g.sample_size(10)
+        .throughput(Throughput::Elements(x.len() as u64));
     for nfft in [1024usize, FS as usize] {
         let s = spec(nfft, Precision::F64);
         g.bench_with_input(BenchmarkId::new("f64", nfft), &s, |b, s| {

@@ -25,7 +25,15 @@ fn redact_query_params(text: &str) -> String {
         out.push_str(&rest[..value_start]);
         let tail = &rest[value_start..];
         let end = tail
-            .find(|c: char| c == '&' || c == '"' || c == '\'' || c == '#' || c.is_whitespace() || c == ')' || c == '>')
+            .find(|c: char| {
+                c == '&'
+                    || c == '"'
+                    || c == '\''
+                    || c == '#'
+                    || c.is_whitespace()
+                    || c == ')'
+                    || c == '>'
+            })
             .unwrap_or(tail.len());
         if end > 0 {
             out.push_str(REDACTED);
@@ -42,7 +50,10 @@ fn find_token_param(text: &str) -> Option<usize> {
     while let Some(rel) = text[from..].find("token=") {
         let pos = from + rel;
         let ok = pos == 0
-            || matches!(text.as_bytes()[pos - 1], b'?' | b'&' | b' ' | b'\n' | b'\t' | b'"' | b'\'' | b'(');
+            || matches!(
+                text.as_bytes()[pos - 1],
+                b'?' | b'&' | b' ' | b'\n' | b'\t' | b'"' | b'\'' | b'('
+            );
         if ok {
             return Some(pos);
         }
@@ -96,7 +107,8 @@ mod tests {
 
     #[test]
     fn json_member_and_bare_secret_are_redacted() {
-        let s = r#"{"next":{"parameters":{"token": "s3cr3t-tok","page":"2"}},"msg":"bad s3cr3t-tok"}"#;
+        let s =
+            r#"{"next":{"parameters":{"token": "s3cr3t-tok","page":"2"}},"msg":"bad s3cr3t-tok"}"#;
         let r = redact(s, "s3cr3t-tok");
         assert!(!r.contains("s3cr3t"), "{r}");
         assert!(r.contains(r#""token": "REDACTED""#), "{r}");

@@ -13,7 +13,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-pub use settings::{Settings, GlobalArgs};
+pub use settings::{GlobalArgs, Settings};
 pub use spectrogram_job::{
     process as spectrogram_file, FileReport, JobSpec as SpectrogramSpec, OutputFormat, Precision,
 };
@@ -62,14 +62,17 @@ pub enum Command {
     #[command(subcommand)]
     Sim(sim_serve::SimCommand),
     /// Compute spectrograms (or Welch mean PSDs) of local FLAC/WAV files: NPZ, MAT, PNG.
-    Spectrogram(spectrogram::SpectrogramArgs),
+    Spectrogram(Box<spectrogram::SpectrogramArgs>),
 }
 
 /// Entry point used by `main.rs`.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     settings::init_tracing();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -88,6 +91,6 @@ pub fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Sim(cmd) => sim_serve::run(&cli.global, cmd).await,
-        Command::Spectrogram(args) => spectrogram::run(&cli.global, args).await,
+        Command::Spectrogram(args) => spectrogram::run(&cli.global, *args).await,
     }
 }

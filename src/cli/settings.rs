@@ -65,14 +65,22 @@ impl Settings {
     pub async fn resolve(global: &GlobalArgs) -> anyhow::Result<Settings> {
         if global.sim {
             if !(global.sim_time_scale.is_finite() && global.sim_time_scale >= 0.0) {
-                anyhow::bail!("--sim-time-scale must be a number ≥ 0, got {}", global.sim_time_scale);
+                anyhow::bail!(
+                    "--sim-time-scale must be a number ≥ 0, got {}",
+                    global.sim_time_scale
+                );
             }
             let config = SimConfig {
                 time_scale: global.sim_time_scale,
                 ..SimConfig::default()
             };
-            let sim = SimServer::start(config).await.context("starting the simulator")?;
-            let token = global.token.clone().unwrap_or_else(|| DEMO_TOKEN.to_string());
+            let sim = SimServer::start(config)
+                .await
+                .context("starting the simulator")?;
+            let token = global
+                .token
+                .clone()
+                .unwrap_or_else(|| DEMO_TOKEN.to_string());
             remember_secret(&token);
             return Ok(Settings {
                 base_url: sim.base_url().to_string(),
@@ -81,7 +89,11 @@ impl Settings {
                 _sim: Some(sim),
             });
         }
-        let token = global.token.clone().map(|t| clean_token(&t)).unwrap_or_default();
+        let token = global
+            .token
+            .clone()
+            .map(|t| clean_token(&t))
+            .unwrap_or_default();
         if token.is_empty() {
             anyhow::bail!(
                 "no Oceans 3.0 token: set ONC_TOKEN (environment or a .env file) or pass --token; \
@@ -105,7 +117,9 @@ impl Settings {
 
 /// Keeps only `[A-Za-z0-9-]`, as ONC's own client does.
 fn clean_token(raw: &str) -> String {
-    raw.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect()
+    raw.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .collect()
 }
 
 fn remember_secret(token: &str) {

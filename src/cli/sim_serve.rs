@@ -45,7 +45,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<Outcome> {
         .context("starting the simulator")?;
     println!("{}", server.base_url());
     eprintln!("simulator listening; demo token: {DEMO_TOKEN}; Ctrl-C stops it");
-    tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+    tokio::signal::ctrl_c()
+        .await
+        .context("waiting for Ctrl-C")?;
     drop(server);
     Ok(Outcome::AllDone)
 }

@@ -143,8 +143,8 @@ fn run_blocking(args: SpectrogramArgs, json: bool) -> anyhow::Result<Outcome> {
             scope.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(file) = files.get(i) else { break };
-                let result = spectrogram_job::process(file, &args.out, &spec)
-                    .map_err(|e| format!("{e:#}"));
+                let result =
+                    spectrogram_job::process(file, &args.out, &spec).map_err(|e| format!("{e:#}"));
                 match &result {
                     Ok(r) if !json => eprintln!("{}", r.summary_line()),
                     Err(e) if !json => eprintln!("error: {e}"),
@@ -181,7 +181,11 @@ fn run_blocking(args: SpectrogramArgs, json: bool) -> anyhow::Result<Outcome> {
             "{} of {} files done in {elapsed:.2} s with {jobs} worker(s){}",
             results.len() - failed,
             results.len(),
-            if failed > 0 { format!("; {failed} failed (see above)") } else { String::new() }
+            if failed > 0 {
+                format!("; {failed} failed (see above)")
+            } else {
+                String::new()
+            }
         );
     }
     Ok(if failed == 0 {
@@ -208,7 +212,11 @@ fn job_spec(args: &SpectrogramArgs) -> anyhow::Result<JobSpec> {
             bail!("--overlap must be a fraction in [0, 1), got {o}");
         }
     }
-    for (name, v) in [("--nfft", args.nfft), ("--win-length", args.win_length), ("--hop", args.hop)] {
+    for (name, v) in [
+        ("--nfft", args.nfft),
+        ("--win-length", args.win_length),
+        ("--hop", args.hop),
+    ] {
         if v == Some(0) {
             bail!("{name} must be at least 1");
         }
@@ -218,7 +226,11 @@ fn job_spec(args: &SpectrogramArgs) -> anyhow::Result<JobSpec> {
             bail!("--nfft ({n}) must be at least --win-length ({w})");
         }
     }
-    let window_len = args.win_length.or(if args.win_dur.is_none() { args.nfft } else { None });
+    let window_len = args.win_length.or(if args.win_dur.is_none() {
+        args.nfft
+    } else {
+        None
+    });
     if let (Some(h), Some(w)) = (args.hop, window_len) {
         if h > w {
             bail!("--hop ({h}) must not exceed the window length ({w})");
@@ -279,8 +291,12 @@ fn parse_clim(text: &str) -> anyhow::Result<(f32, f32)> {
     let [a, b] = parts.as_slice() else {
         bail!("--clim expects LOW,HIGH in dB, got {text:?}");
     };
-    let lo: f32 = a.parse().with_context(|| format!("--clim low value {a:?}"))?;
-    let hi: f32 = b.parse().with_context(|| format!("--clim high value {b:?}"))?;
+    let lo: f32 = a
+        .parse()
+        .with_context(|| format!("--clim low value {a:?}"))?;
+    let hi: f32 = b
+        .parse()
+        .with_context(|| format!("--clim high value {b:?}"))?;
     if !(lo.is_finite() && hi.is_finite() && hi > lo) {
         bail!("--clim needs LOW < HIGH, got {text:?}");
     }
@@ -343,7 +359,9 @@ pub fn expand_inputs(inputs: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
 
 fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> anyhow::Result<()> {
     for entry in std::fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))? {
-        let path = entry.with_context(|| format!("listing {}", dir.display()))?.path();
+        let path = entry
+            .with_context(|| format!("listing {}", dir.display()))?
+            .path();
         if path.is_dir() {
             walk(&path, found)?;
         } else if is_audio(&path) {
@@ -404,7 +422,10 @@ mod tests {
     #[test]
     fn wildcards_match_like_a_shell() {
         assert!(wildcard_match("*.flac", "a.flac"));
-        assert!(wildcard_match("ICL*_2024*.fl?c", "ICLISTENHF6324_20240401T120000.000Z.flac"));
+        assert!(wildcard_match(
+            "ICL*_2024*.fl?c",
+            "ICLISTENHF6324_20240401T120000.000Z.flac"
+        ));
         assert!(!wildcard_match("*.flac", "a.wav"));
         assert!(wildcard_match("a*b*c", "aXbYc"));
         assert!(!wildcard_match("a*b*c", "aXbY"));

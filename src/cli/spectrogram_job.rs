@@ -20,7 +20,10 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::dsp::{Calibration, Level, Scaling, Stft, StftFloat, StftParams, WelchMean, Window};
-use crate::media::{self, AudioInfo, AudioReader, PngOptions, SpectrogramImage};
+use crate::media::{
+    self, AudioInfo, AudioReader, MatFile, MatMatrix, MatStruct, MatValue, MatWriteOptions,
+    PngOptions, SpectrogramImage,
+};
 
 /// An output file type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -106,7 +109,11 @@ pub struct FileReport {
 
 impl FileReport {
     pub fn summary_line(&self) -> String {
-        let outs: Vec<String> = self.outputs.iter().map(|p| p.display().to_string()).collect();
+        let outs: Vec<String> = self
+            .outputs
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
         format!(
             "{}: {} Hz, {:.1} s → {} × {} ({}) in {:.2} s: {}",
             self.input.display(),
@@ -222,8 +229,12 @@ pub fn process(input: &Path, out_dir: &Path, spec: &JobSpec) -> anyhow::Result<F
 
 /// Indices `[lo, hi)` of the bins inside `[freq_min, freq_max]`.
 fn crop(freqs: &[f64], spec: &JobSpec) -> anyhow::Result<(usize, usize)> {
-    let lo = spec.freq_min.map_or(0, |f| freqs.partition_point(|&x| x < f));
-    let hi = spec.freq_max.map_or(freqs.len(), |f| freqs.partition_point(|&x| x <= f));
+    let lo = spec
+        .freq_min
+        .map_or(0, |f| freqs.partition_point(|&x| x < f));
+    let hi = spec
+        .freq_max
+        .map_or(freqs.len(), |f| freqs.partition_point(|&x| x <= f));
     if lo >= hi {
         bail!(
             "no frequency bin lies in [{} Hz, {} Hz] (bins are {} Hz apart up to {} Hz)",
@@ -276,7 +287,9 @@ fn compute<T: StftFloat>(
         );
     }
     let frequency_hz = all_freqs[lo..hi].to_vec();
-    let time_s: Vec<f64> = (0..n_time as u64).map(|k| params.frame_time(k, fs)).collect();
+    let time_s: Vec<f64> = (0..n_time as u64)
+        .map(|k| params.frame_time(k, fs))
+        .collect();
     let mut db = if spec.average { welch.mean() } else { psd };
     Level::new(&spec.calibration, &frequency_hz).to_db(&mut db);
     Ok(Computed {
@@ -367,9 +380,11 @@ fn provenance(
         Calibration::Curve {
             points,
             full_scale_volts,
-        } => json!({"kind": "curve", "frequency_hz": points.iter().map(|p| p.0).collect::<Vec<_>>(),
+        } => {
+            json!({"kind": "curve", "frequency_hz": points.iter().map(|p| p.0).collect::<Vec<_>>(),
                     "sensitivity_db_re_1V_per_uPa": points.iter().map(|p| p.1).collect::<Vec<_>>(),
-                    "full_scale_volts": full_scale_volts}),
+                    "full_scale_volts": full_scale_volts})
+        }
     };
     json!({
         "tool": "onc-hydro",
@@ -412,7 +427,40 @@ fn provenance(
     })
 }
 
-/// MAT v5: `psd_db`, `frequency_hz`, `time_s` and a `metadata` struct (waits for media's writer).
-fn write_mat(path: &Path, _c: &Computed, _provenance: &serde_json::Value) -> anyhow::Result<()> {
-    bail!("{}: MAT output is not available in this build yet", path.display())
+/// MAT v5 (uncompressed: zlib gains little on dB values at several times the cost):
+/// `psd_db` (frequency × time doubles), `frequency_hz` (column), `time_s` (row) and a
+/// `metadata` struct holding the provenance record.
+fn write_mat(path: &Path, c: &Computed, provenance: &serde_json::Value) -> anyhow::Result<()> {
+    // Frame-major data is MATLAB's column-major order for a frequency × time matrix.
+    let psd: Vec<f64> = c.db.iter().map(|&v| f64::from(v)).collect();
+    let vars = MatFile::new()
+        .with("psd_db", MatMatrix::new(c.n_freq, c.n_time, psd)?)
+        .with("frequency_hz", MatMatrix::column(c.frequency_hz.clone()))
+        .with("time_s", MatMatrix::row(c.time_s.clone()))
+        .with("metadata", json_to_mat(provenance));
+    media::write_mat_path(path, &vars, MatWriteOptions { compress: false })?;
+    Ok(())
+}
+
+/// JSON → MATLAB: objects become structs, numbers scalars, numeric arrays row vectors, null
+/// the string `null`, anything else its JSON text.
+fn json_to_mat(v: &serde_json::Value) -> MatValue {
+    use serde_json::Value;
+    match v {
+        Value::Object(map) => {
+            let mut st = MatStruct::new();
+            for (k, v) in map {
+                st.insert(k, json_to_mat(v));
+            }
+            MatValue::Struct(st)
+        }
+        Value::Number(n) => n.as_f64().unwrap_or(f64::NAN).into(),
+        Value::Bool(b) => f64::from(u8::from(*b)).into(),
+        Value::String(s) => s.as_str().into(),
+        Value::Null => "null".into(),
+        Value::Array(items) => match items.iter().map(|x| x.as_f64()).collect::<Option<Vec<_>>>() {
+            Some(nums) => MatMatrix::row(nums).into(),
+            None => v.to_string().into(),
+        },
+    }
 }

@@ -15,10 +15,10 @@
 
 mod error;
 mod level;
-mod stft;
-mod window;
 #[cfg(test)]
 mod reference_tests;
+mod stft;
+mod window;
 
 pub use error::DspError;
 pub use level::{Calibration, Level, DB_FLOOR_LINEAR};
@@ -95,6 +95,8 @@ pub fn spectrogram(samples: &[f32], fs: f64, params: &StftParams) -> Result<Spec
         n_time,
         psd,
         frequency_hz: params.frequencies(fs),
-        time_s: (0..n_time as u64).map(|k| params.frame_time(k, fs)).collect(),
+        time_s: (0..n_time as u64)
+            .map(|k| params.frame_time(k, fs))
+            .collect(),
     })
 }

@@ -32,8 +32,8 @@ fn reference(x: &[f32], fs: f64, p: &StftParams) -> Vec<Vec<f64>> {
                 .map(|k| {
                     let (mut re, mut im) = (0.0f64, 0.0f64);
                     for (n, (&xn, &wn)) in seg.iter().zip(&w).enumerate() {
-                        let ang = -2.0 * std::f64::consts::PI * (k * n % p.nfft) as f64
-                            / p.nfft as f64;
+                        let ang =
+                            -2.0 * std::f64::consts::PI * (k * n % p.nfft) as f64 / p.nfft as f64;
                         let v = f64::from(xn) * wn;
                         re += v * ang.cos();
                         im += v * ang.sin();
@@ -107,15 +107,25 @@ fn sine_peak_bin_and_power() {
     let x: Vec<f32> = (0..4096)
         .map(|n| (amp * (2.0 * std::f64::consts::PI * f0 * n as f64 / fs).sin()) as f32)
         .collect();
-    for window in [Window::Hann, Window::Hamming, Window::Blackman, Window::Kaiser(6.0)] {
+    for window in [
+        Window::Hann,
+        Window::Hamming,
+        Window::Blackman,
+        Window::Kaiser(6.0),
+    ] {
         let p = params(nfft, nfft, nfft / 2, window, Scaling::Spectrum);
         let s = spectrogram(&x, fs, &p).unwrap();
         for t in 0..s.n_time {
             let row = &s.psd[t * s.n_freq..(t + 1) * s.n_freq];
-            let peak = (0..s.n_freq).max_by(|&a, &b| row[a].total_cmp(&row[b])).unwrap();
+            let peak = (0..s.n_freq)
+                .max_by(|&a, &b| row[a].total_cmp(&row[b]))
+                .unwrap();
             assert_eq!(peak, bin, "{window:?}");
             let power = f64::from(row[peak]);
-            assert!((power - amp * amp / 2.0).abs() < 1e-5, "{window:?}: {power}");
+            assert!(
+                (power - amp * amp / 2.0).abs() < 1e-5,
+                "{window:?}: {power}"
+            );
         }
     }
 }
@@ -128,7 +138,12 @@ fn white_noise_density_level_and_parseval() {
     let p = params(512, 512, 256, Window::Hann, Scaling::Density);
     let s = spectrogram(&x, fs, &p).unwrap();
     let inner: Vec<f64> = (1..s.n_freq - 1)
-        .map(|f| (0..s.n_time).map(|t| f64::from(s.psd[t * s.n_freq + f])).sum::<f64>() / s.n_time as f64)
+        .map(|f| {
+            (0..s.n_time)
+                .map(|t| f64::from(s.psd[t * s.n_freq + f]))
+                .sum::<f64>()
+                / s.n_time as f64
+        })
         .collect();
     let mean = inner.iter().sum::<f64>() / inner.len() as f64;
     let expect = 2.0 * (1.0 / 3.0) / fs;
@@ -140,8 +155,12 @@ fn white_noise_density_level_and_parseval() {
     let sw2: f64 = w.iter().map(|v| v * v).sum();
     for t in [0, s.n_time / 2, s.n_time - 1] {
         let seg = &x[t * 256..t * 256 + 512];
-        let time_power: f64 =
-            seg.iter().zip(&w).map(|(&a, &b)| (f64::from(a) * b).powi(2)).sum::<f64>() / sw2;
+        let time_power: f64 = seg
+            .iter()
+            .zip(&w)
+            .map(|(&a, &b)| (f64::from(a) * b).powi(2))
+            .sum::<f64>()
+            / sw2;
         let freq_power: f64 = (0..s.n_freq)
             .map(|f| f64::from(s.psd[t * s.n_freq + f]))
             .sum::<f64>()
@@ -149,7 +168,10 @@ fn white_noise_density_level_and_parseval() {
             / 512.0;
         // One-sided sum: DC and Nyquist counted once, the rest doubled, which is exactly the
         // two-sided total.
-        assert!((freq_power / time_power - 1.0).abs() < 1e-6, "{freq_power} vs {time_power}");
+        assert!(
+            (freq_power / time_power - 1.0).abs() < 1e-6,
+            "{freq_power} vs {time_power}"
+        );
     }
 }
 
@@ -194,7 +216,9 @@ fn welch_mean_averages_frames() {
     assert_eq!(welch.count(), s.n_time as u64);
     let mean = welch.mean();
     let f = 10;
-    let direct: f64 = (0..s.n_time).map(|t| f64::from(s.psd[t * s.n_freq + f])).sum::<f64>()
+    let direct: f64 = (0..s.n_time)
+        .map(|t| f64::from(s.psd[t * s.n_freq + f]))
+        .sum::<f64>()
         / s.n_time as f64;
     assert!((f64::from(mean[f]) / direct - 1.0).abs() < 1e-6);
 }
@@ -206,14 +230,26 @@ fn invalid_parameters_name_the_field() {
         (params(64, 128, 32, Window::Hann, Scaling::Density), "nfft"),
         (params(64, 64, 0, Window::Hann, Scaling::Density), "hop"),
         (params(64, 64, 65, Window::Hann, Scaling::Density), "hop"),
-        (params(64, 0, 1, Window::Hann, Scaling::Density), "win_length"),
-        (params(256, 256, 1, Window::Hann, Scaling::Density), "win_length"),
-        (params(64, 64, 1, Window::Kaiser(f64::NAN), Scaling::Density), "window"),
+        (
+            params(64, 0, 1, Window::Hann, Scaling::Density),
+            "win_length",
+        ),
+        (
+            params(256, 256, 1, Window::Hann, Scaling::Density),
+            "win_length",
+        ),
+        (
+            params(64, 64, 1, Window::Kaiser(f64::NAN), Scaling::Density),
+            "window",
+        ),
     ];
     for (p, field) in cases {
         let err = spectrogram(&x, 100.0, &p).unwrap_err().to_string();
         assert!(err.contains(field), "{p:?}: {err}");
     }
     let p = params(64, 64, 32, Window::Hann, Scaling::Density);
-    assert!(spectrogram(&x, 0.0, &p).unwrap_err().to_string().contains("fs"));
+    assert!(spectrogram(&x, 0.0, &p)
+        .unwrap_err()
+        .to_string()
+        .contains("fs"));
 }

@@ -26,18 +26,25 @@ impl StftFloat for f64 {}
 impl StftParams {
     /// Checks the parameters against scipy's rules (and a few of our own limits).
     pub fn validate(&self) -> Result<(), DspError> {
-        let bad = |field: &'static str, reason: String| Err(DspError::InvalidParam { field, reason });
+        let bad =
+            |field: &'static str, reason: String| Err(DspError::InvalidParam { field, reason });
         if self.win_length == 0 {
             return bad("win_length", "must be at least 1 sample".into());
         }
         if self.nfft < self.win_length {
             return bad(
                 "nfft",
-                format!("{} is shorter than the window ({} samples)", self.nfft, self.win_length),
+                format!(
+                    "{} is shorter than the window ({} samples)",
+                    self.nfft, self.win_length
+                ),
             );
         }
         if self.nfft > MAX_NFFT {
-            return bad("nfft", format!("{} exceeds the limit of {MAX_NFFT}", self.nfft));
+            return bad(
+                "nfft",
+                format!("{} exceeds the limit of {MAX_NFFT}", self.nfft),
+            );
         }
         if self.hop == 0 || self.hop > self.win_length {
             return bad(
@@ -50,7 +57,10 @@ impl StftParams {
         }
         if let super::Window::Kaiser(beta) = self.window {
             if !(beta.is_finite() && beta >= 0.0) {
-                return bad("window", format!("kaiser beta must be finite and ≥ 0, got {beta}"));
+                return bad(
+                    "window",
+                    format!("kaiser beta must be finite and ≥ 0, got {beta}"),
+                );
             }
         }
         Ok(())

@@ -24,7 +24,9 @@ impl Window {
                         .parse()
                         .map_err(|_| bad(format!("kaiser beta {beta:?} is not a number")))?;
                     if !beta.is_finite() || beta < 0.0 {
-                        return Err(bad(format!("kaiser beta must be finite and ≥ 0, got {beta}")));
+                        return Err(bad(format!(
+                            "kaiser beta must be finite and ≥ 0, got {beta}"
+                        )));
                     }
                     Ok(Window::Kaiser(beta))
                 } else if other == "kaiser" {
@@ -142,7 +144,11 @@ mod tests {
     #[test]
     fn hamming_and_blackman_periodic_values() {
         // scipy.signal.get_window('hamming', 4) and ('blackman', 4)
-        close(&Window::Hamming.coefficients(4), &[0.08, 0.54, 1.0, 0.54], 1e-15);
+        close(
+            &Window::Hamming.coefficients(4),
+            &[0.08, 0.54, 1.0, 0.54],
+            1e-15,
+        );
         close(
             &Window::Blackman.coefficients(4),
             &[-1.387_778_780_781_445_7e-17, 0.34, 1.0, 0.34],

@@ -73,9 +73,14 @@ pub fn render_spectrogram(img: &SpectrogramImage, opts: &PngOptions) -> Result<R
         )));
     }
     if img.frequency_hz.len() != nf || img.time_s.len() != nt {
-        return Err(PngError::Shape("axis lengths do not match the matrix".into()));
+        return Err(PngError::Shape(
+            "axis lengths do not match the matrix".into(),
+        ));
     }
-    let (pw, ph) = (opts.plot_width.clamp(16, 8000), opts.plot_height.clamp(16, 8000));
+    let (pw, ph) = (
+        opts.plot_width.clamp(16, 8000),
+        opts.plot_height.clamp(16, 8000),
+    );
     let (lo, hi) = match opts.clim {
         Some((a, b)) if a.is_finite() && b.is_finite() && b > a => (a, b),
         Some((a, b)) => return Err(PngError::Shape(format!("colour range {a}..{b} is empty"))),
@@ -118,28 +123,51 @@ pub fn render_spectrogram(img: &SpectrogramImage, opts: &PngOptions) -> Result<R
     // Time axis.
     let (t_first, t_last) = (img.time_s[0], img.time_s[nt - 1]);
     let t_span = (t_last - t_first).max(1e-9);
-    let (t_div, t_unit) = if t_last >= 600.0 { (60.0, "min") } else { (1.0, "s") };
+    let (t_div, t_unit) = if t_last >= 600.0 {
+        (60.0, "min")
+    } else {
+        (1.0, "s")
+    };
     for tick in nice_ticks(t_first / t_div, t_last / t_div, (pw / 110).max(2) as usize) {
         let x = LEFT as f64 + (tick * t_div - t_first) / t_span * (pw - 1) as f64;
         let x = x.round() as u32;
         vline(&mut out, x, TOP + ph, 6);
         let label = fmt_tick(tick);
-        text(&mut out, &label, x.saturating_sub(text_width(&label) / 2), TOP + ph + 10);
+        text(
+            &mut out,
+            &label,
+            x.saturating_sub(text_width(&label) / 2),
+            TOP + ph + 10,
+        );
     }
     let xlabel = format!("Time ({t_unit})");
-    text(&mut out, &xlabel, LEFT + pw / 2 - text_width(&xlabel) / 2, TOP + ph + 36);
+    text(
+        &mut out,
+        &xlabel,
+        LEFT + pw / 2 - text_width(&xlabel) / 2,
+        TOP + ph + 36,
+    );
 
     // Frequency axis.
     let (f_first, f_last) = (img.frequency_hz[0], img.frequency_hz[nf - 1]);
     let f_span = (f_last - f_first).max(1e-9);
-    let (f_div, f_unit) = if f_last >= 2000.0 { (1000.0, "kHz") } else { (1.0, "Hz") };
+    let (f_div, f_unit) = if f_last >= 2000.0 {
+        (1000.0, "kHz")
+    } else {
+        (1.0, "Hz")
+    };
     for tick in nice_ticks(f_first / f_div, f_last / f_div, (ph / 60).max(2) as usize) {
         let y = (TOP + ph - 1) as f64 - (tick * f_div - f_first) / f_span * (ph - 1) as f64;
         let y = y.round() as u32;
         hline(&mut out, LEFT - 7, y, 6);
         let label = fmt_tick(tick);
         let w = text_width(&label);
-        text(&mut out, &label, LEFT.saturating_sub(10 + w), y.saturating_sub(GLYPH_H / 2));
+        text(
+            &mut out,
+            &label,
+            LEFT.saturating_sub(10 + w),
+            y.saturating_sub(GLYPH_H / 2),
+        );
     }
     let ylabel = format!("Frequency ({f_unit})");
     text_vertical(&mut out, &ylabel, 8, TOP + ph / 2 + text_width(&ylabel) / 2);
@@ -155,13 +183,24 @@ pub fn render_spectrogram(img: &SpectrogramImage, opts: &PngOptions) -> Result<R
     }
     frame(&mut out, bx - 1, TOP - 1, bw + 2, ph + 2);
     for tick in nice_ticks(f64::from(lo), f64::from(hi), (ph / 50).max(2) as usize) {
-        let y = (TOP + ph - 1) as f64 - (tick - f64::from(lo)) / f64::from(hi - lo) * (ph - 1) as f64;
+        let y =
+            (TOP + ph - 1) as f64 - (tick - f64::from(lo)) / f64::from(hi - lo) * (ph - 1) as f64;
         let y = y.round() as u32;
         hline(&mut out, bx + bw + 1, y, 5);
-        text(&mut out, &fmt_tick(tick), bx + bw + 9, y.saturating_sub(GLYPH_H / 2));
+        text(
+            &mut out,
+            &fmt_tick(tick),
+            bx + bw + 9,
+            y.saturating_sub(GLYPH_H / 2),
+        );
     }
     let w = text_width(img.unit);
-    text_vertical(&mut out, img.unit, LEFT + pw + RIGHT - 22, TOP + ph / 2 + w / 2);
+    text_vertical(
+        &mut out,
+        img.unit,
+        LEFT + pw + RIGHT - 22,
+        TOP + ph / 2 + w / 2,
+    );
 
     // Title, clipped to the width.
     let max_chars = ((LEFT + pw + RIGHT - 20) / ADVANCE) as usize;
@@ -174,7 +213,12 @@ pub fn render_spectrogram(img: &SpectrogramImage, opts: &PngOptions) -> Result<R
 pub fn encode_png(img: &RgbImage) -> Result<Vec<u8>, PngError> {
     let mut bytes = Vec::new();
     PngEncoder::new_with_quality(&mut bytes, CompressionType::Fast, FilterType::Adaptive)
-        .write_image(img.as_raw(), img.width(), img.height(), ExtendedColorType::Rgb8)?;
+        .write_image(
+            img.as_raw(),
+            img.width(),
+            img.height(),
+            ExtendedColorType::Rgb8,
+        )?;
     Ok(bytes)
 }
 
@@ -188,7 +232,12 @@ fn span(i: usize, out: usize, n: usize) -> (usize, usize) {
 /// 1st and 99.9th percentile of a subsample of the finite values.
 fn auto_range(db: &[f32]) -> (f32, f32) {
     let step = (db.len() / 200_000).max(1);
-    let mut sample: Vec<f32> = db.iter().step_by(step).copied().filter(|v| v.is_finite()).collect();
+    let mut sample: Vec<f32> = db
+        .iter()
+        .step_by(step)
+        .copied()
+        .filter(|v| v.is_finite())
+        .collect();
     if sample.is_empty() {
         return (-1.0, 0.0);
     }
@@ -268,7 +317,11 @@ fn text(img: &mut RgbImage, s: &str, x: u32, y: u32) {
             for c in 0..5u32 {
                 if bits & (0x10 >> c) != 0 {
                     for (dx, dy) in [(0, 0), (1, 0), (0, 1), (1, 1)] {
-                        put(img, x + i as u32 * ADVANCE + c * SCALE + dx, y + r as u32 * SCALE + dy);
+                        put(
+                            img,
+                            x + i as u32 * ADVANCE + c * SCALE + dx,
+                            y + r as u32 * SCALE + dy,
+                        );
                     }
                 }
             }
@@ -414,12 +467,21 @@ mod tests {
         let lum = |p: &Rgb<u8>| u32::from(p[0]) + u32::from(p[1]) + u32::from(p[2]);
         let top = lum(out.get_pixel(LEFT + 200, TOP + 2));
         let bottom = lum(out.get_pixel(LEFT + 200, TOP + 197));
-        assert!(top > bottom + 200, "viridis bright at high dB: {top} vs {bottom}");
+        assert!(
+            top > bottom + 200,
+            "viridis bright at high dB: {top} vs {bottom}"
+        );
         // The colour bar's top matches the top of the plot (same dB).
-        assert_eq!(out.get_pixel(LEFT + 400 + 16, TOP), out.get_pixel(LEFT + 10, TOP));
+        assert_eq!(
+            out.get_pixel(LEFT + 400 + 16, TOP),
+            out.get_pixel(LEFT + 10, TOP)
+        );
         // Some black label pixels exist under the time axis and left of the frequency axis.
         let dark = |x0: u32, x1: u32, y0: u32, y1: u32| {
-            (x0..x1).flat_map(|x| (y0..y1).map(move |y| (x, y))).filter(|&(x, y)| lum(out.get_pixel(x, y)) == 0).count()
+            (x0..x1)
+                .flat_map(|x| (y0..y1).map(move |y| (x, y)))
+                .filter(|&(x, y)| lum(out.get_pixel(x, y)) == 0)
+                .count()
         };
         assert!(dark(LEFT, LEFT + 400, TOP + 210, TOP + 260) > 100);
         assert!(dark(0, LEFT - 8, TOP, TOP + 200) > 100);
@@ -451,8 +513,14 @@ mod tests {
 
     #[test]
     fn ticks_are_round_numbers() {
-        assert_eq!(nice_ticks(0.0, 300.0, 6), vec![0.0, 50.0, 100.0, 150.0, 200.0, 250.0, 300.0]);
-        assert_eq!(nice_ticks(0.25, 1.0, 4), vec![0.4, 0.6000000000000001, 0.8, 1.0]);
+        assert_eq!(
+            nice_ticks(0.0, 300.0, 6),
+            vec![0.0, 50.0, 100.0, 150.0, 200.0, 250.0, 300.0]
+        );
+        assert_eq!(
+            nice_ticks(0.25, 1.0, 4),
+            vec![0.4, 0.6000000000000001, 0.8, 1.0]
+        );
         assert_eq!(fmt_tick(0.6000000000000001), "0.6");
         assert_eq!(fmt_tick(-120.0), "-120");
         assert_eq!(span(0, 10, 3), (0, 1));

@@ -17,6 +17,9 @@ fn help_lists_the_commands() {
 
 #[test]
 fn unknown_command_is_a_usage_error() {
-    let out = bin().arg("no-such-command").output().expect("run onc-hydro");
+    let out = bin()
+        .arg("no-such-command")
+        .output()
+        .expect("run onc-hydro");
     assert_eq!(out.status.code(), Some(2));
 }

@@ -21,7 +21,9 @@ fn samples() -> Vec<i32> {
     let mut s = 12345u64;
     (0..2 * FS as usize)
         .map(|n| {
-            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             let noise = ((s >> 33) as f64 / (1u64 << 31) as f64 - 0.5) * 2e-3;
             let x = 0.5 * (2.0 * std::f64::consts::PI * 1000.0 * n as f64 / f64::from(FS)).sin();
             ((x + noise) * 8_388_607.0).round() as i32
@@ -58,7 +60,11 @@ fn write_wav(path: &Path, data: &[i32]) {
 }
 
 fn run(args: &[&str]) -> Output {
-    bin().arg("spectrogram").args(args).output().expect("run onc-hydro")
+    bin()
+        .arg("spectrogram")
+        .args(args)
+        .output()
+        .expect("run onc-hydro")
 }
 
 fn ok(out: &Output) {
@@ -97,14 +103,25 @@ fn setup() -> (tempfile::TempDir, PathBuf) {
 fn npz_has_scipy_layout_axes_peak_and_provenance() {
     let (dir, flac) = setup();
     let out = dir.path().join("out");
-    let o = run(&[flac.to_str().unwrap(), "--out", out.to_str().unwrap(), "--nfft", "256", "--overlap", "0.5"]);
+    let o = run(&[
+        flac.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--nfft",
+        "256",
+        "--overlap",
+        "0.5",
+    ]);
     ok(&o);
     let z = read_npz(&out.join("tone.npz"));
     // scipy: 129 bins; (16000 − 128) // 128 = 124 frames; centres at (128k + 128)/fs.
     assert_eq!(z.psd_db.dim(), (129, 124));
     assert_eq!(z.freq.len(), 129);
     assert!((z.freq[32] - 1000.0).abs() < 1e-9);
-    assert!((z.time[0] - 128.0 / 8000.0).abs() < 1e-12 && (z.time[123] - (128.0 * 123.0 + 128.0) / 8000.0).abs() < 1e-12);
+    assert!(
+        (z.time[0] - 128.0 / 8000.0).abs() < 1e-12
+            && (z.time[123] - (128.0 * 123.0 + 128.0) / 8000.0).abs() < 1e-12
+    );
     for t in [0, 60, 123] {
         let col = z.psd_db.column(t);
         let peak = (0..129).max_by(|&a, &b| col[a].total_cmp(&col[b])).unwrap();
@@ -129,7 +146,13 @@ fn npz_has_scipy_layout_axes_peak_and_provenance() {
 fn calibration_shifts_levels_and_changes_the_unit() {
     let (dir, flac) = setup();
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
-    ok(&run(&[flac.to_str().unwrap(), "--out", a.to_str().unwrap(), "--nfft", "512"]));
+    ok(&run(&[
+        flac.to_str().unwrap(),
+        "--out",
+        a.to_str().unwrap(),
+        "--nfft",
+        "512",
+    ]));
     ok(&run(&[
         flac.to_str().unwrap(),
         "--out",
@@ -147,15 +170,25 @@ fn calibration_shifts_levels_and_changes_the_unit() {
         assert!((y - x - offset).abs() < 1e-3, "{x} → {y}");
     }
     let meta = std::fs::read_to_string(b.join("tone.json")).unwrap();
-    assert!(meta.contains("dB re 1 µPa²/Hz") && meta.contains("\"flat\""), "{meta}");
+    assert!(
+        meta.contains("dB re 1 µPa²/Hz") && meta.contains("\"flat\""),
+        "{meta}"
+    );
 
     // A table: constant −170 dB between its points gives the same numbers.
     let table = dir.path().join("cal.csv");
     std::fs::write(&table, "frequency_hz,sensitivity_db\n0,-170\n4000,-170\n").unwrap();
     let c = dir.path().join("c");
     ok(&run(&[
-        flac.to_str().unwrap(), "--out", c.to_str().unwrap(), "--nfft", "512",
-        "--calibration", table.to_str().unwrap(), "--full-scale-volts", "2",
+        flac.to_str().unwrap(),
+        "--out",
+        c.to_str().unwrap(),
+        "--nfft",
+        "512",
+        "--calibration",
+        table.to_str().unwrap(),
+        "--full-scale-volts",
+        "2",
     ]));
     assert_eq!(read_npz(&c.join("tone.npz")).psd_db, zb.psd_db);
 }
@@ -166,22 +199,55 @@ fn crop_average_png_and_wav_parity() {
     let wav = dir.path().join("tonew.wav");
     write_wav(&wav, &samples());
     let out = dir.path().join("out");
-    let common = ["--out", out.to_str().unwrap(), "--nfft", "256", "--freq-min", "500", "--freq-max", "1500"];
-    ok(&run(&[&[flac.to_str().unwrap(), "--format", "npz,png", "--clim=-120,0"][..], &common[..]].concat()));
+    let common = [
+        "--out",
+        out.to_str().unwrap(),
+        "--nfft",
+        "256",
+        "--freq-min",
+        "500",
+        "--freq-max",
+        "1500",
+    ];
+    ok(&run(&[
+        &[
+            flac.to_str().unwrap(),
+            "--format",
+            "npz,png",
+            "--clim=-120,0",
+        ][..],
+        &common[..],
+    ]
+    .concat()));
     ok(&run(&[&[wav.to_str().unwrap()][..], &common[..]].concat()));
-    let (zf, zw) = (read_npz(&out.join("tone.npz")), read_npz(&out.join("tonew.npz")));
+    let (zf, zw) = (
+        read_npz(&out.join("tone.npz")),
+        read_npz(&out.join("tonew.npz")),
+    );
     assert!(zf.freq.iter().all(|&f| (500.0..=1500.0).contains(&f)));
     assert_eq!(zf.freq.len(), 33); // 500, 531.25, …, 1500
-    assert_eq!(zf.psd_db, zw.psd_db, "FLAC and WAV of the same samples agree exactly");
+    assert_eq!(
+        zf.psd_db, zw.psd_db,
+        "FLAC and WAV of the same samples agree exactly"
+    );
     let png = std::fs::read(out.join("tone.png")).unwrap();
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
 
     let avg = dir.path().join("avg");
-    ok(&run(&[flac.to_str().unwrap(), "--out", avg.to_str().unwrap(), "--nfft", "256", "--average"]));
+    ok(&run(&[
+        flac.to_str().unwrap(),
+        "--out",
+        avg.to_str().unwrap(),
+        "--nfft",
+        "256",
+        "--average",
+    ]));
     let mut z = NpzReader::new(File::open(avg.join("tone.npz")).unwrap()).unwrap();
     let mean: Array1<f32> = z.by_name("psd_db").unwrap();
     assert_eq!(mean.len(), 129);
-    let peak = (0..129).max_by(|&a, &b| mean[a].total_cmp(&mean[b])).unwrap();
+    let peak = (0..129)
+        .max_by(|&a, &b| mean[a].total_cmp(&mean[b]))
+        .unwrap();
     assert_eq!(peak, 32);
 }
 
@@ -197,7 +263,13 @@ fn folders_with_two_workers_and_json_summary() {
     std::fs::write(input.join("notes.txt"), "not audio").unwrap();
     let out = dir.path().join("out");
     let o = bin()
-        .args(["--json", "spectrogram", input.to_str().unwrap(), "--out", out.to_str().unwrap()])
+        .args([
+            "--json",
+            "spectrogram",
+            input.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
         .args(["--nfft", "128", "--jobs", "2"])
         .output()
         .unwrap();
@@ -217,10 +289,20 @@ fn bad_inputs_fail_clearly() {
     std::fs::write(&fake, "this is not audio").unwrap();
     let (_d, good) = setup();
     let out = dir.path().join("out");
-    let o = run(&[fake.to_str().unwrap(), good.to_str().unwrap(), "--out", out.to_str().unwrap(), "--nfft", "256"]);
+    let o = run(&[
+        fake.to_str().unwrap(),
+        good.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--nfft",
+        "256",
+    ]);
     assert_eq!(o.status.code(), Some(1), "one of two files failed");
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("fake.flac") && err.contains("not a FLAC or WAV"), "{err}");
+    assert!(
+        err.contains("fake.flac") && err.contains("not a FLAC or WAV"),
+        "{err}"
+    );
     assert!(out.join("tone.npz").is_file());
 
     let o = run(&[dir.path().join("missing.flac").to_str().unwrap()]);
@@ -235,6 +317,50 @@ fn bad_inputs_fail_clearly() {
         vec!["--full-scale-volts", "1"],
     ] {
         let o = run(&[&[good.to_str().unwrap()][..], &bad[..]].concat());
-        assert_eq!(o.status.code(), Some(2), "{bad:?}: {}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(
+            o.status.code(),
+            Some(2),
+            "{bad:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
     }
+}
+
+#[test]
+fn mat_output_has_the_npz_arrays_and_a_metadata_struct() {
+    let (dir, flac) = setup();
+    let out = dir.path().join("out");
+    ok(&run(&[
+        flac.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--nfft",
+        "256",
+        "--format",
+        "mat,npz",
+    ]));
+    let mat = onc_hydro::media::read_mat_path(&out.join("tone.mat")).unwrap();
+    let psd = mat.get("psd_db").and_then(|v| v.as_matrix()).unwrap();
+    assert_eq!((psd.rows(), psd.cols()), (129, 124));
+    let z = read_npz(&out.join("tone.npz"));
+    for (f, t) in [(0, 0), (32, 10), (128, 123)] {
+        assert_eq!(psd.get(f, t).unwrap(), f64::from(z.psd_db[[f, t]]));
+    }
+    let freq = mat.get("frequency_hz").and_then(|v| v.as_matrix()).unwrap();
+    assert_eq!((freq.rows(), freq.cols()), (129, 1));
+    let sha = hex::encode(Sha256::digest(std::fs::read(&flac).unwrap()));
+    assert_eq!(
+        mat.get_path("metadata.source.sha256")
+            .and_then(|v| v.as_str()),
+        Some(sha.as_str())
+    );
+    assert_eq!(
+        mat.get_path("metadata.parameters.nfft")
+            .and_then(|v| v.as_scalar()),
+        Some(256.0)
+    );
+    assert_eq!(
+        mat.get_path("metadata.unit").and_then(|v| v.as_str()),
+        Some("dB re 1 FS²/Hz")
+    );
 }

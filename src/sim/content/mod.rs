@@ -7,6 +7,16 @@
 //!
 //! INTERFACE CONTRACT (shared by the simulator server and this module; change only by agreement):
 //! `flac`, `wav`, `hsd_mat`, `calls` and the types below.
+//!
+//! Layout: `events.rs` (the PRNG and the deterministic event schedule), `synth.rs` (audio from
+//! absolute time), `hsd.rs` (spectrogram → MAT). Audio levels and PSD units are documented
+//! there. Must not know: the catalog, the HTTP server, the client.
+
+mod events;
+mod hsd;
+mod synth;
+#[cfg(test)]
+mod tests;
 
 use jiff::Timestamp;
 
@@ -57,31 +67,49 @@ pub enum ContentError {
     Render { what: String, reason: String },
 }
 
+/// The recording's samples as 24-bit integer counts (what `flac` and `wav` encode).
+pub fn samples(rec: &Recording) -> Result<Vec<i32>, ContentError> {
+    let (n0, len) = synth::sample_span(rec)?;
+    Ok(synth::quantise(&synth::render_span(
+        rec.seed,
+        rec.sample_rate,
+        n0,
+        len,
+    )))
+}
+
+fn media_err(rec: &Recording, what: &str, e: crate::media::MediaError) -> ContentError {
+    ContentError::Render {
+        what: format!("{} {what}", rec.device_code),
+        reason: e.to_string(),
+    }
+}
+
 /// The recording as a real 24-bit mono FLAC file.
 pub fn flac(rec: &Recording) -> Result<Vec<u8>, ContentError> {
-    Err(ContentError::Render {
-        what: format!("{} FLAC", rec.device_code),
-        reason: "not implemented yet".into(),
-    })
+    let s = samples(rec)?;
+    crate::media::encode_flac(&s, &crate::media::FlacSpec::mono24(rec.sample_rate))
+        .map_err(|e| media_err(rec, "FLAC", e))
 }
 
 /// The recording as a 24-bit mono WAV file (ONC archived WAV before 2020-08-10).
 pub fn wav(rec: &Recording) -> Result<Vec<u8>, ContentError> {
-    Err(ContentError::Render {
-        what: format!("{} WAV", rec.device_code),
-        reason: "not implemented yet".into(),
-    })
+    let s = samples(rec)?;
+    crate::media::encode_wav24(&s, rec.sample_rate, 1).map_err(|e| media_err(rec, "WAV", e))
 }
 
-/// The HSD product for one source recording as a MATLAB v5 file with a `SpectData` struct.
+/// The HSD product for one source recording as a MATLAB v5 file with a `SpectData` struct
+/// (layout, resolutions and units: see `hsd.rs`).
 pub fn hsd_mat(spec: &HsdSpec) -> Result<Vec<u8>, ContentError> {
-    Err(ContentError::Render {
-        what: format!("{} HSD", spec.recording.device_code),
-        reason: "not implemented yet".into(),
-    })
+    hsd::hsd_mat(spec)
 }
 
 /// The synthetic events of a device (by seed) overlapping `[from, to)`, in time order.
-pub fn calls(_seed: u64, _from: Timestamp, _to: Timestamp) -> Vec<SyntheticCall> {
-    Vec::new()
+pub fn calls(seed: u64, from: Timestamp, to: Timestamp) -> Vec<SyntheticCall> {
+    let from_ms = from.as_millisecond();
+    let to_ms = to.as_millisecond() + i64::from(to.subsec_nanosecond() % 1_000_000 != 0);
+    events::events(seed, from_ms, to_ms)
+        .iter()
+        .map(events::Event::to_call)
+        .collect()
 }

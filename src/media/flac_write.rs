@@ -1,0 +1,256 @@
+//! Writing real FLAC files (any channel count 1–8, 16- or 24-bit, any sample rate) from
+//! right-justified `i32` samples, with the pure-Rust `flac-codec` encoder.
+//!
+//! Encoder setting: `flac_codec::encode::Options::fast()` (block size 1152, fixed predictors,
+//! no mid-side). Measured on 300 s of the simulator's 64 kHz 24-bit ocean audio (19.2 M
+//! samples, deps at opt-level 2, shared 2-core machine): fast 1.22 s at 2.025 B/sample,
+//! default 1.81 s at 1.996 B/sample, best 2.00 s at 1.996 B/sample. Fast is ~1.5× quicker for
+//! 1.5 % more bytes, which keeps a 5-minute simulator file under 2 s render + encode.
+//!
+//! Must not know: network, annotations, where the samples come from. Decoding lives in
+//! `decode.rs`.
+
+use std::io::{Cursor, Write};
+use std::path::Path;
+
+use super::error::{mem, MediaError};
+
+/// The encoder setting in use (documented above; kept as a constant for benches/tests).
+pub const FLAC_SETTING: &str = "flac-codec Options::fast()";
+
+/// The layout of the samples handed to the FLAC writer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FlacSpec {
+    pub sample_rate: u32,
+    /// 16 or 24.
+    pub bits_per_sample: u32,
+    /// 1–8; samples are interleaved by channel.
+    pub channels: u8,
+}
+
+impl FlacSpec {
+    /// Mono 24-bit at `sample_rate` (what ONC hydrophones archive).
+    pub fn mono24(sample_rate: u32) -> Self {
+        FlacSpec {
+            sample_rate,
+            bits_per_sample: 24,
+            channels: 1,
+        }
+    }
+}
+
+fn invalid(field: &'static str, reason: String) -> MediaError {
+    MediaError::Invalid {
+        file: mem(),
+        field,
+        reason,
+    }
+}
+
+fn check(spec: &FlacSpec, samples: &[i32]) -> Result<(), MediaError> {
+    if spec.bits_per_sample != 16 && spec.bits_per_sample != 24 {
+        return Err(invalid(
+            "bits_per_sample",
+            format!("{} (FLAC writer takes 16 or 24)", spec.bits_per_sample),
+        ));
+    }
+    if spec.channels == 0 || spec.channels > 8 {
+        return Err(invalid(
+            "channels",
+            format!("{} (FLAC allows 1 to 8)", spec.channels),
+        ));
+    }
+    if spec.sample_rate == 0 || spec.sample_rate >= 1 << 20 {
+        return Err(invalid(
+            "sample_rate",
+            format!("{} Hz (FLAC allows 1 to 1048575)", spec.sample_rate),
+        ));
+    }
+    if samples.len() % spec.channels as usize != 0 {
+        return Err(invalid(
+            "samples",
+            format!(
+                "{} interleaved samples are not a multiple of {} channels",
+                samples.len(),
+                spec.channels
+            ),
+        ));
+    }
+    let max = (1i32 << (spec.bits_per_sample - 1)) - 1;
+    let min = -(1i32 << (spec.bits_per_sample - 1));
+    if let Some((i, v)) = samples
+        .iter()
+        .enumerate()
+        .find(|(_, v)| **v > max || **v < min)
+    {
+        return Err(invalid(
+            "samples",
+            format!(
+                "sample {i} = {v} does not fit in {} bits",
+                spec.bits_per_sample
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn codec_err(e: impl std::fmt::Display) -> MediaError {
+    MediaError::Codec {
+        file: mem(),
+        format: "FLAC",
+        reason: e.to_string(),
+    }
+}
+
+/// Encodes interleaved samples as a complete FLAC file in memory.
+pub fn encode_flac(samples: &[i32], spec: &FlacSpec) -> Result<Vec<u8>, MediaError> {
+    check(spec, samples)?;
+    // FLAC needs at least one sample for a valid STREAMINFO total; an empty stream is legal
+    // with total unknown, so pass None then.
+    let total = if samples.is_empty() {
+        None
+    } else {
+        Some(samples.len() as u64)
+    };
+    let mut out = Cursor::new(Vec::with_capacity(samples.len() * 2 + 8192));
+    let mut w = flac_codec::encode::FlacSampleWriter::new(
+        &mut out,
+        flac_codec::encode::Options::fast(),
+        spec.sample_rate,
+        spec.bits_per_sample,
+        spec.channels,
+        total,
+    )
+    .map_err(codec_err)?;
+    // Feed in moderate chunks so the encoder's internal buffer stays small.
+    for chunk in samples.chunks(1 << 16) {
+        w.write(chunk).map_err(codec_err)?;
+    }
+    w.finalize().map_err(codec_err)?;
+    Ok(out.into_inner())
+}
+
+/// Encodes and writes a FLAC file to any writer.
+pub fn write_flac<W: Write>(
+    mut writer: W,
+    samples: &[i32],
+    spec: &FlacSpec,
+) -> Result<(), MediaError> {
+    let bytes = encode_flac(samples, spec)?;
+    writer.write_all(&bytes).map_err(|source| MediaError::Io {
+        file: mem(),
+        source,
+    })
+}
+
+/// Encodes and writes a FLAC file to `path` (temporary file in the same folder, then rename).
+pub fn write_flac_path(path: &Path, samples: &[i32], spec: &FlacSpec) -> Result<(), MediaError> {
+    let bytes = encode_flac(samples, spec).map_err(|e| e.with_file(path))?;
+    super::write_atomic(path, &bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode(bytes: &[u8]) -> (claxon::metadata::StreamInfo, Vec<i32>) {
+        let mut r = claxon::FlacReader::new(Cursor::new(bytes)).expect("claxon opens");
+        let info = r.streaminfo();
+        let s: Vec<i32> = r.samples().map(|s| s.expect("sample")).collect();
+        (info, s)
+    }
+
+    fn signal(n: usize, amp: f64, channels: usize) -> Vec<i32> {
+        let mut x = 0x1234_5678_u64;
+        (0..n * channels)
+            .map(|i| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let noise = (x % 2001) as f64 - 1000.0;
+                let t = (i / channels) as f64;
+                (amp * (t * 0.01 * (1 + i % channels) as f64).sin() + noise) as i32
+            })
+            .collect()
+    }
+
+    #[test]
+    fn mono_24bit_roundtrips_bit_exactly_through_claxon() {
+        let s = signal(20_000, 8_000_000.0, 1);
+        let spec = FlacSpec::mono24(64_000);
+        let bytes = encode_flac(&s, &spec).unwrap();
+        let (info, back) = decode(&bytes);
+        assert_eq!(info.sample_rate, 64_000);
+        assert_eq!(info.bits_per_sample, 24);
+        assert_eq!(info.channels, 1);
+        assert_eq!(info.samples, Some(20_000));
+        assert_eq!(back, s);
+        // Real compression, not a bloated stream (3 bytes/sample raw).
+        assert!(bytes.len() < s.len() * 3, "{} bytes", bytes.len());
+    }
+
+    #[test]
+    fn stereo_16bit_at_odd_rate_roundtrips() {
+        let s = signal(5_003, 20_000.0, 2);
+        let spec = FlacSpec {
+            sample_rate: 22_050,
+            bits_per_sample: 16,
+            channels: 2,
+        };
+        let bytes = encode_flac(&s, &spec).unwrap();
+        let (info, back) = decode(&bytes);
+        assert_eq!((info.sample_rate, info.channels), (22_050, 2));
+        assert_eq!(back, s);
+    }
+
+    #[test]
+    fn out_of_range_and_bad_layout_are_errors_not_panics() {
+        let spec = FlacSpec {
+            sample_rate: 8_000,
+            bits_per_sample: 16,
+            channels: 1,
+        };
+        let e = encode_flac(&[0, 40_000], &spec).unwrap_err();
+        assert!(e.to_string().contains("sample 1 = 40000"), "{e}");
+        let e = encode_flac(
+            &[0],
+            &FlacSpec {
+                channels: 2,
+                ..spec
+            },
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("channels"), "{e}");
+        let e = encode_flac(
+            &[0],
+            &FlacSpec {
+                bits_per_sample: 20,
+                ..spec
+            },
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("bits_per_sample"), "{e}");
+    }
+
+    #[test]
+    fn path_write_is_atomic_and_overwrites() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.flac");
+        std::fs::write(&p, b"old").unwrap();
+        let s = signal(3_000, 1e6, 1);
+        write_flac_path(&p, &s, &FlacSpec::mono24(48_000)).unwrap();
+        let (_, back) = decode(&std::fs::read(&p).unwrap());
+        assert_eq!(back, s);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        let e = write_flac_path(
+            &dir.path().join("no/such/dir/b.flac"),
+            &s,
+            &FlacSpec::mono24(1),
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("b.flac") || e.to_string().contains("dir"),
+            "{e}"
+        );
+    }
+}
