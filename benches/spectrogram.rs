@@ -116,14 +116,28 @@ fn spec(nfft: usize, precision: Precision) -> SpectrogramSpec {
     }
 }
 
-fn best_of(n: usize, mut f: impl FnMut()) -> f64 {
-    (0..n)
-        .map(|_| {
-            let t = Instant::now();
-            f();
-            t.elapsed().as_secs_f64()
-        })
-        .fold(f64::INFINITY, f64::min)
+/// CPU seconds (user + system) of this process, from /proc (Linux; 10 ms ticks), if readable.
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let fields: Vec<&str> = stat.rsplit(')').next()?.split_whitespace().collect();
+    let ticks = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
+
+/// Best wall and best CPU seconds of `n` runs. On a shared machine wall time includes waiting
+/// for a core; CPU time is the one-core cost.
+fn best_of(n: usize, mut f: impl FnMut()) -> (f64, Option<f64>) {
+    let mut wall = f64::INFINITY;
+    let mut cpu: Option<f64> = None;
+    for _ in 0..n {
+        let (t, c0) = (Instant::now(), cpu_seconds());
+        f();
+        wall = wall.min(t.elapsed().as_secs_f64());
+        if let (Some(a), Some(b)) = (c0, cpu_seconds()) {
+            cpu = Some(cpu.map_or(b - a, |c: f64| c.min(b - a)));
+        }
+    }
+    (wall, cpu)
 }
 
 fn bench(c: &mut Criterion) {
