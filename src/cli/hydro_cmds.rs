@@ -175,7 +175,7 @@ fn hsd_settings(common: &CommonArgs) -> anyhow::Result<HsdSettings> {
 }
 
 fn timezone(common: &CommonArgs) -> anyhow::Result<TimeZone> {
-    Ok(parse_timezone(&common.timezone).context("--timezone")?)
+    parse_timezone(&common.timezone).context("--timezone")
 }
 
 fn products(common: &CommonArgs) -> anyhow::Result<(bool, Option<AudioExtension>)> {
@@ -331,7 +331,7 @@ fn finish(global: &GlobalArgs, common: &CommonArgs, plan: Plan) -> anyhow::Resul
         );
     }
     if global.json {
-        println!("{}", serde_json::to_string_pretty(&plan.to_json())?);
+        println!("{}", serde_json::to_string_pretty(&plan.document())?);
     } else {
         print_table(common, &plan);
     }
@@ -392,17 +392,17 @@ fn print_table(common: &CommonArgs, plan: &Plan) {
     if !plan.clips.is_empty() {
         println!("\nClips:");
         println!(
-            "  {:<32} {:<18} {:<25} {:<25} {:>9}",
-            "label", "device", "start", "end", "seconds"
+            "  {:<18} {:<25} {:<25} {:>9}  label",
+            "device", "start", "end", "seconds"
         );
         for c in &plan.clips {
             println!(
-                "  {:<32} {:<18} {:<25} {:<25} {:>9.3}",
-                c.label,
+                "  {:<18} {:<25} {:<25} {:>9.3}  {}",
                 c.device.as_str(),
                 format_time(c.range.start()),
                 format_time(c.range.end()),
-                c.range.duration().as_secs_f64()
+                c.range.duration().as_secs_f64(),
+                c.label
             );
         }
     }

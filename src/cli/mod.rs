@@ -5,13 +5,19 @@
 //! 1 some items failed, 2 fatal error or bad usage.
 
 mod archive;
+mod cancel;
 mod discover;
+mod download;
 mod hydro_cmds;
 mod order;
+mod plan_cmd;
+mod progress;
+mod resume;
 mod settings;
 mod sim_serve;
 mod spectrogram;
 mod spectrogram_job;
+mod status;
 
 use std::process::ExitCode;
 
@@ -72,6 +78,11 @@ pub enum Command {
     Archive(archive::ArchiveCommand),
     /// Order one data product (request, run, poll, download every file), resumable.
     Order(order::OrderArgs),
+    /// Discovery → an Excel download plan (ONC's createXLS): By Location / By Device sheets,
+    /// Configuration, Product options.
+    Plan(plan_cmd::PlanArgs),
+    /// Validate an (edited) plan workbook and download it; --dry-run prints the tasks.
+    Download(download::DownloadArgs),
     /// Compute spectrograms (or Welch mean PSDs) of local FLAC/WAV files: NPZ, MAT, PNG.
     Spectrogram(spectrogram::SpectrogramArgs),
     /// Exactly N five-minute windows per device, in bursts of K spread evenly over a range.
@@ -82,6 +93,14 @@ pub enum Command {
     Times(hydro_cmds::TimesArgs),
     /// Windows, requests and clips for an annotation file (JSON or CSV; see requests/).
     Fetch(hydro_cmds::FetchArgs),
+    /// Plan a batch of download tasks (JSON) and run them with the resumable engine.
+    RunTasks(resume::RunTasksArgs),
+    /// Continue the run recorded in <out>/ledger.sqlite (re-attaches to server jobs).
+    Resume(resume::ResumeArgs),
+    /// Show the progress recorded in <out>/ledger.sqlite (safe while a run is going).
+    Status(status::StatusArgs),
+    /// Cancel the server jobs of every unfinished task recorded in <out>/ledger.sqlite.
+    Cancel(cancel::CancelArgs),
 }
 
 /// Entry point used by `main.rs`.
@@ -113,10 +132,16 @@ async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Discover(args) => discover::run(&cli.global, args).await,
         Command::Archive(cmd) => archive::run(&cli.global, cmd).await,
         Command::Order(args) => order::run(&cli.global, args).await,
+        Command::Plan(args) => plan_cmd::run(&cli.global, args).await,
+        Command::Download(args) => download::run(&cli.global, args).await,
         Command::Spectrogram(args) => spectrogram::run(&cli.global, args).await,
         Command::Sample(args) => hydro_cmds::sample(&cli.global, args).await,
         Command::Span(args) => hydro_cmds::span(&cli.global, args).await,
         Command::Times(args) => hydro_cmds::times(&cli.global, args).await,
         Command::Fetch(args) => hydro_cmds::fetch(&cli.global, args).await,
+        Command::RunTasks(args) => resume::run_tasks(&cli.global, args).await,
+        Command::Resume(args) => resume::resume(&cli.global, args).await,
+        Command::Status(args) => status::run(&cli.global, args),
+        Command::Cancel(args) => cancel::run(&cli.global, args).await,
     }
 }

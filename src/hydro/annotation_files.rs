@@ -302,9 +302,12 @@ pub fn parse_csv(file: &str, text: &str, caller: &CallerDefaults) -> Result<Anno
     Ok(set)
 }
 
+/// One CSV record: the line it starts on and its cells.
+type CsvRecord = (usize, Vec<String>);
+
 /// RFC 4180 records with the 1-based line each starts on. Quoted cells may hold commas, quotes
 /// (doubled) and line breaks.
-fn csv_records(text: &str) -> std::result::Result<Vec<(usize, Vec<String>)>, (usize, String)> {
+fn csv_records(text: &str) -> std::result::Result<Vec<CsvRecord>, (usize, String)> {
     let mut out = Vec::new();
     let mut line = 1usize;
     let mut record_line = 1usize;

@@ -6,17 +6,25 @@
 mod annotation_files;
 mod annotations;
 mod archive;
+mod clip;
 mod error;
+mod fields;
 mod grid;
 mod hsd;
+mod layout;
 mod plan;
 mod sampling;
 mod timeparse;
 
 pub use annotation_files::{load_annotation_file, parse_csv, parse_json, AnnotationSet};
-pub use annotations::{annotation_at, Annotation, AudioExtension, CallerDefaults};
+pub use annotations::{annotation_at, Annotation, CallerDefaults};
 pub use archive::{
-    parse_archive_name, select_audio, ArchiveName, AudioSelection, ListedFile, SourceFile,
+    parse_archive_name, select_audio, ArchiveName, AudioExtension, AudioSelection, ListedFile,
+    SourceFile,
+};
+pub use clip::{
+    even_column_times, plan_audio_clip, plan_spectrogram_clip, AudioSource, ClipAssembly, Piece,
+    SpectSource,
 };
 pub use error::{HydroError, Location, Result};
 pub use grid::{
@@ -24,6 +32,7 @@ pub use grid::{
     MAX_WINDOWS, WINDOW_NANOS, WINDOW_SECONDS,
 };
 pub use hsd::{Downsample, DpoOptions, HsdOrder, HsdSettings, SpectrogramFormat, HSD_PRODUCT_CODE};
-pub use plan::{AudioSpan, ClipPlan, Plan, PlanBuilder, PlannedRequest};
+pub use layout::{audio_folder, hsd_folder, ClipPaths, OutputLayout, DEFAULT_CLIP_TAG};
+pub use plan::{AudioSpan, ClipPlan, Plan, PlanBuilder, PlanDocument, PlannedRequest};
 pub use sampling::{command_range, sample, span, Burst, Sampled};
 pub use timeparse::{parse_time, parse_time_list, parse_time_value, parse_timezone};

@@ -14,7 +14,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use super::annotations::{Annotation, AudioExtension};
+use super::annotations::Annotation;
+use super::archive::AudioExtension;
 use super::error::{HydroError, Location, Result};
 use super::grid::{format_time, DeviceCode, TimeRange, Window, MAX_WINDOWS};
 use super::hsd::{HsdOrder, HsdSettings};
@@ -265,14 +266,14 @@ fn runs(windows: &BTreeSet<Window>, k: usize) -> Vec<(Window, usize)> {
     out
 }
 
-#[derive(Serialize)]
+#[derive(Debug, Serialize)]
 struct JsonWindow {
     device: String,
     start: String,
     end: String,
 }
 
-#[derive(Serialize)]
+#[derive(Debug, Serialize)]
 struct JsonRequest {
     device: String,
     #[serde(rename = "dateFrom")]
@@ -282,7 +283,7 @@ struct JsonRequest {
     windows: usize,
 }
 
-#[derive(Serialize)]
+#[derive(Debug, Serialize)]
 struct JsonClip {
     label: String,
     device: String,
@@ -290,17 +291,23 @@ struct JsonClip {
     end: String,
 }
 
-#[derive(Serialize)]
-struct JsonPlan {
+/// The `--dry-run --json` document; serialises with its fields in the documented order.
+#[derive(Debug, Serialize)]
+pub struct PlanDocument {
     windows: Vec<JsonWindow>,
     requests: Vec<JsonRequest>,
     clips: Vec<JsonClip>,
 }
 
 impl Plan {
-    /// The `--dry-run --json` document.
+    /// The `--dry-run --json` document as a value.
     pub fn to_json(&self) -> serde_json::Value {
-        let doc = JsonPlan {
+        serde_json::to_value(self.document()).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// The `--dry-run --json` document.
+    pub fn document(&self) -> PlanDocument {
+        PlanDocument {
             windows: self
                 .windows
                 .iter()
@@ -330,8 +337,7 @@ impl Plan {
                     end: format_time(c.range.end()),
                 })
                 .collect(),
-        };
-        serde_json::to_value(doc).unwrap_or(serde_json::Value::Null)
+        }
     }
 }
 

@@ -2,8 +2,9 @@
 //!
 //! * ISO-8601 / RFC 3339 with `Z` or an offset: `2024-04-01T12:34:50Z`,
 //!   `2024-04-01T05:34:50.250-07:00`, `2024-04-01 12:34:50+0000`;
-//! * a naive date-time `2024-04-01 12:34:50` or `2024-04-01T12:34:50[.sss]`, read in the given
-//!   timezone (UTC unless an annotation's `timezone`/`timezone_str`/`tz` field or `--timezone`
+//! * a naive date-time `2024-04-01 12:34:50` or `2024-04-01T12:34:50[.sss]`, optionally followed
+//!   by a timezone field (`2024-04-01 05:30:00 America/Vancouver`, `… UTC`, `… +02:00`); without
+//!   one it is read in the given timezone (UTC unless an annotation's `timezone`/`timezone_str`/`tz` field or `--timezone`
 //!   says otherwise);
 //! * a bare date `2024-04-01` (midnight in that timezone);
 //! * the legacy integer list `[Y, M, D, h, m, s]` (further items are ignored, as the Python tool
@@ -67,6 +68,23 @@ pub fn parse_time(input: &str, tz: &TimeZone) -> Result<Timestamp> {
     };
     if s.is_empty() {
         return Err(bad("empty".into()));
+    }
+    // `2024-04-01 05:30:00 America/Vancouver`, `… UTC`, `… +02:00`: a trailing timezone field.
+    let parts: Vec<&str> = s.split_whitespace().collect();
+    let zoned = match parts[..] {
+        [date, time, zone] => Some((format!("{date} {time}"), zone)),
+        [date_time, zone] if date_time.contains(['T', 't']) => Some((date_time.to_string(), zone)),
+        _ => None,
+    };
+    if let Some((naive, zone)) = zoned {
+        if has_explicit_offset(&naive) {
+            return Err(bad("has both a UTC offset and a timezone field".into()));
+        }
+        let zone_tz = parse_timezone(zone).map_err(|e| bad(e.to_string()))?;
+        return parse_time(&naive, &zone_tz).map_err(|e| match e {
+            HydroError::InvalidTime { reason, .. } => bad(reason),
+            other => other,
+        });
     }
     if has_explicit_offset(s) {
         // jiff accepts `Z`, `±HH:MM` and `±HHMM`, with `T` or a space between date and time.
@@ -200,6 +218,21 @@ mod tests {
         let tz = parse_timezone("+05:30").unwrap();
         let t = parse_time("2024-04-01", &tz).unwrap();
         assert_eq!(format_time(t), "2024-03-31T18:30:00.000Z");
+    }
+
+    #[test]
+    fn a_trailing_timezone_field() {
+        assert_eq!(
+            utc("2024-04-01 05:30:00 America/Vancouver"),
+            "2024-04-01T12:30:00.000Z"
+        );
+        assert_eq!(utc("2024-04-01 12:30:00 UTC"), "2024-04-01T12:30:00.000Z");
+        assert_eq!(
+            utc("2024-04-01T14:30:00 +02:00"),
+            "2024-04-01T12:30:00.000Z"
+        );
+        assert!(parse_time("2024-04-01 12:30:00 Atlantis", &TimeZone::UTC).is_err());
+        assert!(parse_time("2024-04-01 12:30:00Z UTC", &TimeZone::UTC).is_err());
     }
 
     #[test]

@@ -4,8 +4,15 @@
 mod api_client;
 mod cli_smoke;
 mod contract;
+mod engine_cli;
+mod engine_kill;
+mod engine_run;
+mod hydro_plan;
+mod plan_flow;
+mod plan_roundtrip;
 mod sim_contract_data;
 mod sim_contract_delivery;
 mod sim_faults;
 mod sim_serve;
 mod spectrogram;
+mod whale_calls;

@@ -1,0 +1,301 @@
+//! File transfers under the download slots: one data-product file (`download?dpRunId&index`,
+//! polling 202 answers) or one archive file (`archivefile/download`), each retried on transient
+//! failures, stored through [`storage`](super::storage) and recorded in the ledger. A file the
+//! ledger already holds as verified (and still present with its size) is never fetched again.
+//!
+//! Must not know: how jobs are requested or polled.
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::ctx::{Ctx, Stop};
+use super::ledger::{FileRow, FileState, TaskRow};
+use super::report::Event;
+use super::retry::{classify, FailureClass};
+use super::storage::{self, check_file_name, StorageError};
+use super::task::{ArchiveSpec, TaskId, TaskState};
+use crate::api::{ApiError, DownloadIndex, DownloadOutcome, FileBody, RunId};
+
+/// What a transfer ended with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Fetched {
+    Stored,
+    Skipped,
+    /// 204: the run has no data.
+    NoData,
+    /// 404: past the last file.
+    End,
+}
+
+/// What opening a transfer gave.
+enum Opened {
+    Body(Box<FileBody>, Option<String>),
+    NotReady(Option<String>),
+    NoData,
+    End,
+    Gone(Option<String>),
+}
+
+/// Which file of which task.
+struct Target<'a> {
+    task: TaskId,
+    run_id: u64,
+    index: String,
+    dir: &'a Path,
+    expected: Option<u64>,
+}
+
+/// A verified file from an earlier run that is still in place.
+fn verified(ctx: &Ctx, t: &Target<'_>) -> Result<Option<String>, Stop> {
+    let Some(row) = ctx.ledger.file(t.task, t.run_id, &t.index)? else {
+        return Ok(None);
+    };
+    if row.state != FileState::Done {
+        return Ok(None);
+    }
+    let (Some(path), Some(size)) = (&row.path, row.size) else {
+        return Ok(None);
+    };
+    let on_disk = std::fs::metadata(ctx.out.join(path)).map(|m| m.len()).ok();
+    Ok((on_disk == Some(size)).then(|| row.name.unwrap_or_default()))
+}
+
+async fn transfer<F, Fut>(
+    ctx: &Ctx,
+    t: Target<'_>,
+    what: &str,
+    mut open: F,
+) -> Result<Fetched, Stop>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Opened, ApiError>>,
+{
+    if let Some(name) = verified(ctx, &t)? {
+        ctx.stats.add(&ctx.stats.files_skipped, 1);
+        ctx.report(Event::FileSkipped { task: t.task, name });
+        return Ok(Fetched::Skipped);
+    }
+    ctx.ledger.file_pending(t.task, t.run_id, &t.index)?;
+    let mut failures = 0u32;
+    let started = Instant::now();
+    let (mut polls, _) = ctx.settings.poll.start(None);
+    loop {
+        if let Some(f) = ctx.fatal() {
+            return Err(Stop::Fatal(f));
+        }
+        let permit = ctx
+            .download_slots
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| Stop::Fatal("download slots closed".into()))?;
+        let error = match open().await {
+            Ok(Opened::Body(body, name)) => {
+                let name = name
+                    .or_else(|| body.file_name().map(String::from))
+                    .unwrap_or_else(|| format!("run{}_{}", t.run_id, t.index));
+                if let Err(e) = check_file_name(&name) {
+                    ctx.ledger
+                        .file_failed(t.task, t.run_id, &t.index, &e.to_string())?;
+                    return Err(Stop::permanent(e.to_string()));
+                }
+                ctx.report(Event::FileStarted {
+                    task: t.task,
+                    name: name.clone(),
+                    size: body.content_length().or(t.expected),
+                });
+                let reporter = Arc::clone(&ctx.reporter);
+                let on_bytes = move |n: u64| reporter.event(&Event::Bytes { count: n });
+                let stored = storage::receive(
+                    *body,
+                    t.dir,
+                    &name,
+                    t.expected,
+                    ctx.validator.as_ref(),
+                    &on_bytes,
+                )
+                .await;
+                match stored {
+                    Ok(f) => {
+                        ctx.ledger.file_done(&FileRow {
+                            task: t.task,
+                            run_id: t.run_id,
+                            index: t.index.clone(),
+                            name: Some(f.name.clone()),
+                            path: Some(ctx.relative(&f.path)),
+                            size: Some(f.size),
+                            sha256: Some(f.sha256),
+                            state: FileState::Done,
+                        })?;
+                        ctx.stats.add(&ctx.stats.files, 1);
+                        ctx.stats.add(&ctx.stats.bytes, f.size);
+                        ctx.report(Event::FileDone {
+                            task: t.task,
+                            name: f.name,
+                            size: f.size,
+                        });
+                        return Ok(Fetched::Stored);
+                    }
+                    Err(StorageError::Transfer(e)) if classify(&e) == FailureClass::Fatal => {
+                        return Err(Stop::Fatal(e.to_string()));
+                    }
+                    Err(e) if e.is_transient() => e.to_string(),
+                    Err(e) => {
+                        ctx.ledger
+                            .file_failed(t.task, t.run_id, &t.index, &e.to_string())?;
+                        return Err(Stop::permanent(e.to_string()));
+                    }
+                }
+            }
+            Ok(Opened::NotReady(message)) => {
+                drop(permit);
+                if started.elapsed() > ctx.settings.max_wait {
+                    return Err(Stop::transient(format!(
+                        "{what}: still not ready after {:?} ({})",
+                        ctx.settings.max_wait,
+                        message.unwrap_or_default()
+                    )));
+                }
+                ctx.sleep(polls.next_interval()).await?;
+                continue;
+            }
+            Ok(Opened::NoData) => return Ok(Fetched::NoData),
+            Ok(Opened::End) => return Ok(Fetched::End),
+            Ok(Opened::Gone(m)) => format!("{what}: HTTP 410 Gone {}", m.unwrap_or_default()),
+            Err(e) => match classify(&e) {
+                FailureClass::Transient => e.to_string(),
+                _ => {
+                    let stop = ctx.stop_for(what, &e);
+                    if let Stop::Fail { reason, .. } = &stop {
+                        ctx.ledger.file_failed(t.task, t.run_id, &t.index, reason)?;
+                    }
+                    return Err(stop);
+                }
+            },
+        };
+        drop(permit);
+        failures += 1;
+        if failures >= ctx.settings.retry.max_attempts {
+            let reason = format!("{what}: gave up after {failures} attempts: {error}");
+            ctx.ledger
+                .file_failed(t.task, t.run_id, &t.index, &reason)?;
+            return Err(Stop::transient(reason));
+        }
+        ctx.retry_pause(t.task, what, &error, failures).await?;
+    }
+}
+
+/// Downloads file `index` of data-product run `run` into `dir`.
+pub(crate) async fn product_file(
+    ctx: Arc<Ctx>,
+    task: TaskId,
+    dir: PathBuf,
+    run: RunId,
+    index: DownloadIndex,
+) -> Result<Fetched, Stop> {
+    let target = Target {
+        task,
+        run_id: run.0,
+        index: index.to_string(),
+        dir: &dir,
+        expected: None,
+    };
+    let what = format!("download run {run} file {index}");
+    let c = Arc::clone(&ctx);
+    transfer(&ctx, target, &what, || {
+        let c = Arc::clone(&c);
+        async move {
+            Ok(match c.remote.download(run, index).await? {
+                DownloadOutcome::Ready(b) => Opened::Body(Box::new(b), None),
+                DownloadOutcome::NotReady { message, .. } => Opened::NotReady(message),
+                DownloadOutcome::NoData { .. } => Opened::NoData,
+                DownloadOutcome::End => Opened::End,
+                DownloadOutcome::Gone { message } => Opened::Gone(message),
+            })
+        }
+    })
+    .await
+}
+
+/// Drives an archive-file task to done: adopts a complete file left by a crash between the
+/// rename and the ledger commit (size matches the listing and it validates), else downloads.
+pub(crate) async fn archive_task(
+    ctx: Arc<Ctx>,
+    row: TaskRow,
+    spec: ArchiveSpec,
+) -> Result<(), Stop> {
+    let dir = ctx.dir_for(spec.folder.as_deref())?;
+    check_file_name(&spec.filename).map_err(|e| Stop::permanent(e.to_string()))?;
+    let final_path = dir.join(&spec.filename);
+    let known = ctx.ledger.file(row.id, 0, "")?;
+    if known.is_none_or(|f| f.state != FileState::Done) {
+        adopt_existing(&ctx, row.id, &final_path, &spec).await?;
+    }
+    let target = Target {
+        task: row.id,
+        run_id: 0,
+        index: String::new(),
+        dir: &dir,
+        expected: spec.size,
+    };
+    let what = format!("archive file {}", spec.filename);
+    let name = spec.filename.clone();
+    let c = Arc::clone(&ctx);
+    let got = transfer(&ctx, target, &what, || {
+        let (c, name) = (Arc::clone(&c), name.clone());
+        async move {
+            let body = c.remote.archive_download(&name).await?;
+            Ok(Opened::Body(Box::new(body), Some(name)))
+        }
+    })
+    .await?;
+    if matches!(got, Fetched::End | Fetched::NoData) {
+        return Err(Stop::permanent(format!(
+            "{what}: the server has no such file"
+        )));
+    }
+    ctx.ledger.set_state(row.id, TaskState::Done)?;
+    Ok(())
+}
+
+async fn adopt_existing(
+    ctx: &Ctx,
+    task: TaskId,
+    path: &Path,
+    spec: &ArchiveSpec,
+) -> Result<(), Stop> {
+    let Some(expected) = spec.size else {
+        return Ok(());
+    };
+    if std::fs::metadata(path).map(|m| m.len()).ok() != Some(expected) {
+        return Ok(());
+    }
+    let (p, v, name) = (
+        path.to_path_buf(),
+        ctx.validator.clone(),
+        spec.filename.clone(),
+    );
+    let checked = tokio::task::spawn_blocking(move || {
+        if let Some(v) = v {
+            v(&p, &name)?;
+        }
+        storage::hash_file(&p).map_err(|e| e.to_string())
+    })
+    .await
+    .unwrap_or_else(|e| Err(e.to_string()));
+    if let Ok((size, sha)) = checked {
+        ctx.ledger.file_done(&FileRow {
+            task,
+            run_id: 0,
+            index: String::new(),
+            name: Some(spec.filename.clone()),
+            path: Some(ctx.relative(path)),
+            size: Some(size),
+            sha256: Some(sha),
+            state: FileState::Done,
+        })?;
+    }
+    Ok(())
+}

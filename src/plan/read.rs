@@ -1,0 +1,228 @@
+//! Reading a plan workbook with calamine, as a researcher left it: sheets found by name (case
+//! and spacing ignored), columns found by header name (reordered, deleted optional or extra
+//! columns are fine), blank rows skipped, every cell kept with its Excel row number so problems
+//! can point at it. Also recovers the recorded offerings ('Product options' and 'Offerings').
+//!
+//! Must not know: what a valid row is (validate.rs decides) or how the workbook was written.
+
+use std::path::{Path, PathBuf};
+
+use calamine::{open_workbook_auto, Data, Reader};
+
+use super::error::PlanError;
+use super::model::{normalize_header, Offerings, OptionSpec, ProductSpec, SheetKind, SourceKey};
+use super::workbook::{
+    from_excel_serial, Cell, Table, TableRow, CONFIG_SHEET, OFFERINGS_SHEET, PRODUCT_OPTIONS_SHEET,
+};
+use crate::api::{parse_onc, DataProductCode, DeviceCategoryCode, DeviceCode, LocationCode};
+
+/// The sheets of a workbook, as tables.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReadBook {
+    pub path: PathBuf,
+    /// 'By Location' and/or 'By Device', in workbook order.
+    pub requests: Vec<(SheetKind, Table)>,
+    pub config: Option<Table>,
+    pub product_options: Option<Table>,
+    pub offerings: Option<Table>,
+}
+
+/// Opens a workbook and reads every sheet this tool knows; other sheets are ignored.
+pub fn read_workbook(path: &Path) -> Result<ReadBook, PlanError> {
+    let rerr = |message: String| PlanError::Read {
+        path: path.to_path_buf(),
+        message,
+    };
+    if !path.exists() {
+        return Err(rerr("no such file".to_string()));
+    }
+    let mut book = open_workbook_auto(path).map_err(|e| rerr(e.to_string()))?;
+    let mut out = ReadBook {
+        path: path.to_path_buf(),
+        requests: Vec::new(),
+        config: None,
+        product_options: None,
+        offerings: None,
+    };
+    for name in book.sheet_names().to_vec() {
+        let n = normalize_header(&name);
+        let kind = [SheetKind::ByLocation, SheetKind::ByDevice]
+            .into_iter()
+            .find(|k| normalize_header(k.sheet_name()) == n);
+        let slot = if kind.is_some() {
+            None
+        } else if n == normalize_header(CONFIG_SHEET) {
+            Some(0)
+        } else if n == normalize_header(PRODUCT_OPTIONS_SHEET) {
+            Some(1)
+        } else if n == normalize_header(OFFERINGS_SHEET) {
+            Some(2)
+        } else {
+            continue;
+        };
+        let range = book
+            .worksheet_range(&name)
+            .map_err(|e| rerr(format!("sheet '{name}': {e}")))?;
+        let table = to_table(&name, &range);
+        match (kind, slot) {
+            (Some(k), _) => out.requests.push((k, table)),
+            (None, Some(0)) => out.config = Some(table),
+            (None, Some(1)) => out.product_options = Some(table),
+            (None, _) => out.offerings = Some(table),
+        }
+    }
+    Ok(out)
+}
+
+fn to_table(name: &str, range: &calamine::Range<Data>) -> Table {
+    let mut table = Table {
+        name: name.to_string(),
+        ..Table::default()
+    };
+    let Some((r0, c0)) = range.start() else {
+        return table;
+    };
+    let mut rows = range.rows();
+    // Columns left of the used range are blank: pad so indexes match the sheet's columns.
+    let pad = c0 as usize;
+    let mut header_row = None;
+    for (i, row) in rows.by_ref().enumerate() {
+        let cells: Vec<Cell> = row.iter().map(to_cell).collect();
+        if cells.iter().all(Cell::is_blank) {
+            continue;
+        }
+        header_row = Some((r0 as usize + i, cells));
+        break;
+    }
+    let Some((hr, header)) = header_row else {
+        return table;
+    };
+    table.headers = std::iter::repeat_n(String::new(), pad)
+        .chain(header.iter().map(Cell::as_text))
+        .collect();
+    for (i, row) in rows.enumerate() {
+        let excel_row = (hr + 1 + i) as u32 + 1;
+        let cells: Vec<Cell> = std::iter::repeat_n(Cell::Empty, pad)
+            .chain(row.iter().map(to_cell))
+            .collect();
+        let row = TableRow { excel_row, cells };
+        if !row.is_blank() {
+            table.rows.push(row);
+        }
+    }
+    table
+}
+
+fn to_cell(d: &Data) -> Cell {
+    match d {
+        Data::Empty | Data::Error(_) => Cell::Empty,
+        Data::String(s) => Cell::text(s.clone()),
+        Data::Int(i) => Cell::Number(*i as f64),
+        Data::Float(f) => Cell::Number(*f),
+        Data::Bool(b) => Cell::Bool(*b),
+        Data::DateTime(dt) => match from_excel_serial(dt.as_f64()) {
+            Some(t) if dt.as_f64() >= 1.0 => Cell::Date(t),
+            // A bare time of day (e.g. a beginRun typed as 22:00): keep the day fraction.
+            _ => Cell::Number(dt.as_f64()),
+        },
+        Data::DateTimeIso(s) => parse_onc(s)
+            .map(Cell::Date)
+            .unwrap_or_else(|_| Cell::text(s.clone())),
+        Data::DurationIso(s) => Cell::text(s.clone()),
+    }
+}
+
+/// The offerings the plan step recorded (lenient: incomplete lines are skipped).
+pub fn recorded_offerings(book: &ReadBook) -> Offerings {
+    let mut o = Offerings::default();
+    if let Some(t) = &book.product_options {
+        let col = |n: &str| t.index_of(n);
+        let (code, ext, name, opt) = (
+            col("dataProductCode"),
+            col("extension"),
+            col("dataProductName"),
+            col("option"),
+        );
+        let (allowed, lo, hi, ints, def, doc, help) = (
+            col("allowableValues"),
+            col("lowerBound"),
+            col("upperBound"),
+            col("onlyIntegers"),
+            col("defaultValue"),
+            col("documentation"),
+            col("helpDocument"),
+        );
+        let text =
+            |r: &TableRow, i: Option<usize>| i.map(|i| r.get(i).as_text()).unwrap_or_default();
+        let num = |r: &TableRow, i: Option<usize>| text(r, i).parse::<f64>().ok();
+        for r in &t.rows {
+            let (c, e) = (text(r, code), text(r, ext));
+            if c.is_empty() || e.is_empty() {
+                continue;
+            }
+            let spec = o
+                .products
+                .entry((DataProductCode::new(c), e))
+                .or_insert_with(ProductSpec::default);
+            let nm = text(r, name);
+            if !nm.is_empty() {
+                spec.name = Some(nm);
+            }
+            let hd = text(r, help);
+            if !hd.is_empty() {
+                spec.help_document = Some(hd);
+            }
+            let o_name = text(r, opt);
+            if !o_name.starts_with("dpo_") {
+                continue;
+            }
+            let nonempty = |s: String| (!s.is_empty()).then_some(s);
+            spec.options.push(OptionSpec {
+                name: o_name,
+                allowed: text(r, allowed)
+                    .split('|')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(String::from)
+                    .collect(),
+                range: num(r, lo).zip(num(r, hi)),
+                only_integers: matches!(
+                    text(r, ints).to_ascii_lowercase().as_str(),
+                    "true" | "1" | "y"
+                ),
+                default: nonempty(text(r, def)),
+                documentation: nonempty(text(r, doc)),
+            });
+        }
+    }
+    if let Some(t) = &book.offerings {
+        let col = |n: &str| t.index_of(n);
+        let (dev, loc, cat, code, ext) = (
+            col("deviceCode"),
+            col("locationCode"),
+            col("deviceCategoryCode"),
+            col("dataProductCode"),
+            col("extension"),
+        );
+        let text =
+            |r: &TableRow, i: Option<usize>| i.map(|i| r.get(i).as_text()).unwrap_or_default();
+        for r in &t.rows {
+            let (c, e) = (text(r, code), text(r, ext));
+            if c.is_empty() || e.is_empty() {
+                continue;
+            }
+            let (d, l, k) = (text(r, dev), text(r, loc), text(r, cat));
+            let source = if !d.is_empty() {
+                SourceKey::Device(DeviceCode::new(d))
+            } else if !l.is_empty() && !k.is_empty() {
+                SourceKey::LocationCategory(LocationCode::new(l), DeviceCategoryCode::new(k))
+            } else {
+                continue;
+            };
+            let pe = (DataProductCode::new(c), e);
+            o.by_source.entry(source).or_default().insert(pe.clone());
+            o.products.entry(pe).or_default();
+        }
+    }
+    o
+}
