@@ -268,6 +268,70 @@ pub async fn check_delivery(base: &str, token: &str) {
             Some(129),
         )
         .await;
+        // Other data sources: location + category, location + property; none deployed → 127.
+        for src in [
+            [("locationCode", "BACAX"), ("deviceCategoryCode", "CTD")],
+            [("locationCode", "BACAX"), ("propertyCode", "conductivity")],
+        ] {
+            let mut q = vec![
+                ("dataProductCode", "TSSD"),
+                ("extension", "json"),
+                ("dateFrom", "2024-04-01"),
+                ("dateTo", "2024-04-01T00:10:00.000Z"),
+            ];
+            q.extend(src);
+            let r = get(base, token, s, "dataProductDelivery/request", &q).await;
+            assert_eq!(r.status, 200, "{q:?}: {}", String::from_utf8_lossy(&r.body));
+            assert!(r.json()["dpRequestId"].is_u64());
+        }
+        let q = [
+            ("dataProductCode", "AD"),
+            ("extension", "flac"),
+            ("locationCode", "KEMFH.H1"),
+            ("deviceCategoryCode", "HYDROPHONE"),
+            ("dateFrom", "2020-06-01"),
+            ("dateTo", "2020-06-02"),
+        ];
+        expect_error(
+            base,
+            token,
+            s,
+            "dataProductDelivery/request",
+            &q,
+            400,
+            Some(127),
+        )
+        .await;
+        let q = [
+            ("dataProductCode", "AD"),
+            ("extension", "flac"),
+            ("locationCode", "KEMFH.H1"),
+            ("deviceCategoryCode", "HYDROPHONE"),
+            ("dateFrom", "2024-04-01"),
+            ("dateTo", "2024-04-01T00:10:00.000Z"),
+        ];
+        let v = get(base, token, s, "dataProductDelivery/request", &q)
+            .await
+            .json();
+        assert!(
+            v["estimatedFileSize"].as_str().unwrap().ends_with("MB"),
+            "{v}"
+        );
+        // An archived product answers with a numeric fileSize instead of estimates.
+        let q = [
+            ("dataProductCode", "LF"),
+            ("extension", "txt"),
+            ("deviceCode", "SBECTD19p7128"),
+            ("dateFrom", "2024-04-01"),
+            ("dateTo", "2024-04-03"),
+        ];
+        let v = get(base, token, s, "dataProductDelivery/request", &q)
+            .await
+            .json();
+        assert!(
+            v["fileSize"].is_u64() && v.get("estimatedFileSize").is_none(),
+            "{v}"
+        );
     }
 }
 
