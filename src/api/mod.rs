@@ -16,6 +16,7 @@ mod error;
 mod ids;
 pub mod lenient;
 mod redact;
+mod runs;
 pub mod time;
 
 pub use archive::{
@@ -25,8 +26,7 @@ pub use client::{Client, ClientOptions, Params};
 pub use data::{RawData, ScalarData, SensorData};
 pub use delivery::{
     onc_poll_period, parse_processing_time, DataProductOrder, DataProductRequest, DataSource,
-    DownloadIndex, DownloadOutcome, DownloadProbe, RequestEstimate, RequestStatus, RunInfo,
-    RunResponse, RunStatus, SearchHdrStatus,
+    DownloadIndex, DownloadOutcome, DownloadProbe, RequestEstimate,
 };
 pub use discovery::{
     AllowableRange, AvailableDataProduct, BoundingBox, Citation, CvTermEntry, DataAvailability,
@@ -39,4 +39,5 @@ pub use ids::{
     DataProductCode, DeviceCategoryCode, DeviceCode, LocationCode, PropertyCode, RequestId, RunId,
 };
 pub use redact::{redact, REDACTED};
+pub use runs::{RequestStatus, RunInfo, RunResponse, RunStatus, SearchHdrStatus};
 pub use time::{format_onc, parse_onc, ParseTimeError};
