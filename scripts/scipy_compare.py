@@ -95,7 +95,9 @@ def run_case(binary, tmp, case, precision):
                     "--window", window, "--scaling", scaling, "--precision", precision, "--jobs", "1"]
     if average:
         cmd.append("--average")
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed ({done.returncode}):\n{done.stderr}")
     stem = os.path.splitext(os.path.basename(path))[0]
     z = np.load(os.path.join(out, stem + ".npz"))
     meta = json.load(open(os.path.join(out, stem + ".json")))

@@ -2,17 +2,24 @@
 //! it, validate every row (reporting every problem with sheet, row and column before anything
 //! is sent), split rows by `splitDateRange`, and run the orders. `--dry-run` prints the tasks
 //! instead, validating against what the plan step recorded (no server needed) unless `--live`.
+//! A real run plans the tasks in the ledger of `downloadFolder` (idempotent: running again after
+//! editing adds new work and keeps what is done), marks tasks of removed rows `dropped` (files
+//! are never deleted) and runs the engine with the Configuration's slots and run window.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+
+use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Args;
 use serde_json::json;
 
 use super::discover::client_for;
+use super::progress::Progress;
 use super::{GlobalArgs, Outcome, Settings};
 use crate::api::format_onc;
+use crate::engine::{Engine, EngineConfig, EngineSettings, TaskSpec, TaskState};
 use crate::plan::{self, Offerings, PlannedTask, ReadBook, ValidPlan};
 
 #[derive(Debug, Args)]
@@ -30,6 +37,13 @@ pub struct DownloadArgs {
     /// instead of the workbook's Offerings sheet.
     #[arg(long)]
     pub live: bool,
+    /// No progress line.
+    #[arg(long)]
+    pub quiet: bool,
+    /// Scale every wait as for a server running at this time scale (simulator testing;
+    /// implied by --sim with --sim-time-scale).
+    #[arg(long, hide = true, value_name = "SCALE")]
+    pub server_time_scale: Option<f64>,
 }
 
 /// Reads and validates; prints every problem and fails when there is one.
@@ -101,10 +115,71 @@ pub async fn run(global: &GlobalArgs, args: DownloadArgs) -> anyhow::Result<Outc
         print_dry_run(global.json, &out, &valid, &tasks);
         return Ok(Outcome::AllDone);
     }
-    let _settings = settings.context("settings were resolved for a live run")?;
-    anyhow::bail!(
-        "{} task(s) validated, but this build has no download engine yet: use --dry-run",
-        tasks.len()
+    let settings = settings.context("settings were resolved for a live run")?;
+    run_engine(global, &args, &settings, &out, &valid, &tasks).await
+}
+
+/// Plans the tasks in the ledger of `downloadFolder`, drops tasks of removed rows, runs.
+async fn run_engine(
+    global: &GlobalArgs,
+    args: &DownloadArgs,
+    settings: &Settings,
+    out: &Path,
+    valid: &ValidPlan,
+    tasks: &[PlannedTask],
+) -> anyhow::Result<Outcome> {
+    let specs: Vec<TaskSpec> = tasks.iter().map(plan::engine_spec).collect();
+    let engine = Engine::open(out, EngineConfig::default())
+        .with_context(|| format!("opening the ledger in {}", out.display()))?;
+    let scale = args
+        .server_time_scale
+        .or(global.sim.then_some(global.sim_time_scale));
+    let base = match scale {
+        Some(x) => EngineSettings::scaled(x),
+        None => EngineSettings::default(),
+    };
+    let engine = engine.with_settings(plan::engine_settings(&valid.config, base))?;
+    let planned = engine.plan(&specs)?;
+    let dropped = plan::drop_removed(engine.ledger(), &specs)?;
+    if !settings.json {
+        eprintln!(
+            "{} task(s) from {} row(s): {} new, {} already in the ledger, {} revived; {} dropped (rows removed{})",
+            specs.len(),
+            valid.rows.iter().filter(|r| r.download).count(),
+            planned.added,
+            planned.already_planned,
+            planned.revived,
+            dropped.dropped,
+            if dropped.dropped_done > 0 {
+                format!(", {} of them done: their files are kept", dropped.dropped_done)
+            } else {
+                String::new()
+            }
+        );
+    }
+    let client = client_for(settings)?;
+    let progress = Arc::new(Progress::new(args.quiet || settings.json));
+    let result = engine.run(&client, progress.clone()).await;
+    progress.finish();
+    let summary = result?;
+    let status = engine.status()?;
+    let mut stdout = std::io::stdout().lock();
+    if settings.json {
+        let _ = writeln!(
+            stdout,
+            "{}",
+            serde_json::to_string_pretty(&summary).unwrap_or_default()
+        );
+    } else {
+        let _ = writeln!(stdout, "{summary}");
+        let _ = writeln!(stdout, "ledger: {}", status.ledger.display());
+    }
+    Ok(
+        if status.unfinished() == 0 && status.count(TaskState::Failed) == 0 {
+            Outcome::AllDone
+        } else {
+            Outcome::SomeFailed
+        },
     )
 }
 

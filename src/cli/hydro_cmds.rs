@@ -392,17 +392,17 @@ fn print_table(common: &CommonArgs, plan: &Plan) {
     if !plan.clips.is_empty() {
         println!("\nClips:");
         println!(
-            "  {:<32} {:<18} {:<25} {:<25} {:>9}",
-            "label", "device", "start", "end", "seconds"
+            "  {:<18} {:<25} {:<25} {:>9}  label",
+            "device", "start", "end", "seconds"
         );
         for c in &plan.clips {
             println!(
-                "  {:<32} {:<18} {:<25} {:<25} {:>9.3}",
-                c.label,
+                "  {:<18} {:<25} {:<25} {:>9.3}  {}",
                 c.device.as_str(),
                 format_time(c.range.start()),
                 format_time(c.range.end()),
-                c.range.duration().as_secs_f64()
+                c.range.duration().as_secs_f64(),
+                c.label
             );
         }
     }

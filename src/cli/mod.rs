@@ -84,7 +84,7 @@ pub enum Command {
     /// Validate an (edited) plan workbook and download it; --dry-run prints the tasks.
     Download(download::DownloadArgs),
     /// Compute spectrograms (or Welch mean PSDs) of local FLAC/WAV files: NPZ, MAT, PNG.
-    Spectrogram(spectrogram::SpectrogramArgs),
+    Spectrogram(Box<spectrogram::SpectrogramArgs>),
     /// Exactly N five-minute windows per device, in bursts of K spread evenly over a range.
     Sample(hydro_cmds::SampleArgs),
     /// Every five-minute window of a range.
@@ -134,7 +134,7 @@ async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Order(args) => order::run(&cli.global, args).await,
         Command::Plan(args) => plan_cmd::run(&cli.global, args).await,
         Command::Download(args) => download::run(&cli.global, args).await,
-        Command::Spectrogram(args) => spectrogram::run(&cli.global, args).await,
+        Command::Spectrogram(args) => spectrogram::run(&cli.global, *args).await,
         Command::Sample(args) => hydro_cmds::sample(&cli.global, args).await,
         Command::Span(args) => hydro_cmds::span(&cli.global, args).await,
         Command::Times(args) => hydro_cmds::times(&cli.global, args).await,

@@ -20,7 +20,10 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::dsp::{Calibration, Level, Scaling, Stft, StftFloat, StftParams, WelchMean, Window};
-use crate::media::{self, AudioInfo, AudioReader, PngOptions, SpectrogramImage};
+use crate::media::{
+    self, AudioInfo, AudioReader, MatFile, MatMatrix, MatStruct, MatValue, MatWriteOptions,
+    PngOptions, SpectrogramImage,
+};
 
 /// An output file type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -424,10 +427,40 @@ fn provenance(
     })
 }
 
-/// MAT v5: `psd_db`, `frequency_hz`, `time_s` and a `metadata` struct (waits for media's writer).
-fn write_mat(path: &Path, _c: &Computed, _provenance: &serde_json::Value) -> anyhow::Result<()> {
-    bail!(
-        "{}: MAT output is not available in this build yet",
-        path.display()
-    )
+/// MAT v5 (uncompressed: zlib gains little on dB values at several times the cost):
+/// `psd_db` (frequency × time doubles), `frequency_hz` (column), `time_s` (row) and a
+/// `metadata` struct holding the provenance record.
+fn write_mat(path: &Path, c: &Computed, provenance: &serde_json::Value) -> anyhow::Result<()> {
+    // Frame-major data is MATLAB's column-major order for a frequency × time matrix.
+    let psd: Vec<f64> = c.db.iter().map(|&v| f64::from(v)).collect();
+    let vars = MatFile::new()
+        .with("psd_db", MatMatrix::new(c.n_freq, c.n_time, psd)?)
+        .with("frequency_hz", MatMatrix::column(c.frequency_hz.clone()))
+        .with("time_s", MatMatrix::row(c.time_s.clone()))
+        .with("metadata", json_to_mat(provenance));
+    media::write_mat_path(path, &vars, MatWriteOptions { compress: false })?;
+    Ok(())
+}
+
+/// JSON → MATLAB: objects become structs, numbers scalars, numeric arrays row vectors, null
+/// the string `null`, anything else its JSON text.
+fn json_to_mat(v: &serde_json::Value) -> MatValue {
+    use serde_json::Value;
+    match v {
+        Value::Object(map) => {
+            let mut st = MatStruct::new();
+            for (k, v) in map {
+                st.insert(k, json_to_mat(v));
+            }
+            MatValue::Struct(st)
+        }
+        Value::Number(n) => n.as_f64().unwrap_or(f64::NAN).into(),
+        Value::Bool(b) => f64::from(u8::from(*b)).into(),
+        Value::String(s) => s.as_str().into(),
+        Value::Null => "null".into(),
+        Value::Array(items) => match items.iter().map(|x| x.as_f64()).collect::<Option<Vec<_>>>() {
+            Some(nums) => MatMatrix::row(nums).into(),
+            None => v.to_string().into(),
+        },
+    }
 }

@@ -230,10 +230,31 @@ impl Level {
         let n = self.offsets.len().max(1);
         for frame in frames.chunks_mut(n) {
             for (p, &off) in frame.iter_mut().zip(&self.offsets) {
-                *p = 10.0 * p.max(DB_FLOOR_LINEAR).log10() + off;
+                *p = db10(p.max(DB_FLOOR_LINEAR)) + off;
             }
         }
     }
+}
+
+/// `10·log10(x)` for positive normal `x`, branch-free so the compiler vectorises it (libm's
+/// `log10f` is a call per value and was the largest cost after the FFT). x = 2^e·m with m in
+/// [√½, √2); ln m = 2·atanh(s), s = (m−1)/(m+1), |s| ≤ 0.172, summed to s⁹ (truncation < 1e-9).
+/// Absolute error below 5e-5 dB (1e-5 relative in power) over the f32 range (test
+/// `db10_matches_log10`), about the rounding of an f32 result near ±300.
+#[inline]
+pub fn db10(x: f32) -> f32 {
+    const TEN_LOG10_2: f32 = (10.0 * std::f64::consts::LOG10_2) as f32;
+    const TEN_LOG10_E: f32 = (10.0 * std::f64::consts::LOG10_E) as f32;
+    let bits = x.to_bits();
+    let e = ((bits >> 23) & 0xff) as i32 - 127;
+    let m = f32::from_bits((bits & 0x007f_ffff) | 0x3f80_0000);
+    let big = m > std::f32::consts::SQRT_2;
+    let m = if big { m * 0.5 } else { m };
+    let e = (e + i32::from(big)) as f32;
+    let s = (m - 1.0) / (m + 1.0);
+    let s2 = s * s;
+    let series = 1.0 + s2 * (1.0 / 3.0 + s2 * (1.0 / 5.0 + s2 * (1.0 / 7.0 + s2 * (1.0 / 9.0))));
+    TEN_LOG10_2 * e + TEN_LOG10_E * 2.0 * s * series
 }
 
 #[cfg(test)]
@@ -276,6 +297,22 @@ mod tests {
         assert!(err.to_string().contains("line 2"), "{err}");
         assert!(Calibration::curve_from_text("# nothing\n", 1.0).is_err());
         assert!(Calibration::curve_from_text("10 -170", -1.0).is_err());
+    }
+
+    #[test]
+    fn db10_matches_log10() {
+        let mut worst = 0.0f64;
+        let mut x = 1e-30f32;
+        while x < 1e30 {
+            for k in 0..50 {
+                let v = x * (1.0 + k as f32 / 50.0);
+                let want = 10.0 * f64::from(v).log10();
+                worst = worst.max((f64::from(db10(v)) - want).abs());
+            }
+            x *= 1.7;
+        }
+        assert!(worst < 5e-5, "worst abs error {worst} dB");
+        assert_eq!(db10(1.0), 0.0);
     }
 
     #[test]

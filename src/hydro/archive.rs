@@ -16,6 +16,7 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::error::{HydroError, Result};
 use super::grid::{DeviceCode, TimeRange, WINDOW_SECONDS};
+use crate::api;
 
 /// The archive audio format to fetch for an annotation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -61,6 +62,19 @@ pub struct ListedFile {
     pub date_from: Option<Timestamp>,
     pub date_to: Option<Timestamp>,
     pub size: Option<u64>,
+}
+
+impl From<&api::ArchiveFile> for ListedFile {
+    /// A `returnOptions=all` row; the size is the uncompressed one, as downloads arrive
+    /// uncompressed.
+    fn from(row: &api::ArchiveFile) -> Self {
+        ListedFile {
+            filename: row.filename.clone(),
+            date_from: row.date_from,
+            date_to: row.date_to,
+            size: row.uncompressed_file_size.or(row.file_size),
+        }
+    }
 }
 
 impl ListedFile {
@@ -319,6 +333,24 @@ mod tests {
         );
         assert!(sel.uncovered.is_empty());
         assert_eq!(sel.skipped.len(), 2, "{:?}", sel.skipped);
+    }
+
+    #[test]
+    fn api_rows_convert_with_the_uncompressed_size() {
+        let mut row = api::ArchiveFile::named("D_20240401T120000.000Z.flac");
+        row.date_to = Some(t("2024-04-01T12:04:58Z"));
+        row.file_size = Some(10);
+        row.uncompressed_file_size = Some(12);
+        let listed = ListedFile::from(&row);
+        assert_eq!(listed.size, Some(12));
+        assert_eq!(listed.date_to, row.date_to);
+        let dev = DeviceCode::new("D").unwrap();
+        let w = Window::containing(t("2024-04-01T12:00:00Z")).range();
+        let sel = select_audio(&[listed], &dev, &[w], &[AudioExtension::Flac]);
+        assert_eq!(
+            format_time(sel.files[0].range.end()),
+            "2024-04-01T12:04:58.000Z"
+        );
     }
 
     #[test]

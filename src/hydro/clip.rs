@@ -115,6 +115,9 @@ impl ClipAssembly {
     }
 }
 
+/// Longest plausible spectrogram column (one day); anything longer is corrupt metadata.
+const MAX_COLUMN_SECONDS: f64 = 86_400.0;
+
 fn ceil_div(a: i128, b: i128) -> i128 {
     -((-a).div_euclid(b))
 }
@@ -203,7 +206,10 @@ pub fn plan_spectrogram_clip(clip: &TimeRange, sources: &[SpectSource]) -> Resul
     let mut last: Option<(i128, i128)> = None;
     for idx in order {
         let src = &sources[idx];
-        if !(src.column_seconds.is_finite() && src.column_seconds > 0.0) {
+        if !(src.column_seconds.is_finite()
+            && src.column_seconds > 0.0
+            && src.column_seconds <= MAX_COLUMN_SECONDS)
+        {
             return Err(HydroError::arg(
                 "clip source",
                 format!("{}: column width {} s", src.name, src.column_seconds),
@@ -458,11 +464,13 @@ mod tests {
             column_seconds: 1.0,
         };
         assert!(plan_spectrogram_clip(&clip, &[bad]).is_err());
-        let bad = SpectSource {
-            name: "z".into(),
-            column_times: vec![],
-            column_seconds: f64::NAN,
-        };
-        assert!(plan_spectrogram_clip(&clip, &[bad]).is_err());
+        for width in [f64::NAN, 0.0, -1.0, 1e300] {
+            let bad = SpectSource {
+                name: "z".into(),
+                column_times: vec![t("2024-04-01T00:00:01Z")],
+                column_seconds: width,
+            };
+            assert!(plan_spectrogram_clip(&clip, &[bad]).is_err(), "{width}");
+        }
     }
 }

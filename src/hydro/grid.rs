@@ -13,6 +13,7 @@ use std::fmt;
 use jiff::{SignedDuration, Timestamp};
 
 use super::error::{HydroError, Result};
+use crate::api;
 
 /// Length of one grid window (and of one nominal hydrophone source file) in seconds.
 pub const WINDOW_SECONDS: i64 = 300;
@@ -51,6 +52,20 @@ impl DeviceCode {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+impl From<&DeviceCode> for api::DeviceCode {
+    fn from(code: &DeviceCode) -> Self {
+        api::DeviceCode::new(code.as_str())
+    }
+}
+
+impl TryFrom<&api::DeviceCode> for DeviceCode {
+    type Error = HydroError;
+
+    fn try_from(code: &api::DeviceCode) -> Result<Self> {
+        DeviceCode::new(code.as_str())
     }
 }
 
@@ -360,6 +375,9 @@ mod tests {
         assert!(DeviceCode::new("BPR-Folger-59").is_ok());
         assert!(DeviceCode::new("").is_err());
         assert!(DeviceCode::new("a b").is_err());
+        let api_code = api::DeviceCode::from(&DeviceCode::new("NAXYS_HYD_007").unwrap());
+        assert_eq!(api_code.as_str(), "NAXYS_HYD_007");
+        assert!(DeviceCode::try_from(&api::DeviceCode::new("bad code")).is_err());
     }
 
     #[test]

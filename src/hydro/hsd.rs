@@ -249,9 +249,9 @@ pub struct HsdOrder {
 }
 
 impl HsdOrder {
-    /// The query parameters of `dataProductDelivery/request` (without the token), in a stable
-    /// order: data source, product, extension, dates, then every `dpo_*` option.
-    pub fn parameters(&self) -> Vec<(String, String)> {
+    /// Every `dpo_*` option of the order: our defaults (downsample, diversion mode `OD`, no
+    /// concatenation) overlaid with the user's options.
+    pub fn dpo_options(&self) -> BTreeMap<String, String> {
         let mut dpo = BTreeMap::new();
         dpo.insert(
             "dpo_spectralDataDownsample".to_string(),
@@ -268,6 +268,17 @@ impl HsdOrder {
         for (k, v) in self.settings.options.iter() {
             dpo.insert(k.to_string(), v.to_string());
         }
+        dpo
+    }
+
+    /// The query parameters of `dataProductDelivery/request` (without the token), in a stable
+    /// order: data source, product, extension, dates, then every `dpo_*` option.
+    ///
+    /// For the engine this is an order task with `product = HSD`, `extension =
+    /// settings.format.extension()`, `device`, `date_from = range.start()`, `date_to =
+    /// range.end()`, `options = dpo_options()` and the folder from
+    /// `OutputLayout::hsd_folder`.
+    pub fn parameters(&self) -> Vec<(String, String)> {
         let mut out = vec![
             ("deviceCode".to_string(), self.device.to_string()),
             ("dataProductCode".to_string(), HSD_PRODUCT_CODE.to_string()),
@@ -278,7 +289,7 @@ impl HsdOrder {
             ("dateFrom".to_string(), format_time(self.range.start())),
             ("dateTo".to_string(), format_time(self.range.end())),
         ];
-        out.extend(dpo);
+        out.extend(self.dpo_options());
         out
     }
 }

@@ -11,6 +11,7 @@ mod error;
 mod fields;
 mod grid;
 mod hsd;
+mod layout;
 mod plan;
 mod sampling;
 mod timeparse;
@@ -31,6 +32,7 @@ pub use grid::{
     MAX_WINDOWS, WINDOW_NANOS, WINDOW_SECONDS,
 };
 pub use hsd::{Downsample, DpoOptions, HsdOrder, HsdSettings, SpectrogramFormat, HSD_PRODUCT_CODE};
+pub use layout::{audio_folder, hsd_folder, ClipPaths, OutputLayout, DEFAULT_CLIP_TAG};
 pub use plan::{AudioSpan, ClipPlan, Plan, PlanBuilder, PlanDocument, PlannedRequest};
 pub use sampling::{command_range, sample, span, Burst, Sampled};
 pub use timeparse::{parse_time, parse_time_list, parse_time_value, parse_timezone};

@@ -75,6 +75,8 @@ struct FlacSource {
     decoder: Box<dyn AudioDecoder>,
     track_id: u32,
     interleaved: Vec<f32>,
+    /// Samples per channel decoded so far (checked against STREAMINFO at the end).
+    decoded: u64,
 }
 
 struct WavSource {
@@ -143,7 +145,19 @@ impl AudioReader {
             Source::Flac(src) => loop {
                 let packet = match src.format.next_packet() {
                     Ok(Some(p)) => p,
-                    Ok(None) => return Ok(false),
+                    Ok(None) => {
+                        return match self.info.total_frames {
+                            Some(total) if src.decoded < total => Err(DecodeError::Malformed {
+                                path: self.path.clone(),
+                                format: "FLAC",
+                                reason: format!(
+                                    "truncated: {} of the {total} samples STREAMINFO announces",
+                                    src.decoded
+                                ),
+                            }),
+                            _ => Ok(false),
+                        }
+                    }
                     Err(e) => return Err(flac_error(&self.path, e)),
                 };
                 if packet.track_id != src.track_id {
@@ -156,6 +170,7 @@ impl AudioReader {
                 if decoded.frames() == 0 {
                     continue;
                 }
+                src.decoded += decoded.frames() as u64;
                 decoded.copy_to_vec_interleaved(&mut src.interleaved);
                 if channels == 1 {
                     // Hand the decoded buffer over instead of copying it.
@@ -309,6 +324,7 @@ fn open_flac(path: String, file: File) -> Result<AudioReader, DecodeError> {
             decoder,
             track_id,
             interleaved: Vec::new(),
+            decoded: 0,
         })),
     })
 }
@@ -353,4 +369,112 @@ fn open_wav(path: String, file: File) -> Result<AudioReader, DecodeError> {
             interleaved: Vec::new(),
         })),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ramp(n: usize, channels: usize) -> Vec<i32> {
+        (0..n * channels)
+            .map(|i| ((i as i64 * 7919) % 16_000_000 - 8_000_000) as i32)
+            .collect()
+    }
+
+    fn flac(path: &Path, data: &[i32], channels: u8) {
+        let mut w = flac_codec::encode::FlacSampleWriter::create(
+            path,
+            flac_codec::encode::Options::default(),
+            48_000,
+            24,
+            channels,
+            Some(data.len() as u64),
+        )
+        .unwrap();
+        w.write(data).unwrap();
+        w.finalize().unwrap();
+    }
+
+    #[test]
+    fn flac_decodes_bit_exact_in_blocks_with_stream_info() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.flac");
+        let data = ramp(10_000, 1);
+        flac(&path, &data, 1);
+        let mut r = AudioReader::open(&path).unwrap();
+        assert_eq!(r.info().format, AudioFormat::Flac);
+        assert_eq!(
+            (r.info().sample_rate, r.info().bits_per_sample),
+            (48_000, 24)
+        );
+        assert_eq!(
+            (r.info().channels, r.info().total_frames),
+            (1, Some(10_000))
+        );
+        let got = r.read_all().unwrap();
+        let want: Vec<f32> = data.iter().map(|&s| s as f32 / 8_388_608.0).collect();
+        assert_eq!(got, want);
+        let mut block = vec![1.0];
+        assert!(!r.read_block(&mut block).unwrap());
+        assert!(block.is_empty());
+    }
+
+    #[test]
+    fn stereo_is_averaged_and_wav_matches_flac() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = ramp(5000, 2);
+        let fpath = dir.path().join("s.flac");
+        flac(&fpath, &data, 2);
+        let wpath = dir.path().join("s.wav");
+        let spec = hound::WavSpec {
+            channels: 2,
+            sample_rate: 48_000,
+            bits_per_sample: 24,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let mut w = hound::WavWriter::create(&wpath, spec).unwrap();
+        for &s in &data {
+            w.write_sample(s).unwrap();
+        }
+        w.finalize().unwrap();
+        let a = AudioReader::open(&fpath).unwrap().read_all().unwrap();
+        let mut wr = AudioReader::open(&wpath).unwrap();
+        assert_eq!(wr.info().format, AudioFormat::Wav);
+        assert_eq!(wr.info().channels, 2);
+        let b = wr.read_all().unwrap();
+        assert_eq!(a.len(), 5000);
+        assert_eq!(a, b);
+        let first = (data[0] as f32 / 8_388_608.0 + data[1] as f32 / 8_388_608.0) * 0.5;
+        assert!((a[0] - first).abs() < 1e-7);
+    }
+
+    #[test]
+    fn unknown_and_truncated_files_are_errors_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let junk = dir.path().join("junk.flac");
+        std::fs::write(&junk, b"hello world, not audio").unwrap();
+        let err = AudioReader::open(&junk).unwrap_err().to_string();
+        assert!(
+            err.contains("junk.flac") && err.contains("not a FLAC or WAV"),
+            "{err}"
+        );
+
+        let path = dir.path().join("t.flac");
+        flac(&path, &ramp(50_000, 1), 1);
+        let bytes = std::fs::read(&path).unwrap();
+        let cut = dir.path().join("cut.flac");
+        std::fs::write(&cut, &bytes[..bytes.len() * 2 / 3]).unwrap();
+        let err = AudioReader::open(&cut)
+            .and_then(|mut r| r.read_all())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("cut.flac") && err.contains("truncated"),
+            "{err}"
+        );
+        let err = AudioReader::open(&dir.path().join("none.wav"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("none.wav"), "{err}");
+    }
 }

@@ -2,16 +2,13 @@
 //!
 //! Must not know: network, annotations.
 
-pub mod decode;
 mod error;
 mod flac_write;
 mod mat;
 mod mat_read;
 mod npz;
-pub mod png;
 mod wav;
 
-pub use decode::{AudioFormat, AudioInfo, AudioReader, DecodeError};
 pub use error::MediaError;
 pub use flac_write::{encode_flac, write_flac, write_flac_path, FlacSpec, FLAC_SETTING};
 pub use mat::{
@@ -19,7 +16,6 @@ pub use mat::{
 };
 pub use mat_read::{read_mat, read_mat_path};
 pub use npz::{encode_npz, read_npz, read_npz_path, write_npz_path, NpyArray, NpyData};
-pub use png::{encode_png, render_spectrogram, PngError, PngOptions, SpectrogramImage};
 pub use wav::{encode_wav24, read_wav, read_wav_path, write_wav24_path, WavAudio};
 
 /// Writes `bytes` to `path` atomically: a temporary file in the same folder, synced, then
@@ -40,3 +36,9 @@ pub(crate) fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<(), M
     tmp.persist(path).map_err(|e| io(e.error))?;
     Ok(())
 }
+
+pub mod decode;
+pub mod png;
+
+pub use decode::{AudioFormat, AudioInfo, AudioReader, DecodeError};
+pub use png::{encode_png, render_spectrogram, PngError, PngOptions, SpectrogramImage};

@@ -4,7 +4,8 @@
 //! The workflow follows ONC's `downloadONC.py createXLS` / `download`: `plan` walks discovery
 //! and writes a workbook a researcher edits; `download` reads it back as left (rows deleted or
 //! added, columns reordered, extra columns), validates every row before anything is sent,
-//! splits rows by `splitDateRange` and turns them into data-product orders with stable keys.
+//! splits rows by `splitDateRange` and turns them into data-product orders with stable keys,
+//! which the engine runs; rows removed from the workbook leave their tasks `dropped`.
 //!
 //! Must not know: hydrophone specifics.
 
@@ -13,6 +14,7 @@ mod error;
 mod model;
 mod options;
 mod read;
+mod run;
 mod split;
 mod tasks;
 mod validate;
@@ -29,6 +31,7 @@ pub use model::{
 };
 pub use options::{check_options, format_options, parse_options};
 pub use read::{read_workbook, recorded_offerings, ReadBook};
+pub use run::{drop_removed, engine_settings, engine_spec, DropReport};
 pub use split::split_range;
 pub use tasks::{plan_tasks, source_label, task_key, PlannedTask, TaskKey};
 pub use validate::{

@@ -7,9 +7,15 @@
 //! starts, ±2 s jitter, non-zero milliseconds). The newest hour is withheld. Non-acoustic
 //! instruments have daily `.txt` log files.
 //!
+//! Sizes without rendering: a WAV file is its header plus 3 bytes per sample, and a FLAC file
+//! is the real FLAC stream plus PADDING metadata up to 3 bytes per sample + 64 KiB (decoders
+//! skip padding). So `returnOptions=all` listings report exact `uncompressedFileSize`s without
+//! encoding audio (which takes seconds per file at real sample rates).
+//!
 //! Must not know: HTTP, query parameters, job state.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::OnceLock;
 
 use bytes::Bytes;
 use jiff::Timestamp;
@@ -178,6 +184,100 @@ pub(crate) fn lookup(cat: &Catalog, name: &str, now: Timestamp) -> Option<Archiv
         .find(|f| f.start == start && f.ext == ext)
 }
 
+/// Room above 3 bytes per sample that padded FLAC files occupy.
+const FLAC_SLACK: u64 = 65_536;
+/// Largest FLAC metadata block body.
+const MAX_BLOCK: u64 = 0xFF_FFFF;
+
+fn sample_count(rec: &Recording) -> u64 {
+    (rec.duration_s * f64::from(rec.sample_rate)).round() as u64
+}
+
+/// The size a padded FLAC file of `n` samples has.
+fn flac_target(n: u64) -> u64 {
+    3 * n + FLAC_SLACK
+}
+
+/// The WAV header length of the content renderer (measured once on a 1-second recording).
+fn wav_header_len() -> Option<u64> {
+    static HEADER: OnceLock<Option<u64>> = OnceLock::new();
+    *HEADER.get_or_init(|| {
+        let rec = Recording {
+            device_code: "PROBE".into(),
+            start: Timestamp::UNIX_EPOCH,
+            duration_s: 1.0,
+            sample_rate: 1_000,
+            seed: 0,
+        };
+        let len = content::wav(&rec).ok()?.len() as u64;
+        len.checked_sub(3 * sample_count(&rec))
+    })
+}
+
+/// The exact size of an audio archive file without rendering it (`None` for other files or
+/// when the renderer is unavailable).
+pub(crate) fn predicted_size(
+    cat: &Catalog,
+    file: &ArchiveFile,
+    rate_override: Option<u32>,
+    seed: u64,
+) -> Option<u64> {
+    let dev = cat.device(file.device)?;
+    let n = sample_count(&recording(dev, file.start, rate_override, seed));
+    match file.ext {
+        "flac" => Some(flac_target(n)),
+        "wav" => wav_header_len().map(|h| h + 3 * n),
+        _ => None,
+    }
+}
+
+/// Adds PADDING metadata blocks so a FLAC stream is exactly `target` bytes long. Streams that
+/// are already longer (or malformed) are returned unchanged.
+pub(crate) fn pad_flac(flac: Vec<u8>, target: u64) -> Vec<u8> {
+    let len = flac.len() as u64;
+    if len + 4 > target || flac.get(..4) != Some(b"fLaC".as_slice()) {
+        return flac;
+    }
+    // Find the last metadata block.
+    let mut pos = 4usize;
+    let last_header = loop {
+        let Some(h) = flac.get(pos..pos + 4) else {
+            return flac;
+        };
+        let body = (usize::from(h[1]) << 16) | (usize::from(h[2]) << 8) | usize::from(h[3]);
+        let last = h[0] & 0x80 != 0;
+        if last {
+            break pos;
+        }
+        pos += 4 + body;
+    };
+    let h = &flac[last_header..last_header + 4];
+    let frames_at = last_header
+        + 4
+        + ((usize::from(h[1]) << 16) | (usize::from(h[2]) << 8) | usize::from(h[3]));
+    if frames_at > flac.len() {
+        return flac;
+    }
+    let mut out = Vec::with_capacity(target as usize);
+    out.extend_from_slice(&flac[..frames_at]);
+    out[last_header] &= 0x7F;
+    let mut remaining = target - len;
+    while remaining > 0 {
+        let mut body = (remaining - 4).min(MAX_BLOCK);
+        let rest = remaining - 4 - body;
+        if rest > 0 && rest < 4 {
+            body -= 4;
+        }
+        remaining -= 4 + body;
+        let flag = if remaining == 0 { 0x80 } else { 0x00 };
+        out.push(flag | 1);
+        out.extend_from_slice(&[(body >> 16) as u8, (body >> 8) as u8, body as u8]);
+        out.resize(out.len() + body as usize, 0);
+    }
+    out.extend_from_slice(&flac[frames_at..]);
+    out
+}
+
 /// Renders the bytes of an archive file (or of the same recording in another audio format).
 pub(crate) fn render(
     cat: &Catalog,
@@ -195,7 +295,15 @@ pub(crate) fn render(
         "flac" | "wav" => {
             let rec = recording(dev, file.start, rate_override, seed);
             if file.ext == "flac" {
-                content::flac(&rec)
+                let target = flac_target(sample_count(&rec));
+                let flac = content::flac(&rec)?;
+                if flac.len() as u64 > target {
+                    tracing::warn!(
+                        "{}: FLAC larger than its padded size; listing size will differ",
+                        file.name()
+                    );
+                }
+                Ok(pad_flac(flac, target))
             } else {
                 content::wav(&rec)
             }
@@ -390,5 +498,45 @@ mod tests {
         assert!(c.get("a").is_none() && c.get("b").is_some());
         assert_eq!(c.size("a"), Some(6));
         assert_ne!(default_page_size(1), default_page_size(2));
+    }
+}
+
+#[cfg(test)]
+mod padding_tests {
+    use super::*;
+
+    #[test]
+    fn padded_flac_has_the_exact_size_and_decodes_the_same() {
+        let cat = Catalog::builtin();
+        let dev = cat.device("ICLISTENHF6324").unwrap();
+        let f = ArchiveFile {
+            device: dev.code,
+            start: crate::sim::clock::lit("2024-04-01T12:00:00Z"),
+            duration_ms: AUDIO_FILE_MS,
+            ext: "flac",
+        };
+        let rec = recording(dev, f.start, Some(1_000), 0);
+        let plain = content::flac(&rec).unwrap();
+        let padded = render(&cat, &f, Some(1_000), 0).unwrap();
+        assert_eq!(
+            Some(padded.len() as u64),
+            predicted_size(&cat, &f, Some(1_000), 0)
+        );
+        assert!(padded.len() > plain.len());
+        let decode = |b: &[u8]| -> Vec<i32> {
+            let mut r = claxon::FlacReader::new(std::io::Cursor::new(b.to_vec())).unwrap();
+            r.samples().map(|s| s.unwrap()).collect()
+        };
+        assert_eq!(decode(&padded), decode(&plain));
+        let wav = ArchiveFile { ext: "wav", ..f };
+        assert_eq!(
+            Some(render(&cat, &wav, Some(1_000), 0).unwrap().len() as u64),
+            predicted_size(&cat, &wav, Some(1_000), 0)
+        );
+        // Odd remainders never leave a 1–3 byte hole.
+        for extra in 4..12u64 {
+            let p = pad_flac(plain.clone(), plain.len() as u64 + MAX_BLOCK + extra);
+            assert_eq!(p.len() as u64, plain.len() as u64 + MAX_BLOCK + extra);
+        }
     }
 }

@@ -1,7 +1,6 @@
 //! The data product state machine: `request` (validate, estimate, `dpRequestId`) → `run`
-//! (one `dpRunId`, queued per token behind `max_running_jobs_per_token`) → `download` by index
-//! (202 with evolving messages, files ready one by one, 200 with `Content-Disposition`, 404 past
-//! the end, 204 for no data, `meta`), plus `status`, `cancel` and `restart` (same `dpRunId`).
+//! (one `dpRunId`, queued per token behind `max_running_jobs_per_token`), `status`, `cancel`,
+//! `restart` (same `dpRunId`) and the `error` fault. Downloads are in `download.rs`.
 //!
 //! Time is real seconds since start-up; all durations from the cost model are multiplied by the
 //! time scale. Queueing is an exact event simulation: whenever a job finishes, the oldest queued
@@ -14,9 +13,8 @@ use std::collections::HashMap;
 use serde_json::{json, Value};
 
 use super::clock::{iso, plus_secs};
-use super::outputs;
 use super::products::{self, Plan};
-use super::reply::{fmt_duration, fmt_size, ApiError, Body, Reply};
+use super::reply::{fmt_duration, fmt_size, ApiError, Reply};
 use super::state::{lock, Ctx};
 
 const FIRST_REQUEST_ID: u64 = 28_892_274;
@@ -72,6 +70,11 @@ pub(crate) struct Jobs {
 }
 
 impl Jobs {
+    /// The job a run id belongs to.
+    pub(crate) fn by_run(&self, run_id: u64) -> Option<&Job> {
+        self.run_index.get(&run_id).and_then(|id| self.jobs.get(id))
+    }
+
     fn running(&self, token: &str) -> usize {
         self.jobs
             .values()
@@ -132,17 +135,17 @@ impl Jobs {
     }
 }
 
-fn bad_id(param: &str) -> ApiError {
+pub(crate) fn bad_id(param: &str) -> ApiError {
     ApiError::invalid(param, "Invalid search header ID.")
 }
 
-fn id_param(ctx: &Ctx, key: &str) -> Result<u64, ApiError> {
+pub(crate) fn id_param(ctx: &Ctx, key: &str) -> Result<u64, ApiError> {
     let v = ctx.params.require(key)?;
     v.trim().parse().map_err(|_| bad_id(key))
 }
 
 /// Locks the jobs, advanced to now.
-fn jobs_now(ctx: &Ctx) -> (std::sync::MutexGuard<'_, Jobs>, f64) {
+pub(crate) fn jobs_now(ctx: &Ctx) -> (std::sync::MutexGuard<'_, Jobs>, f64) {
     let now = ctx.sim.clock.elapsed_s();
     let mut jobs = lock(&ctx.sim.jobs);
     jobs.advance(now, ctx.sim.config.max_running_jobs_per_token.max(1));
@@ -371,172 +374,63 @@ pub(crate) fn fail_run(ctx: &Ctx) {
     jobs.promote(&token, now, max);
 }
 
-/// What a download poll sees.
-enum Poll {
-    NotReady(Value),
-    Transferring(String),
-    Ready(usize),
-    Meta,
-    NoData,
-    PastEnd,
-    Cancelled,
-    Failed,
-}
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::sim::catalog::Catalog;
+    use crate::sim::clock::lit;
+    use crate::sim::params::Params;
 
-fn poll(job: &Job, run: &Run, index: Option<usize>, now: f64, scale: f64) -> Poll {
-    let n = job.plan.outputs.len();
-    let cost = job.plan.cost;
-    match run.state {
-        RunState::Cancelled { .. } => Poll::Cancelled,
-        RunState::Failed { .. } => Poll::Failed,
-        RunState::Queued { .. } => Poll::NotReady(
-            json!({"status": "queued", "message": "Queued: waiting for processing resources"}),
-        ),
-        RunState::Complete { .. } => match index {
-            None => Poll::Meta,
-            Some(_) if n == 0 => Poll::NoData,
-            Some(i) if i > n => Poll::PastEnd,
-            Some(i) => Poll::Ready(i),
-        },
-        RunState::Running { start } => {
-            let t = (now - start) / scale.max(1e-12);
-            if let Some(i) = index.filter(|i| *i <= n) {
-                let ready = cost.ready_after(i);
-                if t >= ready {
-                    return Poll::Ready(i);
-                }
-                if t >= ready - cost.transfer_s {
-                    return Poll::Transferring(job.plan.outputs[i - 1].name().to_string());
-                }
-            }
-            let gen_end = cost.base_s + cost.per_file_s * n as f64;
-            if t >= gen_end {
-                return Poll::NotReady(
-                    json!({"status": "running", "message": "search complete, waiting on the file system to synchronize"}),
-                );
-            }
-            if t < cost.base_s * 0.15 {
-                return Poll::NotReady(json!({"status": "running"}));
-            }
-            let frac = (t / gen_end).clamp(0.0, 1.0);
-            let msg = if job.plan.product == "HSD" && t >= cost.base_s {
-                format!("Running... processing hydrophone spectral data, {:.1}% complete for deployment 1 of 1. (0.0% was pre-generated.)", 100.0 * (t - cost.base_s) / (gen_end - cost.base_s).max(1e-9))
-            } else if frac < 0.3 {
-                "Running... getting data for time segment 1 of 1.".to_string()
-            } else if frac < 0.7 {
-                "Running... working on time segment 1 of 1, for device deployment 1 of 1."
-                    .to_string()
-            } else {
-                "Running... writing data products, time range 1 of 1.".to_string()
-            };
-            Poll::NotReady(json!({"status": "running", "message": msg}))
+    pub(crate) fn job(id: u64, token: &str, duration: f64, since: f64) -> Job {
+        let q = "dataProductCode=TSSD&extension=csv&deviceCode=SBECTD19p7128&dateFrom=2024-04-01&dateTo=2024-04-02";
+        let plan = products::plan(
+            &Catalog::builtin(),
+            &Params::parse(Some(q)),
+            lit("2026-01-01T00:00:00Z"),
+            None,
+            0,
+        )
+        .expect("plan");
+        Job {
+            request_id: id,
+            token: token.into(),
+            plan,
+            requested_at: since,
+            run: Some(Run {
+                id: id + 100,
+                state: RunState::Queued { since },
+                duration,
+                started: None,
+            }),
         }
     }
-}
 
-/// `dataProductDelivery/download?dpRunId=&index=` (GET and HEAD). `gone` = a 410 fault.
-pub(crate) async fn download(ctx: &Ctx, gone: bool) -> Result<Reply, ApiError> {
-    ctx.params.check_names(&["method", "dpRunId", "index"])?;
-    let run_id = id_param(ctx, "dpRunId")?;
-    let index = match ctx.params.get("index").unwrap_or("1") {
-        "meta" => None,
-        v => Some(
-            v.parse::<usize>()
-                .ok()
-                .filter(|i| *i > 0)
-                .ok_or_else(|| ApiError::invalid("index", format!("Invalid index: {v}")))?,
-        ),
-    };
-    let scale = ctx.sim.config.time_scale;
-    let (what, job) = {
-        let (jobs, now) = jobs_now(ctx);
-        let req = *jobs
-            .run_index
-            .get(&run_id)
-            .ok_or_else(|| bad_id("dpRunId"))?;
-        let job = jobs.jobs.get(&req).ok_or_else(|| bad_id("dpRunId"))?;
-        let run = job.run.as_ref().ok_or_else(|| bad_id("dpRunId"))?;
-        (poll(job, run, index, now, scale), job.clone())
-    };
-    match what {
-        Poll::Cancelled => Err(ApiError::plain(
-            400,
-            json!({"status": "cancelled", "message": "The data product request was cancelled."}),
-        )),
-        Poll::Failed => Err(ApiError::plain(
-            400,
-            json!({"status": "error", "message": "The data product run failed; restart the request."}),
-        )),
-        Poll::NotReady(body) => Ok(Reply::json(202, body)),
-        Poll::Transferring(name) if gone => Err(ApiError::plain(
-            410,
-            json!({"message": format!("File {name} is not available on the FTP server yet.")}),
-        )),
-        Poll::Transferring(name) => Ok(Reply::json(
-            202,
-            json!({"status": "running", "message": format!("Transferring ({name}) to the FTP server")}),
-        )),
-        Poll::NoData => Ok(Reply::empty(204)),
-        Poll::PastEnd => Err(ApiError::plain(
-            404,
-            json!({"message": format!("Index {} is past the last file of run {run_id}.", index.unwrap_or(0))}),
-        )),
-        Poll::Meta => {
-            let xml = outputs::meta_xml(&job.plan, run_id, job.request_id);
-            Ok(Reply::file(
-                bytes::Bytes::from(xml),
-                "application/xml",
-                Some(job.plan.meta_name.clone()),
-            ))
+    fn state(j: &Jobs, id: u64) -> RunState {
+        j.jobs[&id].run.as_ref().map(|r| r.state).expect("run")
+    }
+
+    #[test]
+    fn queued_jobs_start_exactly_when_a_slot_frees() {
+        let mut j = Jobs::default();
+        for (id, since) in [(1, 0.0), (2, 0.5), (3, 1.0)] {
+            j.jobs.insert(id, job(id, "a", 10.0, since));
         }
-        Poll::Ready(i) => {
-            let out = job.plan.outputs[i - 1].clone();
-            let key = format!("dp/{}/{}", job.request_id, out.name());
-            if let Some(b) = lock(&ctx.sim.cache).get(&key) {
-                return Ok(Reply::file(
-                    b,
-                    out.content_type(),
-                    Some(out.name().to_string()),
-                ));
-            }
-            let sim = std::sync::Arc::clone(&ctx.sim);
-            let o = out.clone();
-            let rendered = tokio::task::spawn_blocking(move || {
-                let c = &sim.config;
-                outputs::render(
-                    &sim.catalog,
-                    &o,
-                    c.audio_sample_rate_override,
-                    c.seed,
-                    c.scalar_nan,
-                )
-            })
-            .await;
-            let bytes = match rendered {
-                Ok(Ok(b)) => bytes::Bytes::from(b),
-                Ok(Err(e)) => {
-                    return Err(ApiError::plain(
-                        500,
-                        json!({"status": "error", "message": e.to_string()}),
-                    ))
-                }
-                Err(e) => {
-                    return Err(ApiError::plain(
-                        500,
-                        json!({"status": "error", "message": e.to_string()}),
-                    ))
-                }
-            };
-            lock(&ctx.sim.cache).put(&key, bytes.clone());
-            Ok(Reply {
-                status: 200,
-                body: Body::File {
-                    data: bytes,
-                    content_type: out.content_type(),
-                    filename: Some(out.name().to_string()),
-                },
-                rows: 0,
-            })
+        j.jobs.insert(4, job(4, "b", 10.0, 1.0));
+        for t in ["a", "b"] {
+            j.promote(t, 1.0, 2);
         }
+        assert_eq!(state(&j, 1), RunState::Running { start: 1.0 });
+        assert_eq!(state(&j, 3), RunState::Queued { since: 1.0 });
+        assert_eq!(
+            state(&j, 4),
+            RunState::Running { start: 1.0 },
+            "other tokens have their own slots"
+        );
+        j.advance(10.9, 2);
+        assert_eq!(state(&j, 3), RunState::Queued { since: 1.0 });
+        j.advance(30.0, 2);
+        assert_eq!(state(&j, 1), RunState::Complete { at: 11.0 });
+        // Job 3 started when job 1 finished (11.0) and so completed at 21.0.
+        assert_eq!(state(&j, 3), RunState::Complete { at: 21.0 });
     }
 }

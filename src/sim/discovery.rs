@@ -500,11 +500,10 @@ pub(crate) fn data_availability(ctx: &Ctx) -> Result<Reply, ApiError> {
             let (Some(first), Some(last)) = (these.first(), these.last()) else {
                 continue;
             };
-            let per_file: u64 = match (ext, dev.sample_rate) {
-                ("wav", Some(r)) => u64::from(r) * 300 * 3,
-                ("flac", Some(r)) => u64::from(r) * 300 * 8 / 3,
-                _ => 450_000,
-            };
+            let c = &ctx.sim.config;
+            let per_file =
+                archive::predicted_size(cat, first, c.audio_sample_rate_override, c.seed)
+                    .unwrap_or(450_000);
             let n = these.len() as u64;
             rows.push(json!({"averageFileCoverage": 1.0, "dataProductCode": code, "dateFrom": iso(first.start), "dateTo": iso(last.end()),
                 "deviceCode": dev.code, "extension": ext, "fileCount": n, "maxFileCoverage": 1.0, "maxFileCoverageDate": iso(first.start),

@@ -12,6 +12,7 @@ mod clock;
 pub mod content;
 mod delivery;
 mod discovery;
+mod download;
 mod error;
 mod faults;
 mod listing;

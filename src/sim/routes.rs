@@ -22,7 +22,7 @@ use super::log::LoggedRequest;
 use super::params::Params;
 use super::reply::{ApiError, Body, Reply};
 use super::state::{Ctx, Sim};
-use super::{delivery, discovery, listing, scalar};
+use super::{delivery, discovery, download, listing, scalar};
 
 /// Every operation the simulator serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -194,7 +194,7 @@ async fn dispatch(ep: Ep, ctx: &Ctx, fault: Option<FaultKind>) -> Result<Reply, 
         Ep::Request => delivery::request(ctx),
         Ep::Status => delivery::status(ctx),
         Ep::Run => delivery::run(ctx),
-        Ep::Download => delivery::download(ctx, fault == Some(FaultKind::Gone)).await,
+        Ep::Download => download::download(ctx, fault == Some(FaultKind::Gone)).await,
         Ep::Cancel => delivery::cancel(ctx),
         Ep::Restart => delivery::restart(ctx),
         Ep::ScalarLocation => scalar::scalardata(ctx, true),

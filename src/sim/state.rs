@@ -87,11 +87,17 @@ impl Sim {
         Ok(b)
     }
 
-    /// The size of an archive file in bytes (rendering it once if it was never rendered).
+    /// The size of an archive file in bytes (predicted for audio; other files are rendered once).
     pub(crate) async fn file_size(
         self: &Arc<Self>,
         file: &ArchiveFile,
     ) -> Result<u64, ContentError> {
+        let c = &self.config;
+        if let Some(n) =
+            archive::predicted_size(&self.catalog, file, c.audio_sample_rate_override, c.seed)
+        {
+            return Ok(n);
+        }
         if let Some(n) = lock(&self.cache).size(&file.name()) {
             return Ok(n);
         }

@@ -10,7 +10,7 @@ use onc_hydro::sim::{SimConfig, SimServer, DEMO_TOKEN};
 use reqwest::header::HeaderMap;
 use serde_json::Value;
 
-use crate::sim_contract_data::{check_archive, check_audio, check_scalar};
+use crate::sim_contract_data::{check_archive, check_audio, check_default_paging, check_scalar};
 use crate::sim_contract_delivery::{check_cancel_restart, check_delivery, check_hsd};
 
 /// URL style: path (`api/archivefile/device`) or legacy (`api/archivefiles?method=getListByDevice`).
@@ -390,7 +390,7 @@ pub async fn check_auth(base: &str, token: &str) {
 
 pub fn test_config() -> SimConfig {
     SimConfig {
-        time_scale: 0.01,
+        time_scale: 0.02,
         now: "2026-01-01T00:00:00Z".parse().unwrap(),
         audio_sample_rate_override: Some(2_000),
         ..SimConfig::default()
@@ -414,6 +414,7 @@ async fn contract_archive() {
     let s = server().await;
     check_archive(s.base_url(), DEMO_TOKEN).await;
     check_audio(s.base_url(), DEMO_TOKEN).await;
+    check_default_paging(s.base_url(), DEMO_TOKEN).await;
 }
 
 #[tokio::test]

@@ -259,6 +259,59 @@ pub async fn check_archive(base: &str, token: &str) {
     }
 }
 
+/// Default paging: pages of ~11k rows whose sizes vary; following `next` yields every file once.
+pub async fn check_default_paging(base: &str, token: &str) {
+    // 2024-03-01 .. 2024-04-15: 45 days × 288 files.
+    let q = [
+        ("deviceCode", "ICLISTENHF6324"),
+        ("dateFrom", "2024-03-01"),
+        ("dateTo", "2024-04-15"),
+    ];
+    let mut v = get(base, token, Style::Path, "archivefile/device", &q)
+        .await
+        .json();
+    let mut sizes = vec![names(&v).len()];
+    let mut all = names(&v);
+    while !v["next"].is_null() {
+        let url = v["next"]["url"].as_str().unwrap().to_string();
+        v = client()
+            .get(url)
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap();
+        sizes.push(names(&v).len());
+        all.extend(names(&v));
+    }
+    assert_eq!(all.len(), 45 * 288, "{sizes:?}");
+    let mut unique = all.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), all.len(), "no file listed twice");
+    assert!(sizes.len() == 2 && sizes[0] > 10_000, "{sizes:?}");
+    // A different window pages differently: page sizes are not a constant.
+    let q = [
+        ("deviceCode", "ICLISTENHF6324"),
+        ("dateFrom", "2024-02-01"),
+        ("dateTo", "2024-04-15"),
+    ];
+    let v = get(base, token, Style::Path, "archivefile/device", &q)
+        .await
+        .json();
+    let p1 = names(&v).len();
+    let v = client()
+        .get(v["next"]["url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_ne!(p1, names(&v).len(), "page sizes vary");
+}
+
 /// Audio downloads are real FLAC / WAV (needs the content renderer).
 pub async fn check_audio(base: &str, token: &str) {
     let r = get(
@@ -302,6 +355,47 @@ pub async fn check_audio(base: &str, token: &str) {
     )
     .await;
     assert_eq!((r.status, &r.body[..4]), (200, &b"RIFF"[..]));
+    let q = [
+        ("deviceCode", "ICLISTENHF6324"),
+        ("dateFrom", "2020-01-01"),
+        ("dateTo", "2020-01-01T00:05:00.000Z"),
+        ("returnOptions", "all"),
+    ];
+    let v = get(base, token, Style::Legacy, "archivefile/device", &q)
+        .await
+        .json();
+    assert_eq!(
+        v["files"][0]["uncompressedFileSize"].as_u64(),
+        Some(r.body.len() as u64)
+    );
+    // A jittered device's FLAC is real 24-bit FLAC that decodes (claxon) completely.
+    let q = [
+        ("deviceCode", "NAXYS_HYD-023"),
+        ("dateFrom", "2024-04-01"),
+        ("dateTo", "2024-04-01T00:10:00.000Z"),
+    ];
+    let listed = names(
+        &get(base, token, Style::Path, "archivefile/device", &q)
+            .await
+            .json(),
+    );
+    let r = get(
+        base,
+        token,
+        Style::Path,
+        "archivefile/download",
+        &[("filename", listed[1].as_str())],
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    let mut reader =
+        claxon::FlacReader::new(std::io::Cursor::new(r.body.to_vec())).expect("real FLAC");
+    assert_eq!(reader.streaminfo().bits_per_sample, 24);
+    assert_eq!(
+        reader.samples().filter(|s| s.is_ok()).count(),
+        600_000,
+        "300 s at the 2 kHz test rate"
+    );
 }
 
 /// Scalar and raw data: paging by rowLimit, next.dateFrom = last + 1 ms, no-data semantics.

@@ -268,6 +268,70 @@ pub async fn check_delivery(base: &str, token: &str) {
             Some(129),
         )
         .await;
+        // Other data sources: location + category, location + property; none deployed → 127.
+        for src in [
+            [("locationCode", "BACAX"), ("deviceCategoryCode", "CTD")],
+            [("locationCode", "BACAX"), ("propertyCode", "conductivity")],
+        ] {
+            let mut q = vec![
+                ("dataProductCode", "TSSD"),
+                ("extension", "json"),
+                ("dateFrom", "2024-04-01"),
+                ("dateTo", "2024-04-01T00:10:00.000Z"),
+            ];
+            q.extend(src);
+            let r = get(base, token, s, "dataProductDelivery/request", &q).await;
+            assert_eq!(r.status, 200, "{q:?}: {}", String::from_utf8_lossy(&r.body));
+            assert!(r.json()["dpRequestId"].is_u64());
+        }
+        let q = [
+            ("dataProductCode", "AD"),
+            ("extension", "flac"),
+            ("locationCode", "KEMFH.H1"),
+            ("deviceCategoryCode", "HYDROPHONE"),
+            ("dateFrom", "2020-06-01"),
+            ("dateTo", "2020-06-02"),
+        ];
+        expect_error(
+            base,
+            token,
+            s,
+            "dataProductDelivery/request",
+            &q,
+            400,
+            Some(127),
+        )
+        .await;
+        let q = [
+            ("dataProductCode", "AD"),
+            ("extension", "flac"),
+            ("locationCode", "KEMFH.H1"),
+            ("deviceCategoryCode", "HYDROPHONE"),
+            ("dateFrom", "2024-04-01"),
+            ("dateTo", "2024-04-01T00:10:00.000Z"),
+        ];
+        let v = get(base, token, s, "dataProductDelivery/request", &q)
+            .await
+            .json();
+        assert!(
+            v["estimatedFileSize"].as_str().unwrap().ends_with("MB"),
+            "{v}"
+        );
+        // An archived product answers with a numeric fileSize instead of estimates.
+        let q = [
+            ("dataProductCode", "LF"),
+            ("extension", "txt"),
+            ("deviceCode", "SBECTD19p7128"),
+            ("dateFrom", "2024-04-01"),
+            ("dateTo", "2024-04-03"),
+        ];
+        let v = get(base, token, s, "dataProductDelivery/request", &q)
+            .await
+            .json();
+        assert!(
+            v["fileSize"].is_u64() && v.get("estimatedFileSize").is_none(),
+            "{v}"
+        );
     }
 }
 
@@ -297,30 +361,31 @@ pub async fn check_hsd(base: &str, token: &str) {
     let run_id = r[0]["dpRunId"].as_u64().unwrap().to_string();
     // Poll index 1 until ready; index 3 must not be ready before index 1.
     let mut first_ready_while_third_pending = false;
+    // Poll index 3, then index 1: once 1 is ready while 3 (polled just before) was not, files
+    // are being released one by one.
     for _ in 0..3000 {
-        let d1 = call(
-            base,
-            token,
-            Style::Path,
-            "dataProductDelivery/download",
-            &[("dpRunId", &run_id), ("index", "1")],
-            true,
-        )
-        .await;
-        if d1.status == 200 || d1.status == 500 {
-            let d3 = call(
-                base,
-                token,
-                Style::Path,
-                "dataProductDelivery/download",
-                &[("dpRunId", &run_id), ("index", "3")],
-                true,
-            )
-            .await;
-            first_ready_while_third_pending = d3.status == 202;
+        let head = |i: &'static str| {
+            let run_id = run_id.clone();
+            async move {
+                call(
+                    base,
+                    token,
+                    Style::Path,
+                    "dataProductDelivery/download",
+                    &[("dpRunId", &run_id), ("index", i)],
+                    true,
+                )
+                .await
+                .status
+            }
+        };
+        let d3 = head("3").await;
+        let d1 = head("1").await;
+        if d1 != 202 {
+            assert_eq!(d1, 200);
+            first_ready_while_third_pending = d3 == 202;
             break;
         }
-        assert_eq!(d1.status, 202);
         tick().await;
     }
     assert!(

@@ -241,3 +241,61 @@ async fn an_error_fault_fails_the_run_until_restarted() {
     assert_eq!(bad.status, 401);
     assert_eq!(s.request_log().last().and_then(|e| e.error_code), Some(401));
 }
+
+#[tokio::test]
+async fn a_gone_fault_answers_410_while_a_file_is_transferring() {
+    let faults = FaultPlan::parse("download~1=gone").unwrap();
+    let s = SimServer::start(SimConfig {
+        faults,
+        time_scale: 0.1,
+        ..test_config()
+    })
+    .await
+    .unwrap();
+    let (b, t) = (s.base_url(), DEMO_TOKEN);
+    let q = [
+        ("dataProductCode", "TSSD"),
+        ("extension", "csv"),
+        ("deviceCode", "SBECTD19p7128"),
+        ("dateFrom", "2024-04-01"),
+        ("dateTo", "2024-04-01T00:30:00.000Z"),
+    ];
+    let id = get(b, t, Style::Path, "dataProductDelivery/request", &q)
+        .await
+        .json()["dpRequestId"]
+        .to_string();
+    let run_id = get(
+        b,
+        t,
+        Style::Path,
+        "dataProductDelivery/run",
+        &[("dpRequestId", &id)],
+    )
+    .await
+    .json()[0]["dpRunId"]
+        .to_string();
+    let mut seen = Vec::new();
+    for _ in 0..2000 {
+        let st = get(
+            b,
+            t,
+            Style::Path,
+            "dataProductDelivery/download",
+            &[("dpRunId", &run_id), ("index", "1")],
+        )
+        .await
+        .status;
+        if seen.last() != Some(&st) {
+            seen.push(st);
+        }
+        if st == 200 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    assert_eq!(
+        seen,
+        [202, 410, 200],
+        "running, gone while transferring, then ready"
+    );
+}

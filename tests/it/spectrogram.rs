@@ -325,3 +325,42 @@ fn bad_inputs_fail_clearly() {
         );
     }
 }
+
+#[test]
+fn mat_output_has_the_npz_arrays_and_a_metadata_struct() {
+    let (dir, flac) = setup();
+    let out = dir.path().join("out");
+    ok(&run(&[
+        flac.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--nfft",
+        "256",
+        "--format",
+        "mat,npz",
+    ]));
+    let mat = onc_hydro::media::read_mat_path(&out.join("tone.mat")).unwrap();
+    let psd = mat.get("psd_db").and_then(|v| v.as_matrix()).unwrap();
+    assert_eq!((psd.rows(), psd.cols()), (129, 124));
+    let z = read_npz(&out.join("tone.npz"));
+    for (f, t) in [(0, 0), (32, 10), (128, 123)] {
+        assert_eq!(psd.get(f, t).unwrap(), f64::from(z.psd_db[[f, t]]));
+    }
+    let freq = mat.get("frequency_hz").and_then(|v| v.as_matrix()).unwrap();
+    assert_eq!((freq.rows(), freq.cols()), (129, 1));
+    let sha = hex::encode(Sha256::digest(std::fs::read(&flac).unwrap()));
+    assert_eq!(
+        mat.get_path("metadata.source.sha256")
+            .and_then(|v| v.as_str()),
+        Some(sha.as_str())
+    );
+    assert_eq!(
+        mat.get_path("metadata.parameters.nfft")
+            .and_then(|v| v.as_scalar()),
+        Some(256.0)
+    );
+    assert_eq!(
+        mat.get_path("metadata.unit").and_then(|v| v.as_str()),
+        Some("dB re 1 FS²/Hz")
+    );
+}
