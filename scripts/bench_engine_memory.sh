@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Peak RSS of the download engine against the number of tasks in its ledger: plans N archive
-# files (5-minute hydrophone FLAC, rendered at a tiny sample rate) and downloads them all with
-# `onc-hydro run-tasks` from a `sim serve` at time scale 0, for N = 5,000 and 50,000, then runs
-# `status` on the 50,000-task ledger. Memory should not grow with N (the scheduler reads the
+# files (5-minute hydrophone FLAC, rendered at a tiny sample rate) with `run-tasks --plan-only`
+# and downloads them all with `resume` from a `sim serve` at time scale 0, for N = 5,000 and
+# 50,000, then runs `status` on each ledger. Memory should not grow with N (the scheduler reads the
 # ledger a few rows at a time).
 #
 # Usage: scripts/bench_engine_memory.sh [N...]   (default: 5000 50000; needs ~1 GB of disk)
@@ -48,13 +48,14 @@ assert len(tasks) == n, f"only {len(tasks)} files listed"
 json.dump(tasks, open(out, "w"))
 PY
   OUT="$WORK/out_$N"
+  PRSS=$(peak_rss "$BIN" run-tasks --plan-only --tasks "$WORK/tasks_$N.json" --out "$OUT" \
+        --server-time-scale 0.001 --max-rps 0)
   START=$(date +%s.%N)
-  RSS=$(peak_rss env ONC_TOKEN=$TOKEN "$BIN" --base-url "$BASE" run-tasks --tasks "$WORK/tasks_$N.json" \
-        --out "$OUT" --quiet --server-time-scale 0.001 --max-rps 0)
+  RSS=$(peak_rss env ONC_TOKEN=$TOKEN "$BIN" --base-url "$BASE" resume "$OUT" --quiet)
   END=$(date +%s.%N)
   DONE=$(ONC_TOKEN=$TOKEN "$BIN" status "$OUT" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["by_state"].get("done",0))')
   SRSS=$(peak_rss "$BIN" status "$OUT")
-  printf 'tasks %6d: run-tasks peak RSS %7s MB, %5.1f s, %d done; status peak RSS %s MB; ledger %s\n' \
-    "$N" "$RSS" "$(echo "$END - $START" | bc)" "$DONE" "$SRSS" "$(du -h "$OUT/ledger.sqlite" | cut -f1)"
+  printf 'tasks %6d: plan %s MB; run (resume) peak RSS %s MB, %.1f s, %d done; status %s MB; ledger %s\n' \
+    "$N" "$PRSS" "$RSS" "$(echo "$END - $START" | bc)" "$DONE" "$SRSS" "$(du -h "$OUT/ledger.sqlite" | cut -f1)"
   rm -rf "$OUT"
 done

@@ -139,6 +139,9 @@ pub struct RunTasksArgs {
     /// Output folder (holds ledger.sqlite, summary.json and the files).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
+    /// Only plan the tasks into the ledger; run them later with `resume <out>`.
+    #[arg(long)]
+    pub plan_only: bool,
     #[command(flatten)]
     pub engine: EngineArgs,
 }
@@ -219,6 +222,10 @@ pub async fn run_tasks(global: &GlobalArgs, args: RunTasksArgs) -> anyhow::Resul
             report.already_planned,
             report.revived
         );
+    }
+    drop(tasks);
+    if args.plan_only {
+        return Ok(Outcome::AllDone);
     }
     execute(engine, global, args.engine.quiet).await
 }

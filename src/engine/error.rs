@@ -35,6 +35,9 @@ pub enum EngineError {
     /// The server rejected the token (HTTP 401); nothing more can succeed.
     #[error("the server rejected the token (HTTP 401): check that your Oceans 3.0 Web Services API token (ONC_TOKEN) is valid; {0}")]
     Unauthorized(String),
+    /// The run stopped for another reason (e.g. a worker crashed).
+    #[error("the run stopped: {0}")]
+    Stopped(String),
     /// An engine setting is out of range.
     #[error("invalid engine setting {field}: {message}")]
     Config { field: String, message: String },

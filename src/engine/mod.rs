@@ -225,7 +225,11 @@ impl Engine {
         summary.write_json(&self.out)?;
         result?;
         if let Some(why) = ctx.fatal() {
-            return Err(EngineError::Unauthorized(why));
+            return Err(if why.contains("HTTP 401") {
+                EngineError::Unauthorized(why)
+            } else {
+                EngineError::Stopped(why)
+            });
         }
         Ok(summary)
     }
