@@ -346,7 +346,11 @@ async fn finish(global: &GlobalArgs, common: &CommonArgs, plan: Plan) -> anyhow:
     Ok(Outcome::AllDone)
 }
 
-async fn download(global: &GlobalArgs, common: &CommonArgs, plan: &Plan) -> anyhow::Result<Outcome> {
+async fn download(
+    global: &GlobalArgs,
+    common: &CommonArgs,
+    plan: &Plan,
+) -> anyhow::Result<Outcome> {
     let engine = open_engine(&common.out, global, &common.engine)?;
     let settings = Settings::resolve(global).await?;
     let client = client_for(&settings)?;

@@ -200,7 +200,11 @@ pub(crate) async fn order_task(
             schedule.reset();
         }
         // The first poll of a fresh job waits for the server's estimate; later ones back off.
-        wait = if fresh { first } else { schedule.next_interval() };
+        wait = if fresh {
+            first
+        } else {
+            schedule.next_interval()
+        };
     };
     job.release();
     ctx.ledger.set_state(id, TaskState::Downloading)?;

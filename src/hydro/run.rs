@@ -264,15 +264,15 @@ pub fn write_summary(dir: &Path, engine: &Summary, hydro: &HydroSummary) -> Resu
         let path = path.clone();
         move |source| RunError::Io { what, path, source }
     };
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io("cannot create a temp file for"))?;
+    let mut tmp =
+        tempfile::NamedTempFile::new_in(dir).map_err(io("cannot create a temp file for"))?;
     let text = serde_json::to_string_pretty(&doc).unwrap_or_default();
     tmp.write_all(text.as_bytes()).map_err(io("cannot write"))?;
-    tmp.persist(&path)
-        .map_err(|e| RunError::Io {
-            what: "cannot rename into place",
-            path: path.clone(),
-            source: e.error,
-        })?;
+    tmp.persist(&path).map_err(|e| RunError::Io {
+        what: "cannot rename into place",
+        path: path.clone(),
+        source: e.error,
+    })?;
     Ok(())
 }
 
@@ -314,7 +314,9 @@ mod tests {
         assert_eq!(o.date_to, p.requests[0].order.range.end());
         assert_eq!(o.folder.as_deref(), Some("ICLISTENHF6324/hsd"));
         assert_eq!(
-            o.options.get("dpo_spectrogramConcatenation").map(String::as_str),
+            o.options
+                .get("dpo_spectrogramConcatenation")
+                .map(String::as_str),
             Some("None")
         );
     }
