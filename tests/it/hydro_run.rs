@@ -82,3 +82,56 @@ fn sample_delivers_exactly_the_sampled_windows_and_a_rerun_downloads_nothing() {
     assert_eq!(s["hydro"]["windows_delivered"], 160);
     assert_eq!(s["requests"].as_object().map(|m| m.len()), Some(0));
 }
+
+#[test]
+fn span_with_audio_downloads_the_archive_flac_of_every_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let run = Command::new(env!("CARGO_BIN_EXE_onc-hydro"))
+        .args([
+            "--sim",
+            "--sim-time-scale",
+            "0.001",
+            "--sim-audio-rate",
+            "1000",
+            "span",
+            "--device",
+            "ICLISTENHF6324",
+            "--from",
+            "2024-04-01T00:00:00Z",
+            "--to",
+            "2024-04-01T00:30:00Z",
+            "--audio",
+            "--downsample",
+            "1",
+            "--quiet",
+            "--out",
+        ])
+        .arg(&out)
+        .env_remove("ONC_TOKEN")
+        .env_remove("ONC_BASE_URL")
+        .output()
+        .expect("run onc-hydro");
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "stderr: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let audio = out.join("ICLISTENHF6324").join("audio");
+    let mut flac: Vec<_> = std::fs::read_dir(&audio)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "flac"))
+        .collect();
+    flac.sort();
+    assert_eq!(flac.len(), 6, "{flac:?}");
+    assert!(flac[0].ends_with("ICLISTENHF6324_20240401T000000.000Z.flac"));
+    for f in &flac {
+        assert!(std::fs::read(f).unwrap().starts_with(b"fLaC"), "{f:?}");
+    }
+    assert_eq!(mat_files(&out.join("ICLISTENHF6324").join("hsd")).len(), 6);
+    let s = summary(&out);
+    assert_eq!(s["hydro"]["audio_files_planned"], 6);
+    assert_eq!(s["hydro"]["audio_gaps"].as_array().map(Vec::len), Some(0));
+}
