@@ -351,9 +351,10 @@ async fn download(
     common: &CommonArgs,
     plan: &Plan,
 ) -> anyhow::Result<Outcome> {
-    let engine = open_engine(&common.out, global, &common.engine)?;
+    // Token and server first: a missing token must not leave a ledger behind.
     let settings = Settings::resolve(global).await?;
     let client = client_for(&settings)?;
+    let engine = open_engine(&common.out, global, &common.engine)?;
     let progress = Arc::new(Progress::new(common.engine.quiet));
     let result = hydro::run_plan(&engine, &client, plan, progress.clone()).await;
     progress.finish();
