@@ -351,6 +351,13 @@ async fn download(
     common: &CommonArgs,
     plan: &Plan,
 ) -> anyhow::Result<Outcome> {
+    if !plan.clips.is_empty() {
+        eprintln!(
+            "note: {} clip(s) planned, but clip cutting is not wired in yet: only the source \
+             files are downloaded",
+            plan.clips.len()
+        );
+    }
     // Token and server first: a missing token must not leave a ledger behind.
     let settings = Settings::resolve(global).await?;
     let client = client_for(&settings)?;
