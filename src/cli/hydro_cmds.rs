@@ -1,16 +1,24 @@
 //! The hydrophone commands: `sample`, `span`, `times` and `fetch`. Each turns its arguments into
 //! a `hydro::Plan`; `--dry-run` prints it (a table, or with `--json` the plan document) without
-//! contacting the server. Downloads are wired to the engine separately.
+//! contacting the server. Without it the plan runs through the download engine
+//! (`hydro::run_plan`): HSD files land in `<out>/<DEVICE>/hsd/`, archive audio in
+//! `<out>/<DEVICE>/audio/`, the ledger is `<out>/ledger.sqlite` and `<out>/summary.json` holds the
+//! engine summary plus windows asked/delivered. Exit codes: 0 all delivered, 1 some windows or
+//! tasks missing (rerun to resume), 2 fatal (e.g. the token was rejected).
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use clap::Args;
 use jiff::tz::TimeZone;
 use jiff::SignedDuration;
 
-use super::{GlobalArgs, Outcome};
+use super::discover::client_for;
+use super::progress::Progress;
+use super::resume::{open as open_engine, EngineArgs};
+use super::{GlobalArgs, Outcome, Settings};
 use crate::hydro::{
     self, annotation_at, format_time, parse_time, parse_timezone, AudioExtension, CallerDefaults,
     DeviceCode, Downsample, DpoOptions, HsdSettings, Plan, PlanBuilder, TimeRange,
@@ -55,6 +63,9 @@ pub struct CommonArgs {
     /// Timezone of times written without Z or an offset: UTC, ±HH:MM or an IANA name.
     #[arg(long, value_name = "TZ", default_value = "UTC")]
     pub timezone: String,
+
+    #[command(flatten)]
+    pub engine: EngineArgs,
 }
 
 /// Padding and clipping flags of `times` and `fetch`.
@@ -249,7 +260,7 @@ pub async fn sample(global: &GlobalArgs, args: SampleArgs) -> anyhow::Result<Out
     if let Some(note) = sampled.shortfall() {
         b.note(note);
     }
-    finish(global, c, b.build())
+    finish(global, c, b.build()).await
 }
 
 pub async fn span(global: &GlobalArgs, args: SpanArgs) -> anyhow::Result<Outcome> {
@@ -266,7 +277,7 @@ pub async fn span(global: &GlobalArgs, args: SpanArgs) -> anyhow::Result<Outcome
             b.add_windows(d, &windows, spectrogram.then_some(&settings), audio)?;
         }
     }
-    finish(global, c, b.build())
+    finish(global, c, b.build()).await
 }
 
 pub async fn times(global: &GlobalArgs, args: TimesArgs) -> anyhow::Result<Outcome> {
@@ -281,7 +292,7 @@ pub async fn times(global: &GlobalArgs, args: TimesArgs) -> anyhow::Result<Outco
             b.add_annotation(&annotation_at(d, t, i, &caller)?)?;
         }
     }
-    finish(global, c, b.build())
+    finish(global, c, b.build()).await
 }
 
 pub async fn fetch(global: &GlobalArgs, args: FetchArgs) -> anyhow::Result<Outcome> {
@@ -317,18 +328,15 @@ pub async fn fetch(global: &GlobalArgs, args: FetchArgs) -> anyhow::Result<Outco
             set.annotations.len()
         ));
     }
-    finish(global, c, b.build())
+    finish(global, c, b.build()).await
 }
 
-fn finish(global: &GlobalArgs, common: &CommonArgs, plan: Plan) -> anyhow::Result<Outcome> {
+async fn finish(global: &GlobalArgs, common: &CommonArgs, plan: Plan) -> anyhow::Result<Outcome> {
     for note in &plan.notes {
         eprintln!("note: {note}");
     }
     if !common.dry_run {
-        bail!(
-            "downloading is not wired in yet (it arrives with the download-engine integration); \
-             add --dry-run to see the plan"
-        );
+        return download(global, common, &plan).await;
     }
     if global.json {
         println!("{}", serde_json::to_string_pretty(&plan.document())?);
@@ -336,6 +344,59 @@ fn finish(global: &GlobalArgs, common: &CommonArgs, plan: Plan) -> anyhow::Resul
         print_table(common, &plan);
     }
     Ok(Outcome::AllDone)
+}
+
+async fn download(
+    global: &GlobalArgs,
+    common: &CommonArgs,
+    plan: &Plan,
+) -> anyhow::Result<Outcome> {
+    if !plan.clips.is_empty() {
+        eprintln!(
+            "note: {} clip(s) planned, but clip cutting is not wired in yet: only the source \
+             files are downloaded",
+            plan.clips.len()
+        );
+    }
+    // Token and server first: a missing token must not leave a ledger behind.
+    let settings = Settings::resolve(global).await?;
+    let client = client_for(&settings)?;
+    let engine = open_engine(&common.out, global, &common.engine)?;
+    let progress = Arc::new(Progress::new(common.engine.quiet));
+    let result = hydro::run_plan(&engine, &client, plan, progress.clone()).await;
+    progress.finish();
+    let (summary, h) = result?;
+    if global.json {
+        let doc = std::fs::read_to_string(common.out.join("summary.json"))
+            .context("reading summary.json")?;
+        println!("{doc}");
+    } else {
+        println!("{summary}");
+        println!(
+            "windows: {} asked, {} delivered ({} HSD files, {} new this run); \
+             {} audio file(s) planned; {:.1} s",
+            h.windows_asked,
+            h.windows_delivered,
+            h.hsd_files,
+            h.files_new,
+            h.audio_files_planned,
+            h.wall_seconds
+        );
+        for gap in &h.audio_gaps {
+            println!("audio gap (no archive file): {gap}");
+        }
+        for w in &h.missing_windows {
+            println!("missing: {w}");
+        }
+        println!("summary: {}", common.out.join("summary.json").display());
+    }
+    let complete =
+        summary.tasks_done == summary.tasks_total && h.windows_delivered == h.windows_asked;
+    Ok(if complete {
+        Outcome::AllDone
+    } else {
+        Outcome::SomeFailed
+    })
 }
 
 fn print_table(common: &CommonArgs, plan: &Plan) {

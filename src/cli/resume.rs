@@ -174,7 +174,8 @@ pub fn read_tasks(path: &Path) -> anyhow::Result<Vec<TaskSpec>> {
         .collect()
 }
 
-fn open(out: &Path, global: &GlobalArgs, args: &EngineArgs) -> anyhow::Result<Engine> {
+/// Opens the engine in `out` with the flags applied (shared with the hydrophone commands).
+pub(super) fn open(out: &Path, global: &GlobalArgs, args: &EngineArgs) -> anyhow::Result<Engine> {
     let fresh = !out.join(crate::engine::LEDGER_FILE).exists();
     let config = EngineConfig {
         retry_failed: args.retry_failed,

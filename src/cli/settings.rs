@@ -34,6 +34,11 @@ pub struct GlobalArgs {
     #[arg(long, global = true, default_value_t = 0.02)]
     pub sim_time_scale: f64,
 
+    /// Render the --sim simulator's audio (and the spectrograms made from it) at this sample
+    /// rate instead of each device's (tests: fast five-minute files).
+    #[arg(long, global = true, hide = true, value_name = "HZ")]
+    pub sim_audio_rate: Option<u32>,
+
     /// Print machine-readable JSON on stdout instead of tables.
     #[arg(long, global = true)]
     pub json: bool,
@@ -72,6 +77,7 @@ impl Settings {
             }
             let config = SimConfig {
                 time_scale: global.sim_time_scale,
+                audio_sample_rate_override: global.sim_audio_rate,
                 ..SimConfig::default()
             };
             let sim = SimServer::start(config)

@@ -13,6 +13,7 @@ mod grid;
 mod hsd;
 mod layout;
 mod plan;
+mod run;
 mod sampling;
 mod timeparse;
 
@@ -34,5 +35,9 @@ pub use grid::{
 pub use hsd::{Downsample, DpoOptions, HsdOrder, HsdSettings, SpectrogramFormat, HSD_PRODUCT_CODE};
 pub use layout::{audio_folder, hsd_folder, ClipPaths, OutputLayout, DEFAULT_CLIP_TAG};
 pub use plan::{AudioSpan, ClipPlan, Plan, PlanBuilder, PlanDocument, PlannedRequest};
+pub use run::{
+    audio_tasks, count_delivered, hsd_task, hsd_tasks, plan_tasks, run_plan, write_summary,
+    HydroSummary, RunError,
+};
 pub use sampling::{command_range, sample, span, Burst, Sampled};
 pub use timeparse::{parse_time, parse_time_list, parse_time_value, parse_timezone};

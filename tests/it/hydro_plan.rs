@@ -448,7 +448,7 @@ fn bad_arguments_are_usage_errors() {
             "2024-04-02",
             "--clip",
         ],
-        // Without --dry-run the download path is not wired yet: a clear error, not a silent no-op.
+        // Without --dry-run and without a token (no --sim): a clear error, not a silent no-op.
         &[
             "span",
             "--device",
