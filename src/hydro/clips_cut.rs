@@ -470,3 +470,72 @@ pub fn cut_clips(plan: &Plan, out: &Path) -> ClipsSummary {
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, value: i32, n: usize) {
+        let spec = FlacSpec {
+            sample_rate: 100,
+            bits_per_sample: 16,
+            channels: 1,
+        };
+        media::write_flac_path(&dir.join(name), &vec![value; n], &spec).unwrap();
+    }
+
+    fn range(a: &str, b: &str) -> TimeRange {
+        TimeRange::new(a.parse().unwrap(), b.parse().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn an_interior_audio_gap_is_filled_with_silence_and_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = DeviceCode::new("ICLISTENHF6324").unwrap();
+        write(
+            dir.path(),
+            "ICLISTENHF6324_20240401T000000.000Z.flac",
+            1000,
+            1000,
+        );
+        write(
+            dir.path(),
+            "ICLISTENHF6324_20240401T000012.000Z.flac",
+            -2000,
+            1000,
+        );
+        let clip = range("2024-04-01T00:00:05Z", "2024-04-01T00:00:20Z");
+        let target = dir.path().join("out/clip.flac");
+        let rec = cut_audio(&clip, &d, dir.path(), &target).unwrap();
+        assert_eq!(rec.units, 1500);
+        assert_eq!(rec.bits_per_sample, Some(16));
+        assert_eq!(rec.sources.len(), 2);
+        assert_eq!(rec.achieved, Some(Interval::from(&clip)));
+        assert_eq!(
+            rec.gaps,
+            vec![Interval::from(&range(
+                "2024-04-01T00:00:10Z",
+                "2024-04-01T00:00:12Z"
+            ))]
+        );
+        let samples = AudioReader::open(&target).unwrap().read_all().unwrap();
+        let full = 32768.0;
+        assert_eq!(samples.len(), 1500);
+        assert_eq!((samples[499] * full).round(), 1000.0);
+        assert!(samples[500..700].iter().all(|s| *s == 0.0));
+        assert_eq!((samples[700] * full).round(), -2000.0);
+    }
+
+    #[test]
+    fn no_source_file_means_no_clip_file_and_the_whole_interval_as_gap() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = DeviceCode::new("ICLISTENHF6324").unwrap();
+        let clip = range("2024-04-01T00:00:05Z", "2024-04-01T00:00:20Z");
+        let target = dir.path().join("clip.flac");
+        let rec = cut_audio(&clip, &d, dir.path(), &target).unwrap();
+        assert_eq!(rec.file, None);
+        assert_eq!(rec.achieved, None);
+        assert_eq!(rec.gaps, vec![Interval::from(&clip)]);
+        assert!(!target.exists());
+    }
+}
