@@ -351,13 +351,6 @@ async fn download(
     common: &CommonArgs,
     plan: &Plan,
 ) -> anyhow::Result<Outcome> {
-    if !plan.clips.is_empty() {
-        eprintln!(
-            "note: {} clip(s) planned, but clip cutting is not wired in yet: only the source \
-             files are downloaded",
-            plan.clips.len()
-        );
-    }
     // Token and server first: a missing token must not leave a ledger behind.
     let settings = Settings::resolve(global).await?;
     let client = client_for(&settings)?;
@@ -387,6 +380,18 @@ async fn download(
         }
         for w in &h.missing_windows {
             println!("missing: {w}");
+        }
+        if h.clips.planned > 0 {
+            println!(
+                "clips: {} planned, {} complete, {} with gaps or missing parts, {} failed",
+                h.clips.planned,
+                h.clips.complete,
+                h.clips.partial,
+                h.clips.errors.len()
+            );
+        }
+        for e in &h.clips.errors {
+            println!("clip failed: {e}");
         }
         println!("summary: {}", common.out.join("summary.json").display());
     }

@@ -7,6 +7,7 @@ mod annotation_files;
 mod annotations;
 mod archive;
 mod clip;
+mod clips_cut;
 mod error;
 mod fields;
 mod grid;
@@ -26,6 +27,10 @@ pub use archive::{
 pub use clip::{
     even_column_times, plan_audio_clip, plan_spectrogram_clip, AudioSource, ClipAssembly, Piece,
     SpectSource,
+};
+pub use clips_cut::{
+    cut_audio, cut_clip, cut_clips, cut_spectrogram, ClipCutError, ClipsSummary, Interval,
+    ProductRecord, Sidecar,
 };
 pub use error::{HydroError, Location, Result};
 pub use grid::{

@@ -2,7 +2,8 @@
 //! engine order task (folder `<DEVICE>/hsd`), every audio span is listed on the archive and the
 //! chosen files become archive tasks (folder `<DEVICE>/audio`). After the engine run it counts
 //! which planned five-minute windows have a delivered HSD file and merges that into
-//! `<out>/summary.json` (the engine's summary plus a `hydro` member).
+//! `<out>/summary.json` (the engine's summary plus a `hydro` member). Planned clips are cut
+//! from the downloaded files afterwards (`clips_cut`).
 //!
 //! Must not know: terminals, command-line flags (the CLI hands in the engine and a reporter).
 
@@ -16,6 +17,7 @@ use jiff::SignedDuration;
 use serde::Serialize;
 
 use super::archive::{parse_archive_name, select_audio, AudioExtension, ListedFile};
+use super::clips_cut::{cut_clips, ClipsSummary};
 use super::grid::{DeviceCode, TimeRange, WINDOW_SECONDS};
 use super::hsd::HSD_PRODUCT_CODE;
 use super::layout::{audio_folder, hsd_folder, OutputLayout};
@@ -69,6 +71,8 @@ pub struct HydroSummary {
     pub wall_seconds: f64,
     /// Planned windows without an HSD file (`DEVICE start`), at most 50 listed.
     pub missing_windows: Vec<String>,
+    /// Clips cut after the downloads (see `clips_cut`).
+    pub clips: ClipsSummary,
 }
 
 /// The engine order task of one planned HSD request.
@@ -245,6 +249,7 @@ pub async fn run_plan(
     let summary = engine.run(client, reporter).await?;
     hydro.files_new = summary.files;
     count_delivered(plan, engine.out_dir(), &mut hydro);
+    hydro.clips = cut_clips(plan, engine.out_dir());
     hydro.wall_seconds = clock.elapsed().as_secs_f64();
     write_summary(engine.out_dir(), &summary, &hydro)?;
     Ok((summary, hydro))

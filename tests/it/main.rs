@@ -7,6 +7,7 @@ mod contract;
 mod engine_cli;
 mod engine_kill;
 mod engine_run;
+mod hydro_clips;
 mod hydro_plan;
 mod hydro_run;
 mod plan_flow;
