@@ -3,9 +3,9 @@
 //! ```text
 //! DIR/<DEVICE>/hsd/<ONC file name>                 HSD spectrograms, as ONC names them
 //! DIR/<DEVICE>/audio/<archive file name>           archive audio (FLAC/WAV), as archived
-//! DIR/<DEVICE>/clips/<tag>/<output_name>_spec.npz  spectrogram clip
-//! DIR/<DEVICE>/clips/<tag>/<output_name>_audio.flac
-//! DIR/<DEVICE>/clips/<tag>/<output_name>.json      sidecar: requested and achieved interval, gaps
+//! DIR/clips/[<tag>/]<output_name>_spec.npz        spectrogram clip (tag: the request's output_tag)
+//! DIR/clips/[<tag>/]<output_name>_audio.flac
+//! DIR/clips/[<tag>/]<output_name>.json             sidecar: requested and achieved interval, gaps
 //! ```
 //!
 //! Source files keep their ONC names in one folder per device and product, so a rerun over the
@@ -20,7 +20,7 @@ use super::error::{HydroError, Result};
 use super::grid::DeviceCode;
 use super::plan::ClipPlan;
 
-/// Folder of clips without an `output_tag`.
+/// Folder (under the output root) that holds every clip; an `output_tag` adds a subfolder.
 pub const DEFAULT_CLIP_TAG: &str = "clips";
 
 /// The HSD folder of a device relative to the output root (the engine's task `folder`).
@@ -56,10 +56,6 @@ impl OutputLayout {
         &self.root
     }
 
-    fn device_dir(&self, device: &DeviceCode) -> PathBuf {
-        self.root.join(device.as_str())
-    }
-
     pub fn hsd_dir(&self, device: &DeviceCode) -> PathBuf {
         self.root.join(hsd_folder(device))
     }
@@ -84,10 +80,10 @@ impl OutputLayout {
 
     /// The outputs of one clip.
     pub fn clip_paths(&self, clip: &ClipPlan) -> ClipPaths {
-        let dir = self
-            .device_dir(&clip.device)
-            .join("clips")
-            .join(clip.output_tag.as_deref().unwrap_or(DEFAULT_CLIP_TAG));
+        let mut dir = self.root.join(DEFAULT_CLIP_TAG);
+        if let Some(tag) = clip.output_tag.as_deref() {
+            dir = dir.join(tag);
+        }
         let name = &clip.output_name;
         ClipPaths {
             spectrogram: clip
@@ -127,21 +123,17 @@ mod tests {
         let p = layout.clip_paths(&plan.clips[0]);
         assert_eq!(
             p.spectrogram.unwrap(),
-            PathBuf::from(
-                "/data/ICLISTENHF6324/clips/calls/ICLISTENHF6324_20240401T123450_spec.npz"
-            )
+            PathBuf::from("/data/clips/calls/ICLISTENHF6324_20240401T123450_spec.npz")
         );
         assert_eq!(
             p.audio.unwrap(),
-            PathBuf::from(
-                "/data/ICLISTENHF6324/clips/calls/ICLISTENHF6324_20240401T123450_audio.flac"
-            )
+            PathBuf::from("/data/clips/calls/ICLISTENHF6324_20240401T123450_audio.flac")
         );
         let q = layout.clip_paths(&plan.clips[1]);
         assert_eq!(q.audio, None);
         assert_eq!(
             q.sidecar,
-            PathBuf::from("/data/ICLISTENHF6324/clips/clips/ICLISTENHF6324_20240401T130000.json")
+            PathBuf::from("/data/clips/ICLISTENHF6324_20240401T130000.json")
         );
         let dev = DeviceCode::new("ICLISTENHF6324").unwrap();
         let f = layout

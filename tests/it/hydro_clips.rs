@@ -8,7 +8,7 @@ use std::process::Command;
 use onc_hydro::media::{read_npz_path, AudioReader};
 
 fn clip_dir(out: &Path) -> std::path::PathBuf {
-    out.join("ICLISTENHF6324").join("clips").join("clips")
+    out.join("clips")
 }
 
 #[test]
