@@ -11,6 +11,7 @@
 //! Lints (Cargo.toml `[lints]`): no `unwrap`/`expect`/`panic!` outside tests, no printing outside
 //! `cli`, and every public item documented.
 
+pub mod analysis;
 pub mod api;
 pub mod cli;
 pub mod dsp;

@@ -29,5 +29,6 @@ mod sim_contract_data;
 mod sim_contract_delivery;
 mod sim_faults;
 mod sim_serve;
+mod slurm;
 mod spectrogram;
 mod whale_calls;
