@@ -1,6 +1,8 @@
 //! The HTTP core of the Oceans 3.0 client: base URL and token, path-style URLs
 //! (`<base>api/<service>?…&token=…`), ordered query parameters, status → [`ApiError`] mapping,
-//! tolerant JSON decoding, and `next`-following pagination. Service methods live in sibling
+//! tolerant JSON decoding with a size cap, and `next`-following pagination. Politeness shared
+//! by every clone of a client: a `Retry-After` on a 429/503 pauses *all* its requests (every
+//! task, every endpoint) until the time the server named. Service methods live in sibling
 //! files (`discovery`, `delivery`, `archive`, `data`) as further `impl Client` blocks.
 //!
 //! Must not know: what the services mean, retry policy, files on disk.
@@ -23,6 +25,11 @@ use super::redact::redact;
 const MAX_BODY_IN_ERROR: usize = 600;
 /// Safety stop for `next` chains.
 const MAX_PAGES: u32 = 100_000;
+/// Most of an error or status body read (the rest is left unread).
+const MAX_SMALL_BODY: usize = 64 << 10;
+/// Largest JSON body accepted by default: 64 MiB, ~30× ONC's largest real answer (the full
+/// `devices` catalogue, 2.2 MB).
+pub const MAX_JSON_BYTES: u64 = 64 << 20;
 
 /// Connection settings of a [`Client`].
 #[derive(Debug, Clone)]
@@ -35,6 +42,15 @@ pub struct ClientOptions {
     pub read_timeout: Duration,
     /// `User-Agent` header.
     pub user_agent: String,
+    /// Largest JSON body accepted ([`MAX_JSON_BYTES`]); a bigger one is refused unread.
+    pub max_json_bytes: u64,
+    /// Slowest acceptable file transfer, in bytes per second averaged over `rate_window`
+    /// (0: no minimum). A slower body fails as a timeout and is retried.
+    pub min_rate: u64,
+    /// The window over which `min_rate` is measured.
+    pub rate_window: Duration,
+    /// Longest pause a server's `Retry-After` can impose.
+    pub max_retry_after: Duration,
 }
 
 impl Default for ClientOptions {
@@ -44,6 +60,10 @@ impl Default for ClientOptions {
             connect_timeout: Duration::from_secs(30),
             read_timeout: Duration::from_secs(60),
             user_agent: format!("onc-hydro/{}", env!("CARGO_PKG_VERSION")),
+            max_json_bytes: MAX_JSON_BYTES,
+            min_rate: 1024,
+            rate_window: Duration::from_secs(60),
+            max_retry_after: Duration::from_secs(300),
         }
     }
 }
@@ -165,6 +185,8 @@ struct Inner {
     base: Url,
     token: String,
     options: ClientOptions,
+    /// No request leaves before this instant (set from `Retry-After`).
+    pause_until: std::sync::Mutex<Option<tokio::time::Instant>>,
 }
 
 impl std::fmt::Debug for Client {
@@ -217,6 +239,7 @@ impl Client {
                 base,
                 token,
                 options,
+                pause_until: std::sync::Mutex::new(None),
             }),
         })
     }
@@ -275,6 +298,7 @@ impl Client {
     ) -> Result<(Response, String), ApiError> {
         let url = self.service_url(service, params)?;
         let shown = self.redact(url.as_str());
+        self.wait_out_pause().await;
         let mut req = self.inner.http.request(method.clone(), url);
         if file {
             req = req.header(ACCEPT_ENCODING, HeaderValue::from_static("identity"));
@@ -284,6 +308,7 @@ impl Client {
         match req.send().await {
             Ok(resp) => {
                 tracing::debug!(target: "onc_hydro::api", "{method} {shown} -> {}", resp.status().as_u16());
+                self.note_retry_after(&resp);
                 Ok((resp, shown))
             }
             Err(e) => {
@@ -291,6 +316,89 @@ impl Client {
                 Err(self.transport_error(&e, &shown))
             }
         }
+    }
+
+    /// Sleeps while a server-imposed pause is in force.
+    async fn wait_out_pause(&self) {
+        loop {
+            let until = *self
+                .inner
+                .pause_until
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            match until {
+                Some(t) if t > tokio::time::Instant::now() => tokio::time::sleep_until(t).await,
+                _ => return,
+            }
+        }
+    }
+
+    /// A 429 or 503 with `Retry-After` pauses every request of this client (all clones).
+    fn note_retry_after(&self, resp: &Response) {
+        if !matches!(resp.status().as_u16(), 429 | 503) {
+            return;
+        }
+        let Some(wait) = resp
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_retry_after)
+        else {
+            return;
+        };
+        let wait = wait.min(self.inner.options.max_retry_after);
+        let until = tokio::time::Instant::now() + wait;
+        let mut slot = self
+            .inner
+            .pause_until
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if slot.is_none_or(|t| t < until) {
+            *slot = Some(until);
+        }
+        tracing::info!(target: "onc_hydro::api", "the server asked to wait {wait:?} (Retry-After); pausing all requests");
+    }
+
+    /// Reads a body of at most `limit` bytes: refused unread when `Content-Length` says more,
+    /// stopped as soon as more arrives.
+    async fn read_capped(
+        &self,
+        mut resp: Response,
+        shown_url: &str,
+        limit: u64,
+    ) -> Result<Vec<u8>, ApiError> {
+        let too_large = |declared| ApiError::TooLarge {
+            url: shown_url.to_string(),
+            limit,
+            declared,
+        };
+        if let Some(n) = resp.content_length().filter(|n| *n > limit) {
+            return Err(too_large(Some(n)));
+        }
+        let mut out = Vec::new();
+        while let Some(chunk) = resp
+            .chunk()
+            .await
+            .map_err(|e| self.transport_error(&e, shown_url))?
+        {
+            if (out.len() + chunk.len()) as u64 > limit {
+                return Err(too_large(None));
+            }
+            out.extend_from_slice(&chunk);
+        }
+        Ok(out)
+    }
+
+    /// The start of a small (status, error) body as text, at most 64 KiB; never fails.
+    pub(crate) async fn small_text(&self, mut resp: Response) -> String {
+        let mut out: Vec<u8> = Vec::new();
+        while out.len() < MAX_SMALL_BODY {
+            match resp.chunk().await {
+                Ok(Some(c)) => out.extend_from_slice(&c[..c.len().min(MAX_SMALL_BODY - out.len())]),
+                _ => break,
+            }
+        }
+        self.redact(&String::from_utf8_lossy(&out))
     }
 
     /// Maps a reqwest failure to [`ApiError::Transport`] with a redacted message.
@@ -314,10 +422,7 @@ impl Client {
     /// Reads an unsuccessful response into the matching [`ApiError`].
     pub(crate) async fn status_error(&self, resp: Response, shown_url: &str) -> ApiError {
         let status = resp.status().as_u16();
-        let body = match resp.text().await {
-            Ok(t) => self.redact(&t),
-            Err(_) => String::new(),
-        };
+        let body = self.small_text(resp).await;
         let url = shown_url.to_string();
         let errors = parse_error_items(&body);
         match status {
@@ -368,11 +473,10 @@ impl Client {
         if !(status == 200 || status == 202) {
             return Err(self.status_error(resp, &shown).await);
         }
-        let text = resp
-            .text()
-            .await
-            .map_err(|e| self.transport_error(&e, &shown))?;
-        let value = self.decode::<T>(&text, &shown)?;
+        let bytes = self
+            .read_capped(resp, &shown, self.inner.options.max_json_bytes)
+            .await?;
+        let value = self.decode::<T>(&String::from_utf8_lossy(&bytes), &shown)?;
         Ok((status, value))
     }
 
@@ -476,6 +580,17 @@ pub(crate) fn json_message(body: &str) -> Option<String> {
     v.get("message").and_then(Value::as_str).map(str::to_string)
 }
 
+/// `Retry-After`: delay-seconds (fractions tolerated) or an HTTP date.
+fn parse_retry_after(value: &str) -> Option<Duration> {
+    let v = value.trim();
+    if let Ok(secs) = v.parse::<f64>() {
+        return Duration::try_from_secs_f64(secs.max(0.0)).ok();
+    }
+    let at = jiff::fmt::rfc2822::parse(v).ok()?.timestamp();
+    let secs = at.duration_since(jiff::Timestamp::now()).as_secs_f64();
+    Some(Duration::from_secs_f64(secs.max(0.0)))
+}
+
 fn non_empty(s: String) -> Option<String> {
     if s.trim().is_empty() {
         None
@@ -570,6 +685,21 @@ mod tests {
             Err(ApiError::BaseUrl { .. })
         ));
         assert!(Client::new("not a url", "t").is_err());
+    }
+
+    #[test]
+    fn retry_after_takes_seconds_or_a_date() {
+        assert_eq!(parse_retry_after(" 2 "), Some(Duration::from_secs(2)));
+        assert_eq!(parse_retry_after("0.5"), Some(Duration::from_millis(500)));
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Some(Duration::ZERO)
+        );
+        let later = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(90);
+        let text = jiff::fmt::rfc2822::to_string(&later.to_zoned(jiff::tz::TimeZone::UTC)).unwrap();
+        let d = parse_retry_after(&text).unwrap().as_secs_f64();
+        assert!((85.0..=90.0).contains(&d), "{d} from {text}");
+        assert_eq!(parse_retry_after("soon"), None);
     }
 
     #[test]

@@ -411,23 +411,19 @@ impl Client {
                 shown,
             ))),
             202 => {
-                let text = resp
-                    .text()
-                    .await
-                    .map_err(|e| self.transport_error(&e, &shown))?;
-                let (status, message) = not_ready_body(&self.redact(&text));
+                let text = self.small_text(resp).await;
+                let (status, message) = not_ready_body(&text);
                 Ok(DownloadOutcome::NotReady { status, message })
             }
             204 => {
-                let text = resp.text().await.unwrap_or_default();
+                let text = self.small_text(resp).await;
                 Ok(DownloadOutcome::NoData {
-                    message: json_message(&self.redact(&text)),
+                    message: json_message(&text),
                 })
             }
             404 => Ok(DownloadOutcome::End),
             410 => {
-                let text = resp.text().await.unwrap_or_default();
-                let text = self.redact(&text);
+                let text = self.small_text(resp).await;
                 let message = json_message(&text).or_else(|| {
                     let t = text.trim();
                     (!t.is_empty()).then(|| t.chars().take(300).collect())

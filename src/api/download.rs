@@ -1,6 +1,7 @@
 //! File bodies: a streaming response with its file name (from `Content-Disposition`, parsed
 //! robustly), `Content-Length`, and a chunk stream that reports a short body as
-//! [`ApiError::Truncated`]. Used by data-product downloads and `archivefile/download`.
+//! [`ApiError::Truncated`] and a body slower than the client's minimum rate (averaged over its
+//! window) as a [`TransportKind::TooSlow`] timeout. Used by data-product downloads and `archivefile/download`.
 //!
 //! Must not know: where the bytes go (callers pass any `AsyncWrite`).
 
@@ -11,7 +12,7 @@ use reqwest::Response;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
 use super::client::Client;
-use super::error::ApiError;
+use super::error::{ApiError, TransportKind};
 
 /// A file being received. Read it with [`FileBody::chunk`], [`FileBody::write_to`],
 /// [`FileBody::bytes`] or [`FileBody::into_stream`]. Dropping it aborts the transfer.
@@ -24,6 +25,9 @@ pub struct FileBody {
     check_length: bool,
     received: u64,
     finished: bool,
+    /// Start of the current rate window and the bytes received in it.
+    window_start: tokio::time::Instant,
+    window_bytes: u64,
 }
 
 impl std::fmt::Debug for FileBody {
@@ -63,6 +67,8 @@ impl FileBody {
             check_length: content_length.is_some() && !encoded,
             received: 0,
             finished: false,
+            window_start: tokio::time::Instant::now(),
+            window_bytes: 0,
         }
     }
 
@@ -95,6 +101,7 @@ impl FileBody {
         match self.response.chunk().await {
             Ok(Some(b)) => {
                 self.received += b.len() as u64;
+                self.check_rate(b.len() as u64)?;
                 Ok(Some(b))
             }
             Ok(None) => {
@@ -116,6 +123,35 @@ impl FileBody {
                 }
             }
         }
+    }
+
+    /// Fails when the bytes of the window that just closed average below the minimum rate.
+    fn check_rate(&mut self, n: u64) -> Result<(), ApiError> {
+        let opts = self.client.options();
+        if opts.min_rate == 0 || opts.rate_window.is_zero() {
+            return Ok(());
+        }
+        self.window_bytes += n;
+        let elapsed = self.window_start.elapsed();
+        if elapsed < opts.rate_window {
+            return Ok(());
+        }
+        let rate = self.window_bytes as f64 / elapsed.as_secs_f64();
+        if rate < opts.min_rate as f64 {
+            self.finished = true;
+            return Err(ApiError::Transport {
+                kind: TransportKind::TooSlow,
+                url: self.url.clone(),
+                message: format!(
+                    "{rate:.0} bytes/s over the last {:.1} s, below the minimum of {} bytes/s",
+                    elapsed.as_secs_f64(),
+                    opts.min_rate
+                ),
+            });
+        }
+        self.window_start = tokio::time::Instant::now();
+        self.window_bytes = 0;
+        Ok(())
     }
 
     fn truncated(&self, expected: u64) -> ApiError {

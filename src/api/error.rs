@@ -70,6 +70,8 @@ pub enum TransportKind {
     Timeout,
     /// The connection broke while the response body was being read.
     Body,
+    /// A file body arrived slower than the client's minimum rate.
+    TooSlow,
     /// Anything else reqwest reports.
     Other,
 }
@@ -80,6 +82,7 @@ impl fmt::Display for TransportKind {
             TransportKind::Connect => "connection failed",
             TransportKind::Timeout => "timed out",
             TransportKind::Body => "connection broke while reading the body",
+            TransportKind::TooSlow => "transfer too slow",
             TransportKind::Other => "request failed",
         })
     }
@@ -134,6 +137,13 @@ pub enum ApiError {
         expected: u64,
         received: u64,
     },
+    /// A JSON answer larger than the client accepts (refused unread when announced).
+    #[error("the response from {url} is larger than the {} MiB limit{}", .limit >> 20, declared_suffix(.declared))]
+    TooLarge {
+        url: String,
+        limit: u64,
+        declared: Option<u64>,
+    },
     /// The response body could not be decoded as the expected JSON shape.
     #[error("cannot decode the response from {url}: {message}")]
     Decode { url: String, message: String },
@@ -175,6 +185,13 @@ fn msg_suffix(m: &Option<String>) -> String {
     match m {
         Some(m) if !m.is_empty() => format!(": {m}"),
         _ => String::new(),
+    }
+}
+
+fn declared_suffix(d: &Option<u64>) -> String {
+    match d {
+        Some(n) => format!(" (Content-Length {n})"),
+        None => String::new(),
     }
 }
 
@@ -230,12 +247,12 @@ impl ApiError {
         matches!(self, ApiError::Truncated { .. })
     }
 
-    /// A timeout of any kind.
+    /// A timeout of any kind (a body slower than the minimum rate included).
     pub fn is_timeout(&self) -> bool {
         matches!(
             self,
             ApiError::Transport {
-                kind: TransportKind::Timeout,
+                kind: TransportKind::Timeout | TransportKind::TooSlow,
                 ..
             }
         )
@@ -274,6 +291,7 @@ impl ApiError {
             | ApiError::Transport { url, .. }
             | ApiError::Truncated { url, .. }
             | ApiError::Decode { url, .. }
+            | ApiError::TooLarge { url, .. }
             | ApiError::Write { url, .. } => Some(url),
             ApiError::BaseUrl { .. } | ApiError::InvalidArgument { .. } => None,
         }

@@ -57,6 +57,10 @@ pub struct EngineArgs {
     /// Retry tasks that failed for good in earlier runs.
     #[arg(long)]
     pub retry_failed: bool,
+    /// Re-hash every file recorded as verified before trusting it (by default only its size
+    /// and modification time are checked); a changed file is fetched again.
+    #[arg(long)]
+    pub verify: bool,
     /// No progress line.
     #[arg(long)]
     pub quiet: bool,
@@ -179,6 +183,7 @@ pub(super) fn open(out: &Path, global: &GlobalArgs, args: &EngineArgs) -> anyhow
     let fresh = !out.join(crate::engine::LEDGER_FILE).exists();
     let config = EngineConfig {
         retry_failed: args.retry_failed,
+        verify: args.verify,
         ..EngineConfig::default()
     };
     let engine = Engine::open(out, config)

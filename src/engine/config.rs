@@ -131,6 +131,9 @@ pub struct EngineConfig {
     pub ledger_path: Option<PathBuf>,
     /// Make finally-failed tasks retryable again at the start of the run.
     pub retry_failed: bool,
+    /// Re-hash every file recorded as verified before trusting it (default: a size + mtime
+    /// check); a mismatch fetches the file again.
+    pub verify: bool,
 }
 
 impl std::fmt::Debug for EngineConfig {
@@ -140,6 +143,7 @@ impl std::fmt::Debug for EngineConfig {
             .field("validator", &self.validator.as_ref().map(|_| "fn"))
             .field("ledger_path", &self.ledger_path)
             .field("retry_failed", &self.retry_failed)
+            .field("verify", &self.verify)
             .finish()
     }
 }

@@ -47,6 +47,12 @@ pub enum EngineError {
     /// No ledger exists where one was expected.
     #[error("no ledger at {0} (run a download into this folder first)")]
     NoLedger(PathBuf),
+    /// Another process is running in this output folder (one run per folder at a time).
+    #[error("the output folder {out} is in use by another onc-hydro run ({holder}); wait for it to finish or use another --out")]
+    Locked { out: PathBuf, holder: String },
+    /// A file given as a ledger is not one (empty, another SQLite database, not SQLite).
+    #[error("{path} is not an onc-hydro ledger: {message}")]
+    NotALedger { path: PathBuf, message: String },
     /// A remote call failed in a way that stops the operation (e.g. `cancel`).
     #[error(transparent)]
     Api(#[from] ApiError),

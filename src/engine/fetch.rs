@@ -1,7 +1,9 @@
 //! File transfers under the download slots: one data-product file (`download?dpRunId&index`,
 //! polling 202 answers) or one archive file (`archivefile/download`), each retried on transient
 //! failures, stored through [`storage`](super::storage) and recorded in the ledger. A file the
-//! ledger already holds as verified (and still present with its size) is never fetched again.
+//! ledger already holds as verified is fetched again only when the disk disagrees: at the start
+//! of every run [`recheck`] compares each verified file's size and modification time (and with
+//! `verify` its SHA-256) with the ledger, and an archive file's size with the latest listing.
 //!
 //! Must not know: how jobs are requested or polled.
 
@@ -11,11 +13,12 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::ctx::{Ctx, Stop};
-use super::ledger::{FileRow, FileState, TaskRow};
+use super::error::EngineError;
+use super::ledger::{FileRow, FileState, Ledger, TaskRow};
 use super::report::Event;
 use super::retry::{classify, FailureClass};
 use super::storage::{self, check_file_name, StorageError};
-use super::task::{ArchiveSpec, TaskId, TaskState};
+use super::task::{ArchiveSpec, TaskId, TaskSpec, TaskState};
 use crate::api::{ApiError, DownloadIndex, DownloadOutcome, FileBody, RunId};
 
 /// What a transfer ended with.
@@ -58,8 +61,99 @@ fn verified(ctx: &Ctx, t: &Target<'_>) -> Result<Option<String>, Stop> {
     let (Some(path), Some(size)) = (&row.path, row.size) else {
         return Ok(None);
     };
-    let on_disk = std::fs::metadata(ctx.out.join(path)).map(|m| m.len()).ok();
-    Ok((on_disk == Some(size)).then(|| row.name.unwrap_or_default()))
+    let Ok(meta) = std::fs::metadata(ctx.out.join(path)) else {
+        return Ok(None);
+    };
+    let same_mtime = row.mtime_ns.is_none() || row.mtime_ns == storage::mtime_ns(&meta);
+    Ok((meta.len() == size && same_mtime).then(|| row.name.unwrap_or_default()))
+}
+
+/// What the re-check at the start of a run found.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Recheck {
+    /// Verified files looked at.
+    pub checked: u64,
+    /// Files missing, changed or disagreeing with the listing: their tasks run again.
+    pub invalidated: u64,
+    /// Stale temporary files of crashed runs removed.
+    pub parts_swept: u64,
+}
+
+/// Why the file of `row` can no longer be trusted, if it cannot. Blocking.
+fn distrust(
+    ledger: &Ledger,
+    out: &Path,
+    row: &FileRow,
+    verify: bool,
+) -> Result<Option<String>, EngineError> {
+    let (Some(rel), Some(size)) = (&row.path, row.size) else {
+        return Ok(Some("no path or size recorded".into()));
+    };
+    if row.run_id == 0 {
+        if let Some(TaskSpec::Archive(a)) = ledger.task(row.task)?.map(|t| t.spec) {
+            if a.size.is_some_and(|listed| listed != size) {
+                return Ok(Some(format!(
+                    "the listing now gives {} bytes, the stored file has {size}",
+                    a.size.unwrap_or(0)
+                )));
+            }
+        }
+    }
+    let path = out.join(rel);
+    let meta = match std::fs::metadata(&path) {
+        Ok(m) => m,
+        Err(e) => return Ok(Some(format!("{rel}: {e}"))),
+    };
+    if meta.len() != size {
+        return Ok(Some(format!(
+            "{rel}: {} bytes on disk, {size} verified",
+            meta.len()
+        )));
+    }
+    let mtime = storage::mtime_ns(&meta);
+    if !verify && (row.mtime_ns.is_none() || row.mtime_ns == mtime) {
+        return Ok(None);
+    }
+    // Touched, or asked to verify: the content decides.
+    match storage::hash_file(&path) {
+        Ok((_, sha)) if Some(&sha) == row.sha256.as_ref() => {
+            if row.mtime_ns != mtime {
+                ledger.file_touched(row, mtime)?;
+            }
+            Ok(None)
+        }
+        Ok(_) => Ok(Some(format!(
+            "{rel}: content changed since it was verified"
+        ))),
+        Err(e) => Ok(Some(format!("{rel}: {e}"))),
+    }
+}
+
+/// Sweeps temporaries of crashed runs and re-checks every verified file against the disk
+/// (size + modification time; the SHA-256 too when `verify` or when only the time changed).
+/// A file that fails goes back to pending and its task to `planned`. Blocking: run it on a
+/// blocking thread. Call only while holding the folder's lock.
+pub(crate) fn recheck(ledger: &Ledger, out: &Path, verify: bool) -> Result<Recheck, EngineError> {
+    let mut report = Recheck {
+        parts_swept: storage::sweep_stale_parts(out),
+        ..Recheck::default()
+    };
+    let mut after = 0;
+    loop {
+        let page = ledger.done_files_after(after, 500)?;
+        let Some((last, _)) = page.last() else {
+            return Ok(report);
+        };
+        after = *last;
+        for (_, row) in &page {
+            report.checked += 1;
+            if let Some(why) = distrust(ledger, out, row, verify)? {
+                tracing::info!(target: "onc_hydro::engine", "fetching again: {why}");
+                ledger.file_invalidated(row, &format!("fetching again: {why}"))?;
+                report.invalidated += 1;
+            }
+        }
+    }
 }
 
 async fn transfer<F, Fut>(
@@ -127,6 +221,7 @@ where
                             path: Some(ctx.relative(&f.path)),
                             size: Some(f.size),
                             sha256: Some(f.sha256),
+                            mtime_ns: f.mtime_ns,
                             state: FileState::Done,
                         })?;
                         ctx.stats.add(&ctx.stats.files, 1);
@@ -230,8 +325,9 @@ pub(crate) async fn archive_task(
     check_file_name(&spec.filename).map_err(|e| Stop::permanent(e.to_string()))?;
     let final_path = dir.join(&spec.filename);
     let known = ctx.ledger.file(row.id, 0, "")?;
-    if known.is_none_or(|f| f.state != FileState::Done) {
-        adopt_existing(&ctx, row.id, &final_path, &spec).await?;
+    if known.as_ref().is_none_or(|f| f.state != FileState::Done) {
+        let recorded = known.and_then(|f| f.sha256);
+        adopt_existing(&ctx, row.id, &final_path, &spec, recorded).await?;
     }
     let target = Target {
         task: row.id,
@@ -265,6 +361,7 @@ async fn adopt_existing(
     task: TaskId,
     path: &Path,
     spec: &ArchiveSpec,
+    recorded_sha: Option<String>,
 ) -> Result<(), Stop> {
     let Some(expected) = spec.size else {
         return Ok(());
@@ -281,11 +378,19 @@ async fn adopt_existing(
         if let Some(v) = v {
             v(&p, &name)?;
         }
-        storage::hash_file(&p).map_err(|e| e.to_string())
+        let meta = std::fs::metadata(&p).map_err(|e| e.to_string())?;
+        let (size, sha) = storage::hash_file(&p).map_err(|e| e.to_string())?;
+        Ok((size, sha, storage::mtime_ns(&meta)))
     })
     .await
     .unwrap_or_else(|e| Err(e.to_string()));
-    if let Ok((size, sha)) = checked {
+    // A file verified before and found changed keeps its old digest: only that content is
+    // adopted, anything else is downloaded again.
+    let checked = checked.and_then(|c| match &recorded_sha {
+        Some(want) if *want != c.1 => Err("content differs from the verified file".to_string()),
+        _ => Ok(c),
+    });
+    if let Ok((size, sha, mtime_ns)) = checked {
         ctx.ledger.file_done(&FileRow {
             task,
             run_id: 0,
@@ -294,6 +399,7 @@ async fn adopt_existing(
             path: Some(ctx.relative(path)),
             size: Some(size),
             sha256: Some(sha),
+            mtime_ns,
             state: FileState::Done,
         })?;
     }

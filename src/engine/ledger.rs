@@ -62,6 +62,66 @@ CREATE TABLE IF NOT EXISTS files(
 /// The default ledger file name inside the output folder.
 pub const LEDGER_FILE: &str = "ledger.sqlite";
 
+/// `PRAGMA application_id` of an onc-hydro ledger ("ONCH"): tells our databases from others.
+const APPLICATION_ID: i64 = 0x4F4E_4348;
+
+/// Columns added after the first release, with their type (added to older ledgers on open).
+const ADDED_COLUMNS: [(&str, &str, &str); 1] = [("files", "mtime_ns", "INTEGER")];
+
+/// Refuses a file that is not an onc-hydro ledger: empty, not SQLite, or another program's
+/// database. A database with our id, or (older ledgers) with our tables, is accepted.
+fn check_is_ledger(path: &Path, conn: &Connection) -> Result<(), EngineError> {
+    let not = |message: String| EngineError::NotALedger {
+        path: path.to_path_buf(),
+        message,
+    };
+    let id: i64 = conn
+        .pragma_query_value(None, "application_id", |r| r.get(0))
+        .map_err(|e| not(format!("cannot be read as SQLite ({e})")))?;
+    if id == APPLICATION_ID {
+        return Ok(());
+    }
+    if id != 0 {
+        return Err(not(format!(
+            "an SQLite database of another program (application_id {id:#x})"
+        )));
+    }
+    let mut stmt = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .map_err(|e| not(format!("cannot be read as SQLite ({e})")))?;
+    let tables: Vec<String> = stmt
+        .query_map([], |r| r.get(0))
+        .and_then(|rows| rows.collect())
+        .map_err(|e| not(format!("cannot be read as SQLite ({e})")))?;
+    let ours = ["files", "meta", "tasks"]
+        .iter()
+        .all(|t| tables.iter().any(|n| n == t));
+    if ours {
+        Ok(())
+    } else if tables.is_empty() {
+        Err(not(
+            "an empty SQLite database without the ledger's tables".into()
+        ))
+    } else {
+        Err(not(format!(
+            "an SQLite database of something else (tables: {})",
+            tables.join(", ")
+        )))
+    }
+}
+
+/// Refuses an existing file of zero bytes (SQLite would silently turn it into a database).
+fn check_not_empty(path: &Path) -> Result<bool, EngineError> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_file() && m.len() == 0 => Err(EngineError::NotALedger {
+            path: path.to_path_buf(),
+            message: "an empty file (0 bytes)".into(),
+        }),
+        Ok(_) => Ok(true),
+        Err(_) => Ok(false),
+    }
+}
+
 /// `YYYY-MM-DDTHH:MM:SS.sssZ` (sorts like the instants it names).
 pub(crate) fn ts_text(ts: Timestamp) -> String {
     format!("{ts:.3}")
@@ -181,8 +241,12 @@ impl Ledger {
             path: path.to_path_buf(),
             source,
         };
+        let existed = check_not_empty(path)?;
         let conn = Connection::open(path).map_err(err)?;
         conn.busy_timeout(Duration::from_secs(10)).map_err(err)?;
+        if existed {
+            check_is_ledger(path, &conn)?;
+        }
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(err)?;
         // NORMAL in WAL mode: every commit survives a process crash (SIGKILL); only an OS
@@ -190,6 +254,22 @@ impl Ledger {
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(err)?;
         conn.execute_batch(SCHEMA).map_err(err)?;
+        for (table, column, kind) in ADDED_COLUMNS {
+            let has: bool = conn
+                .query_row(
+                    &format!("SELECT COUNT(*) FROM pragma_table_info('{table}') WHERE name = ?1"),
+                    [column],
+                    |r| r.get::<_, i64>(0),
+                )
+                .map_err(err)?
+                > 0;
+            if !has {
+                conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {kind}"))
+                    .map_err(err)?;
+            }
+        }
+        conn.pragma_update(None, "application_id", APPLICATION_ID)
+            .map_err(err)?;
         Ok(Ledger {
             conn: Arc::new(Mutex::new(conn)),
             path: path.to_path_buf(),
@@ -205,9 +285,11 @@ impl Ledger {
             path: path.to_path_buf(),
             source,
         };
+        check_not_empty(path)?;
         let conn =
             Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(err)?;
         conn.busy_timeout(Duration::from_secs(10)).map_err(err)?;
+        check_is_ledger(path, &conn)?;
         Ok(Ledger {
             conn: Arc::new(Mutex::new(conn)),
             path: path.to_path_buf(),
@@ -273,6 +355,13 @@ impl Ledger {
                      WHERE key = ?1 AND state IN ('cancelled', 'dropped')",
                 )
                 .map_err(|e| self.err(e))?;
+            // The same work planned with new details (a listing's new size, another folder):
+            // the latest plan wins, so a resume checks files against it.
+            let mut refresh = tx
+                .prepare_cached(
+                    "UPDATE tasks SET spec = ?2, label = ?3 WHERE key = ?1 AND spec <> ?2",
+                )
+                .map_err(|e| self.err(e))?;
             for spec in specs {
                 let key = spec.key();
                 let json = serde_json::to_string(spec)
@@ -288,14 +377,19 @@ impl Ledger {
                     .map_err(|e| self.err(e))?;
                 if n == 1 {
                     report.added += 1;
-                } else if revive
-                    .execute(params![key.0, now])
-                    .map_err(|e| self.err(e))?
-                    == 1
-                {
-                    report.revived += 1;
                 } else {
-                    report.already_planned += 1;
+                    refresh
+                        .execute(params![key.0, json, spec.label()])
+                        .map_err(|e| self.err(e))?;
+                    if revive
+                        .execute(params![key.0, now])
+                        .map_err(|e| self.err(e))?
+                        == 1
+                    {
+                        report.revived += 1;
+                    } else {
+                        report.already_planned += 1;
+                    }
                 }
             }
         }
@@ -565,7 +659,8 @@ impl Ledger {
     pub fn status(&self) -> Result<LedgerStatus, EngineError> {
         let mut conn = self.lock();
         let tx = conn.transaction().map_err(|e| self.err(e))?;
-        let q = || -> rusqlite::Result<LedgerStatus> {
+        let mut unknown: Vec<String> = Vec::new();
+        let mut q = || -> rusqlite::Result<LedgerStatus> {
             let mut by_state = BTreeMap::new();
             let mut total = 0;
             {
@@ -574,9 +669,12 @@ impl Ledger {
                     s.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
                 for row in rows {
                     let (st, n) = row?;
-                    if let Some(st) = TaskState::parse(&st) {
-                        by_state.insert(st, n as u64);
-                        total += n as u64;
+                    match TaskState::parse(&st) {
+                        Some(s) => {
+                            by_state.insert(s, n as u64);
+                            total += n as u64;
+                        }
+                        None => unknown.push(format!("{n} with state {st:?}")),
                     }
                 }
             }
@@ -626,6 +724,15 @@ impl Ledger {
         };
         let status = q().map_err(|e| self.err(e))?;
         tx.finish().map_err(|e| self.err(e))?;
+        if !unknown.is_empty() {
+            return Err(EngineError::LedgerContent {
+                path: self.path.clone(),
+                message: format!(
+                    "tasks this version does not know: {} (written by a newer onc-hydro, or edited by hand)",
+                    unknown.join(", ")
+                ),
+            });
+        }
         Ok(status)
     }
 }

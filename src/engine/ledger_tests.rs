@@ -104,6 +104,7 @@ fn files_upsert_and_a_second_reader_sees_commits() {
         path: Some("a.csv".into()),
         size: Some(42),
         sha256: Some("ab".into()),
+        mtime_ns: Some(7),
         state: FileState::Done,
     })
     .unwrap();
@@ -130,4 +131,62 @@ fn cancelled_tasks_revive_when_planned_again() {
         (s.count(TaskState::Planned), s.count(TaskState::Cancelled)),
         (1, 1)
     );
+}
+
+#[test]
+fn files_that_are_not_ledgers_are_refused_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.sqlite");
+    std::fs::write(&empty, b"").unwrap();
+    for e in [Ledger::open(&empty), Ledger::open_read_only(&empty)] {
+        let e = e.unwrap_err().to_string();
+        assert!(
+            e.contains("not an onc-hydro ledger") && e.contains("empty file"),
+            "{e}"
+        );
+    }
+    assert_eq!(std::fs::metadata(&empty).unwrap().len(), 0);
+    let other = dir.path().join("other.sqlite");
+    {
+        let c = Connection::open(&other).unwrap();
+        c.execute_batch("CREATE TABLE birds(name TEXT); INSERT INTO birds VALUES('tern');")
+            .unwrap();
+    }
+    let before = std::fs::read(&other).unwrap();
+    for e in [Ledger::open(&other), Ledger::open_read_only(&other)] {
+        let e = e.unwrap_err().to_string();
+        assert!(e.contains("something else (tables: birds)"), "{e}");
+    }
+    assert_eq!(std::fs::read(&other).unwrap(), before);
+    let text = dir.path().join("notes.sqlite");
+    std::fs::write(&text, "just some notes, not a database at all..........").unwrap();
+    let e = Ledger::open_read_only(&text).unwrap_err().to_string();
+    assert!(e.contains("not an onc-hydro ledger"), "{e}");
+}
+
+#[test]
+fn unknown_task_states_are_reported_not_hidden() {
+    let (_d, l) = open();
+    l.plan(&(0..3).map(archive).collect::<Vec<_>>()).unwrap();
+    l.lock()
+        .execute("UPDATE tasks SET state = 'paused' WHERE id = 2", [])
+        .unwrap();
+    let e = l.status().unwrap_err().to_string();
+    assert!(e.contains("1 with state \"paused\""), "{e}");
+    let again = Ledger::open(l.path()).unwrap();
+    assert!(again.status().is_err());
+}
+
+#[test]
+fn replanning_with_a_new_size_updates_the_spec() {
+    let (_d, l) = open();
+    l.plan(&[archive(1)]).unwrap();
+    let TaskSpec::Archive(mut a) = archive(1) else {
+        unreachable!()
+    };
+    a.size = Some(99);
+    let r = l.plan(&[TaskSpec::Archive(a.clone())]).unwrap();
+    assert_eq!(r.already_planned, 1);
+    let row = l.task(TaskId(1)).unwrap().unwrap();
+    assert_eq!(row.spec, TaskSpec::Archive(a));
 }

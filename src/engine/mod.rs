@@ -17,6 +17,7 @@ mod ctx;
 mod error;
 mod fetch;
 mod ledger;
+mod lock;
 mod order;
 mod remote;
 mod report;
@@ -40,8 +41,9 @@ pub use error::EngineError;
 pub use ledger::{
     FailureRow, FileRow, FileState, Ledger, LedgerStatus, PlanReport, TaskRow, LEDGER_FILE,
 };
+pub use lock::LOCK_FILE;
 pub use report::{CollectingReporter, Event, NullReporter, Reporter};
-pub use retry::{classify, FailureClass, PollPolicy, RetryPolicy};
+pub use retry::{classify, with_retries, FailureClass, PollPolicy, RetryPolicy};
 pub use storage::{check_file_name, StorageError, Validator};
 pub use summary::{Stats, Summary};
 pub use task::{ArchiveSpec, OrderSpec, TaskId, TaskKey, TaskKind, TaskSpec, TaskState};
@@ -57,6 +59,8 @@ pub struct Engine {
     ledger: Ledger,
     settings: EngineSettings,
     config: EngineConfig,
+    /// One run per output folder (released on drop or process exit).
+    _lock: lock::OutLock,
 }
 
 impl std::fmt::Debug for Engine {
@@ -93,6 +97,7 @@ impl Engine {
     pub fn open(out: &Path, config: EngineConfig) -> Result<Engine, EngineError> {
         std::fs::create_dir_all(out)
             .map_err(|e| EngineError::io("cannot create the output folder", out, e))?;
+        let lock = lock::acquire(out)?;
         let ledger = Ledger::open(&ledger_path(out, &config))?;
         let stored = match ledger.meta(SETTINGS_KEY)? {
             Some(text) => Some(serde_json::from_str::<EngineSettings>(&text).map_err(|e| {
@@ -118,6 +123,7 @@ impl Engine {
             ledger,
             settings,
             config,
+            _lock: lock,
         })
     }
 
@@ -178,6 +184,15 @@ impl Engine {
         if self.config.retry_failed {
             self.ledger.retry_failed()?;
         }
+        let (ledger, out, verify) = (self.ledger.clone(), self.out.clone(), self.config.verify);
+        let checked = tokio::task::spawn_blocking(move || fetch::recheck(&ledger, &out, verify))
+            .await
+            .map_err(|e| EngineError::Stopped(format!("the disk re-check failed: {e}")))??;
+        reporter.event(&Event::Rechecked {
+            checked: checked.checked,
+            invalidated: checked.invalidated,
+            parts_swept: checked.parts_swept,
+        });
         let before = self.ledger.status()?;
         reporter.event(&Event::Started {
             total: before.total,

@@ -23,6 +23,13 @@ pub enum Event {
         files_done: u64,
         bytes_done: u64,
     },
+    /// Before anything else: verified files were re-checked against the disk; `invalidated`
+    /// of them were missing or changed and will be fetched again.
+    Rechecked {
+        checked: u64,
+        invalidated: u64,
+        parts_swept: u64,
+    },
     /// A data-product job was requested (`dpRequestId` recorded).
     Requested { task: TaskId, label: String },
     /// The number of jobs currently waiting on the server changed.

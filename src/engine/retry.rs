@@ -88,6 +88,36 @@ impl RetryPolicy {
     }
 }
 
+/// Calls `op` until it succeeds, retrying transient failures (the same [`classify`] as every
+/// engine task: 5xx, 429, timeouts, resets, truncated or undecodable bodies) with `policy`'s
+/// backoff, at most `max_attempts` times; `on_retry(error, failures, delay)` hears of each
+/// retry. For calls made outside a run, e.g. the archive listing before planning. A server's
+/// `Retry-After` is honoured by the client itself (it pauses every request).
+pub async fn with_retries<T, F, Fut>(
+    policy: &RetryPolicy,
+    mut on_retry: impl FnMut(&ApiError, u32, Duration),
+    mut op: F,
+) -> Result<T, ApiError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, ApiError>>,
+{
+    let mut failures = 0u32;
+    loop {
+        let e = match op().await {
+            Ok(v) => return Ok(v),
+            Err(e) => e,
+        };
+        failures += 1;
+        if classify(&e) != FailureClass::Transient || failures >= policy.max_attempts.max(1) {
+            return Err(e);
+        }
+        let delay = policy.delay(failures);
+        on_retry(&e, failures, delay);
+        tokio::time::sleep(delay).await;
+    }
+}
+
 /// How often to ask the server about a job.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct PollPolicy {
@@ -213,6 +243,65 @@ mod tests {
             received: 1,
         };
         assert_eq!(classify(&cut), FailureClass::Transient);
+    }
+
+    #[tokio::test]
+    async fn with_retries_retries_transient_and_stops_on_permanent() {
+        let policy = RetryPolicy {
+            max_attempts: 4,
+            base: Duration::from_millis(1),
+            max: Duration::from_millis(2),
+            task_rounds: 1,
+        };
+        let http = |status| ApiError::Http {
+            status,
+            url: "u".into(),
+            body: String::new(),
+        };
+        let mut calls = 0;
+        let mut retries = 0;
+        let got = with_retries(
+            &policy,
+            |_, _, _| retries += 1,
+            || {
+                calls += 1;
+                let n = calls;
+                async move {
+                    if n < 3 {
+                        Err(http(if n == 1 { 503 } else { 429 }))
+                    } else {
+                        Ok(n)
+                    }
+                }
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!((got, retries), (3, 2));
+        let mut calls = 0;
+        let e = with_retries(
+            &policy,
+            |_, _, _| {},
+            || {
+                calls += 1;
+                async { Err::<(), _>(http(403)) }
+            },
+        )
+        .await
+        .unwrap_err();
+        assert_eq!((e.status(), calls), (Some(403), 1));
+        let mut calls = 0;
+        let e = with_retries(
+            &policy,
+            |_, _, _| {},
+            || {
+                calls += 1;
+                async { Err::<(), _>(http(502)) }
+            },
+        )
+        .await
+        .unwrap_err();
+        assert_eq!((e.status(), calls), (Some(502), 4));
     }
 
     #[test]

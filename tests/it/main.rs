@@ -16,6 +16,7 @@ mod cli_hygiene;
 mod cli_smoke;
 mod contract;
 mod engine_cli;
+mod engine_hostile;
 mod engine_kill;
 mod engine_run;
 mod fuzz_readers;
