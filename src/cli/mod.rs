@@ -7,6 +7,7 @@
 mod archive;
 mod cancel;
 mod discover;
+mod engine_cmd;
 mod download;
 mod hydro_cmds;
 mod order;

@@ -44,6 +44,9 @@ pub enum EngineError {
     /// No ledger exists where one was expected.
     #[error("no ledger at {0} (run a download into this folder first)")]
     NoLedger(PathBuf),
+    /// Something the engine writes (settings, the run summary) could not be turned into JSON.
+    #[error("cannot write {what} as JSON: {message}")]
+    Json { what: &'static str, message: String },
     /// A remote call failed in a way that stops the operation (e.g. `cancel`).
     #[error(transparent)]
     Api(#[from] ApiError),

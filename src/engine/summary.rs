@@ -100,7 +100,10 @@ impl Summary {
         let path = dir.join("summary.json");
         let mut tmp = tempfile::NamedTempFile::new_in(dir)
             .map_err(|e| EngineError::io("cannot create a temporary file in", dir, e))?;
-        let text = serde_json::to_string_pretty(self).unwrap_or_else(|_| "{}".into());
+        let text = serde_json::to_string_pretty(self).map_err(|e| EngineError::Json {
+            what: "the run summary",
+            message: e.to_string(),
+        })?;
         tmp.write_all(text.as_bytes())
             .and_then(|_| tmp.write_all(b"\n"))
             .and_then(|_| tmp.as_file().sync_all())

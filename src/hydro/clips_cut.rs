@@ -43,6 +43,12 @@ pub enum ClipCutError {
     /// A source file whose content does not fit (missing field, bad shape).
     #[error("{file}: {reason}")]
     Source { file: PathBuf, reason: String },
+    /// A sidecar could not be turned into JSON (nothing is written then).
+    #[error("cannot write the sidecar {path} as JSON: {source}")]
+    Json {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
 }
 
 /// A half-open interval as printed in sidecars.
@@ -390,7 +396,10 @@ fn write_sidecar(path: &Path, sidecar: &Sidecar) -> Result<(), ClipCutError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut tmp =
         tempfile::NamedTempFile::new_in(dir).map_err(io("cannot create a temp file for"))?;
-    let text = serde_json::to_string_pretty(sidecar).unwrap_or_default();
+    let text = serde_json::to_string_pretty(sidecar).map_err(|source| ClipCutError::Json {
+        path: path.to_path_buf(),
+        source,
+    })?;
     tmp.write_all(text.as_bytes()).map_err(io("cannot write"))?;
     tmp.persist(path)
         .map_err(|e| io("cannot rename into place")(e.error))?;

@@ -5,6 +5,7 @@ mod api_client;
 mod cli_smoke;
 mod contract;
 mod engine_cli;
+mod engine_cmds;
 mod engine_kill;
 mod engine_run;
 mod hydro_clips;
