@@ -9,6 +9,7 @@ mod engine_cmds;
 mod engine_kill;
 mod engine_run;
 mod hydro_clips;
+mod hygiene_layers;
 mod hydro_plan;
 mod hydro_run;
 mod plan_flow;
