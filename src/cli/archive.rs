@@ -86,10 +86,12 @@ pub struct ListArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  onc-hydro --sim archive get --device ICLISTENHF6324 --ext flac \\\n    \
+#[command(
+    after_help = "Examples:\n  onc-hydro --sim archive get --device ICLISTENHF6324 --ext flac \\\n    \
 --from 2024-04-01T00:00:00Z --to 2024-04-01T00:15:00Z --out audio/\n  \
 onc-hydro status audio/     # the ledger in audio/ holds every file's state\n  \
-onc-hydro resume audio/     # after a crash or Ctrl-C")]
+onc-hydro resume audio/     # after a crash or Ctrl-C"
+)]
 pub struct GetArgs {
     /// File names to download; without names, everything the listing flags find.
     pub names: Vec<String>,

@@ -7,8 +7,8 @@
 mod archive;
 mod cancel;
 mod discover;
-mod engine_cmd;
 mod download;
+mod engine_cmd;
 mod hydro_cmds;
 mod order;
 mod plan_cmd;

@@ -11,9 +11,7 @@ use indicatif::HumanBytes;
 use serde::Serialize;
 
 use super::{GlobalArgs, Outcome};
-use crate::engine::{
-    for_each_task, Ledger, LedgerStatus, TaskId, TaskKey, TaskState, LEDGER_FILE,
-};
+use crate::engine::{for_each_task, Ledger, LedgerStatus, TaskId, TaskKey, TaskState, LEDGER_FILE};
 
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:\n  onc-hydro status data/ --json\n  \
@@ -114,7 +112,11 @@ pub fn run(global: &GlobalArgs, args: StatusArgs) -> anyhow::Result<Outcome> {
     } else {
         println!("{}", render(&s, &keys));
         for t in &tasks {
-            let reason = t.reason.as_deref().map(|r| format!("  ({r})")).unwrap_or_default();
+            let reason = t
+                .reason
+                .as_deref()
+                .map(|r| format!("  ({r})"))
+                .unwrap_or_default();
             println!("{}  {:<11} {}{reason}", t.key, t.state.as_str(), t.label);
         }
     }

@@ -388,7 +388,8 @@ pub fn order_key(o: &DataProductOrder) -> TaskKey {
     }
     parts.push(format!("dateFrom={}", format_onc(o.date_from)));
     parts.push(format!("dateTo={}", format_onc(o.date_to)));
-    let opts: BTreeMap<String, String> = o.options.iter().map(|(k, v)| (norm(k), norm(v))).collect();
+    let opts: BTreeMap<String, String> =
+        o.options.iter().map(|(k, v)| (norm(k), norm(v))).collect();
     for (k, v) in opts {
         parts.push(format!("{k}={v}"));
     }

@@ -96,7 +96,12 @@ async fn archive_get_runs_on_the_engine_with_a_ledger_and_the_rate_cap() {
         "0.001",
     ];
     let o = cli(sim.base_url(), &args);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let v = json(&o);
     let n = v["downloaded"].as_u64().unwrap();
     assert!(n >= 3, "{v}");
@@ -108,7 +113,10 @@ async fn archive_get_runs_on_the_engine_with_a_ledger_and_the_rate_cap() {
     assert!(gap >= 0.11, "downloads {gap} s apart at --max-rps 8");
     let keys = status_keys(sim.base_url(), &out);
     assert_eq!(keys.len() as u64, n);
-    assert!(keys.iter().all(|(k, s)| k.len() == 32 && s == "done"), "{keys:?}");
+    assert!(
+        keys.iter().all(|(k, s)| k.len() == 32 && s == "done"),
+        "{keys:?}"
+    );
     // A rerun downloads nothing: the ledger holds every file as verified.
     let again = json(&cli(sim.base_url(), &args));
     assert_eq!(again["downloaded"], 0, "{again}");
@@ -117,7 +125,13 @@ async fn archive_get_runs_on_the_engine_with_a_ledger_and_the_rate_cap() {
     // A name that would leave --out is refused before anything is sent.
     let bad = cli(
         sim.base_url(),
-        &["archive", "get", "../x.flac", "--out", out.to_str().unwrap()],
+        &[
+            "archive",
+            "get",
+            "../x.flac",
+            "--out",
+            out.to_str().unwrap(),
+        ],
     );
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("../x.flac"));
@@ -151,13 +165,21 @@ async fn order_runs_on_the_engine_and_prints_the_ledger_key() {
             "0.001",
         ],
     );
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let v = json(&o);
     assert!(v["downloaded"].as_u64().unwrap() >= 2, "data + meta: {v}");
     assert_eq!(v["failed"], 0);
     assert!(out.join("ledger.sqlite").is_file());
     let key = v["key"].as_str().unwrap();
-    assert_eq!(status_keys(sim.base_url(), &out), vec![(key.to_string(), "done".to_string())]);
+    assert_eq!(
+        status_keys(sim.base_url(), &out),
+        vec![(key.to_string(), "done".to_string())]
+    );
     let (count, gap) = min_gap(
         &sim,
         &[
