@@ -38,32 +38,20 @@ fn env_or<T: std::str::FromStr>(key: &str, default: T) -> T {
 fn order(i: usize) -> OrderSpec {
     let start: jiff::Timestamp = "2024-01-01T00:00:00Z".parse().unwrap();
     let from = start + jiff::SignedDuration::from_hours(24 * i as i64);
-    OrderSpec {
-        product: "TSSD".into(),
-        extension: "csv".into(),
-        device: Some("SBECTD19p7128".into()),
-        location: None,
-        device_category: None,
-        property: None,
-        date_from: from,
-        date_to: from + jiff::SignedDuration::from_mins(10),
-        options: Default::default(),
-        include_meta: false,
-        folder: None,
-    }
+    OrderSpec::new(DataProductOrder::new(
+        "TSSD",
+        "csv",
+        DataSource::Device {
+            device: "SBECTD19p7128".into(),
+            property: None,
+        },
+        from,
+        from + jiff::SignedDuration::from_mins(10),
+    ))
 }
 
 fn api_order(o: &OrderSpec) -> DataProductOrder {
-    DataProductOrder::new(
-        o.product.as_str(),
-        o.extension.as_str(),
-        DataSource::Device {
-            device: o.device.clone().unwrap().into(),
-            property: None,
-        },
-        o.date_from,
-        o.date_to,
-    )
+    o.order.clone()
 }
 
 async fn sim(scale: f64) -> SimServer {

@@ -1,21 +1,23 @@
 //! `onc-hydro archive list …` and `archive get …`: archived files by device or by location +
 //! device category, over `[--from, --to)`, optionally filtered by extension on the server.
-//! `get` writes `NAME.part` then renames; files already present with the listed size are
-//! skipped; names with path separators or `..` are refused. Also the shared file-saving helper
-//! used by `order`.
+//! `get` is an engine command: every file becomes an archive task in `<out>/ledger.sqlite`, run
+//! by the engine's scheduler (request-rate cap, download slots, retries, `.part` → verify →
+//! rename, `summary.json`), so `status`, `resume` and `cancel` work on its folder; files the
+//! ledger holds as verified are skipped. `list` is a plain listing (no ledger).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
-use futures_util::StreamExt;
 use serde::Serialize;
-use tokio::io::AsyncWriteExt;
 
 use super::discover::{client_for, print_table};
+use super::engine_cmd::run_batch;
+use super::resume::EngineArgs;
 use super::{GlobalArgs, Outcome, Settings};
-use crate::api::{self, ApiError, ArchiveFile, ArchiveQuery, Client, FileBody, ReturnOptions};
+use crate::api::{self, ArchiveFile, ArchiveQuery, ReturnOptions};
+use crate::engine::{ArchiveSpec, TaskSpec, TaskState};
 
 #[derive(Debug, Subcommand)]
 pub enum ArchiveCommand {
@@ -84,20 +86,34 @@ pub struct ListArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  onc-hydro --sim archive get --device ICLISTENHF6324 --ext flac \\\n    \
+--from 2024-04-01T00:00:00Z --to 2024-04-01T00:15:00Z --out audio/\n  \
+onc-hydro status audio/     # the ledger in audio/ holds every file's state\n  \
+onc-hydro resume audio/     # after a crash or Ctrl-C"
+)]
 pub struct GetArgs {
     /// File names to download; without names, everything the listing flags find.
     pub names: Vec<String>,
     #[command(flatten)]
     pub source: SourceArgs,
-    /// Output folder (created if missing).
+    /// Output folder (created if missing; holds ledger.sqlite and summary.json).
     #[arg(long)]
     pub out: PathBuf,
-    /// Files downloaded at the same time.
+    /// Files downloaded at the same time (the engine's download slots).
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=16))]
     pub parallel: u16,
     /// Attempts per file on transient failures (5xx, timeouts, cut connections).
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=20))]
     pub attempts: u32,
+    /// Requests per second over all endpoints (0 = no cap; default 10, or what the ledger
+    /// in --out holds).
+    #[arg(long, value_name = "N")]
+    pub max_rps: Option<f64>,
+    /// Scale every wait as for a server running at this time scale (simulator testing;
+    /// implied by --sim with --sim-time-scale).
+    #[arg(long, hide = true, value_name = "SCALE")]
+    pub server_time_scale: Option<f64>,
 }
 
 pub async fn run(global: &GlobalArgs, cmd: ArchiveCommand) -> anyhow::Result<Outcome> {
@@ -160,6 +176,17 @@ pub struct FileResult {
     pub error: Option<String>,
 }
 
+impl FileResult {
+    fn failed(name: &str, error: String) -> FileResult {
+        FileResult {
+            name: name.to_string(),
+            status: "failed",
+            bytes: 0,
+            error: Some(error),
+        }
+    }
+}
+
 async fn get(global: &GlobalArgs, args: GetArgs) -> anyhow::Result<Outcome> {
     if !args.names.is_empty() && args.source.has_source() {
         bail!("give either file names or --device/--location listing flags, not both");
@@ -167,14 +194,23 @@ async fn get(global: &GlobalArgs, args: GetArgs) -> anyhow::Result<Outcome> {
     if args.names.is_empty() && !args.source.has_source() {
         bail!("nothing to get: give file names, or --device D / --location L --device-category C");
     }
+    let spec = |name: &str, size: Option<u64>| {
+        TaskSpec::Archive(ArchiveSpec {
+            filename: name.to_string(),
+            size,
+            folder: None,
+        })
+    };
+    // Names given on the command line are checked before anything is sent.
     for n in &args.names {
-        check_safe_name(n)?;
+        spec(n, None)
+            .validate()
+            .with_context(|| format!("refusing file name \"{n}\""))?;
     }
     let settings = Settings::resolve(global).await?;
-    let client = client_for(&settings)?;
     let wanted: Vec<ArchiveFile> = if args.names.is_empty() {
         let q = args.source.query()?.return_options(ReturnOptions::All);
-        client
+        client_for(&settings)?
             .archive_list(&q)
             .await
             .context("listing archive files")?
@@ -182,95 +218,71 @@ async fn get(global: &GlobalArgs, args: GetArgs) -> anyhow::Result<Outcome> {
     } else {
         args.names.iter().map(ArchiveFile::named).collect()
     };
-    tokio::fs::create_dir_all(&args.out)
-        .await
-        .with_context(|| format!("creating {}", args.out.display()))?;
-    let backoff = retry_pause(global);
     let started = Instant::now();
-    let results: Vec<FileResult> = futures_util::stream::iter(wanted)
-        .map(|f| {
-            let client = client.clone();
-            let out = args.out.clone();
-            async move { fetch_archive_file(&client, &f, &out, args.attempts, backoff).await }
-        })
-        .buffer_unordered(args.parallel as usize)
-        .collect()
-        .await;
-    report(&settings, &results, started.elapsed())
-}
-
-/// Pause between attempts: 1 s against ONC, scaled down with the simulator's time scale.
-pub fn retry_pause(global: &GlobalArgs) -> Duration {
-    if global.sim {
-        Duration::from_secs_f64((global.sim_time_scale).clamp(0.001, 1.0))
-    } else {
-        Duration::from_secs(1)
-    }
-}
-
-async fn fetch_archive_file(
-    client: &Client,
-    file: &ArchiveFile,
-    out: &Path,
-    attempts: u32,
-    pause: Duration,
-) -> FileResult {
-    let name = file.filename.clone();
-    let fail = |e: String| FileResult {
-        name: file.filename.clone(),
-        status: "failed",
-        bytes: 0,
-        error: Some(e),
-    };
-    if let Err(e) = check_safe_name(&name) {
-        return fail(format!("{e:#}"));
-    }
-    if let Some(size) = existing_size(out, &name).await {
-        if file.download_size().map_or(size > 0, |want| want == size) {
-            eprintln!("skipped {name} (already present, {size} bytes)");
-            return FileResult {
-                name,
-                status: "skipped",
-                bytes: size,
-                error: None,
-            };
+    // A listed name that could escape --out fails on its own; the others are planned.
+    let mut results = Vec::new();
+    let mut specs = Vec::new();
+    for f in &wanted {
+        let s = spec(&f.filename, f.download_size());
+        match s.validate() {
+            Ok(()) => specs.push((f.filename.clone(), s)),
+            Err(e) => {
+                eprintln!("failed {}: {e}", f.filename);
+                results.push(FileResult::failed(&f.filename, e.to_string()));
+            }
         }
     }
-    let mut last = String::new();
-    for attempt in 1..=attempts {
-        let result = match client.archive_download(&name).await {
-            Ok(body) => save_body(body, out, &name).await,
-            Err(e) => Err(e.into()),
+    let engine_args = EngineArgs {
+        download_slots: Some(usize::from(args.parallel)),
+        max_attempts: Some(args.attempts),
+        max_rps: args.max_rps,
+        server_time_scale: args.server_time_scale,
+        quiet: true,
+        ..EngineArgs::default()
+    };
+    let all: Vec<TaskSpec> = specs.iter().map(|(_, s)| s.clone()).collect();
+    let batch = run_batch(global, &settings, &args.out, &engine_args, &all).await?;
+    let stored = batch.log.stored();
+    for (name, s) in &specs {
+        let Some(row) = batch.rows.get(&s.key()) else {
+            results.push(FileResult::failed(name, "not in the ledger".into()));
+            continue;
         };
-        match result {
-            Ok(bytes) => {
-                eprintln!("downloaded {name} ({bytes} bytes)");
-                return FileResult {
-                    name,
+        results.push(match row.state {
+            TaskState::Done => match stored.get(name) {
+                Some(&bytes) => FileResult {
+                    name: name.clone(),
                     status: "downloaded",
                     bytes,
                     error: None,
-                };
-            }
-            Err(e) => {
-                last = format!("{e:#}");
-                let transient = e
-                    .downcast_ref::<ApiError>()
-                    .is_some_and(ApiError::is_transient);
-                if !transient || attempt == attempts {
-                    break;
-                }
-                eprintln!("retrying {name} after: {last}");
-                tokio::time::sleep(pause * attempt).await;
-            }
-        }
+                },
+                None => FileResult {
+                    name: name.clone(),
+                    status: "skipped",
+                    bytes: batch
+                        .engine
+                        .ledger()
+                        .files_of(row.id)?
+                        .first()
+                        .and_then(|f| f.size)
+                        .unwrap_or(0),
+                    error: None,
+                },
+            },
+            state => FileResult::failed(
+                name,
+                row.reason
+                    .clone()
+                    .unwrap_or_else(|| format!("the task is {state}")),
+            ),
+        });
     }
-    eprintln!("failed {name}: {last}");
-    fail(last)
+    report(&settings, &args.out, &results, started.elapsed())
 }
 
 fn report(
     settings: &Settings,
+    out: &std::path::Path,
     results: &[FileResult],
     elapsed: Duration,
 ) -> anyhow::Result<Outcome> {
@@ -281,10 +293,12 @@ fn report(
         .filter(|r| r.status == "downloaded")
         .map(|r| r.bytes)
         .sum();
+    let ledger = out.join(crate::engine::LEDGER_FILE);
     if settings.json {
         let summary = serde_json::json!({
             "downloaded": done, "skipped": skipped, "failed": failed,
             "bytes": bytes, "seconds": elapsed.as_secs_f64(), "files": results,
+            "ledger": ledger.display().to_string(),
         });
         println!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
@@ -292,6 +306,7 @@ fn report(
             "downloaded {done}, skipped {skipped}, failed {failed}; {bytes} bytes in {:.1} s",
             elapsed.as_secs_f64()
         );
+        println!("ledger: {}", ledger.display());
     }
     Ok(if failed > 0 {
         Outcome::SomeFailed
@@ -300,70 +315,19 @@ fn report(
     })
 }
 
-/// Refuses names that could escape the output folder.
-pub fn check_safe_name(name: &str) -> anyhow::Result<()> {
-    let bad = name.is_empty()
-        || name == "."
-        || name.contains("..")
-        || name.contains(['/', '\\', '\0', ':'])
-        || name.trim() != name;
-    if bad {
-        bail!("refusing unsafe file name \"{name}\" (path separators, `..` or blanks)");
-    }
-    Ok(())
-}
-
-/// Size of `dir/name` if it exists as a file.
-pub async fn existing_size(dir: &Path, name: &str) -> Option<u64> {
-    let meta = tokio::fs::metadata(dir.join(name)).await.ok()?;
-    meta.is_file().then_some(meta.len())
-}
-
-/// Streams `body` into `dir/name.part`, syncs, then renames it to `dir/name`. The `.part` file
-/// is removed on failure.
-pub async fn save_body(body: FileBody, dir: &Path, name: &str) -> anyhow::Result<u64> {
-    check_safe_name(name)?;
-    let final_path = dir.join(name);
-    let part = dir.join(format!("{name}.part"));
-    let result = async {
-        let file = tokio::fs::File::create(&part)
-            .await
-            .with_context(|| format!("creating {}", part.display()))?;
-        let mut w = tokio::io::BufWriter::with_capacity(256 * 1024, file);
-        let bytes = body.write_to(&mut w).await?;
-        w.flush().await?;
-        let file = w.into_inner();
-        file.sync_all()
-            .await
-            .with_context(|| format!("syncing {}", part.display()))?;
-        drop(file);
-        tokio::fs::rename(&part, &final_path)
-            .await
-            .with_context(|| format!("renaming {} into place", part.display()))?;
-        anyhow::Ok(bytes)
-    }
-    .await;
-    if result.is_err() {
-        let _ = tokio::fs::remove_file(&part).await;
-    }
-    result
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn unsafe_names_are_refused() {
-        for bad in ["", "..", "../x", "a/b", "a\\b", "x..y", " a", "C:x"] {
-            assert!(check_safe_name(bad).is_err(), "{bad:?}");
-        }
-        for good in [
-            "ICLISTENHF6324_20240401T000136.029Z.flac",
-            "BPR-Folger-59_20191123T000000.000Z.txt",
-            "a_META.xml",
-        ] {
-            assert!(check_safe_name(good).is_ok(), "{good}");
+    fn unsafe_names_are_refused_by_the_engine_check() {
+        for bad in ["", "..", "../x", "a/b", "a\\b", " a"] {
+            let spec = TaskSpec::Archive(ArchiveSpec {
+                filename: bad.into(),
+                size: None,
+                folder: None,
+            });
+            assert!(spec.validate().is_err(), "{bad:?}");
         }
     }
 }

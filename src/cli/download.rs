@@ -165,11 +165,7 @@ async fn run_engine(
     let status = engine.status()?;
     let mut stdout = std::io::stdout().lock();
     if settings.json {
-        let _ = writeln!(
-            stdout,
-            "{}",
-            serde_json::to_string_pretty(&summary).unwrap_or_default()
-        );
+        let _ = writeln!(stdout, "{}", serde_json::to_string_pretty(&summary)?);
     } else {
         let _ = writeln!(stdout, "{summary}");
         let _ = writeln!(stdout, "ledger: {}", status.ledger.display());

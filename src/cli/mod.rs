@@ -10,6 +10,7 @@ mod archive;
 mod cancel;
 mod discover;
 mod download;
+mod engine_cmd;
 mod hydro_cmds;
 mod order;
 mod plan_cmd;

@@ -1,33 +1,34 @@
 //! `onc-hydro order`: one data product, the way ONC's `orderDataProduct` does it — request,
-//! run, then download every file (index 1, 2, … until 404) and the `meta` file, polling 202
-//! answers at ONC's poll period (§3.7: 2 % of the estimate, clamped to 1–10 s; 2 s without
-//! one). Files already in `--out` are skipped, so re-running (or `--run-id R` to reuse a run)
-//! resumes at file level. Prints a summary; exit code 1 when some files failed.
+//! run, then download every file and the `meta` file — as an engine command: the order is one
+//! task in `<out>/ledger.sqlite`, run by the engine's scheduler (request-rate cap, run and
+//! download slots, retries, polling that starts at the server's estimate and backs off up to
+//! `--poll-max`, a per-job maximum wait after which the job is cancelled and requested again,
+//! `.part` → verify → rename, `summary.json`). `status`, `resume` and `cancel` work on the
+//! folder; running the same command again re-attaches to the recorded job instead of ordering
+//! twice, and verified files are never fetched again. `--run-id R` downloads the files of runs
+//! that exist already. Prints a summary; exit code 1 when some files failed.
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{bail, Context};
 use clap::Args;
 use serde::Serialize;
 
-use super::archive::{check_safe_name, existing_size, parse_time_opt, save_body};
-use super::discover::{client_for, parse_key_value};
+use super::archive::parse_time_opt;
+use super::discover::parse_key_value;
+use super::engine_cmd::run_batch;
+use super::resume::EngineArgs;
 use super::{GlobalArgs, Outcome, Settings};
-use crate::api::{
-    self, Client, DataProductOrder, DataSource, DownloadIndex, DownloadOutcome, RequestEstimate,
-    RunId, RunStatus,
-};
-
-/// Transient errors (5xx, timeouts, cut bodies) tolerated per file before giving up.
-const MAX_TRANSIENT: u32 = 5;
-/// 410 answers tolerated per file (ONC sends 410 briefly while a file is being transferred).
-const MAX_GONE: u32 = 5;
+use crate::api::{DataProductOrder, DataSource};
+use crate::engine::{FileState, OrderSpec, RunSpec, TaskSpec, TaskState};
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Example:\n  onc-hydro --sim order --device ICLISTENHF6324 --product HSD --ext mat \\\n    \
---from 2024-04-01T00:00:00Z --to 2024-04-01T00:15:00Z --option dpo_spectralDataDownsample=0 --out hsd/"
+    after_help = "Examples:\n  onc-hydro --sim order --device ICLISTENHF6324 --product HSD --ext mat \\\n    \
+--from 2024-04-01T00:00:00Z --to 2024-04-01T00:15:00Z --option dpo_spectralDataDownsample=0 --out hsd/\n  \
+onc-hydro order --run-id 12345 --out hsd/ --max-wait 3600   # files of an existing run\n  \
+onc-hydro status hsd/   # from another terminal"
 )]
 pub struct OrderArgs {
     /// Device code (or use --location with --device-category / --property).
@@ -57,7 +58,7 @@ pub struct OrderArgs {
     /// A data product option `dpo_name=value` (repeatable).
     #[arg(long = "option", value_name = "DPO=VALUE", value_parser = parse_key_value)]
     pub options: Vec<(String, String)>,
-    /// Output folder (created if missing).
+    /// Output folder (created if missing; holds ledger.sqlite and summary.json).
     #[arg(long)]
     pub out: PathBuf,
     /// Download the files of an existing run instead of ordering again (repeatable).
@@ -66,32 +67,22 @@ pub struct OrderArgs {
     /// Skip the `*_META.xml` file.
     #[arg(long)]
     pub no_meta: bool,
-    /// Give up on a file after this many download requests (0 = never).
-    #[arg(long, default_value_t = 0)]
-    pub max_polls: u32,
-    /// Override the poll period (milliseconds).
+    /// Replaced by --max-wait (seconds a job may take on the server).
     #[arg(long, hide = true)]
-    pub poll_ms: Option<u64>,
+    pub max_polls: Option<u32>,
+    #[command(flatten)]
+    pub engine: EngineArgs,
 }
 
-/// One file of the order.
+/// One file of the order, as the ledger holds it.
 #[derive(Debug, Clone, Serialize)]
 struct OrderFile {
     run_id: u64,
     index: String,
     name: Option<String>,
-    /// `downloaded`, `skipped`, `failed`, `no data`, `gone`.
+    /// `downloaded`, `skipped`, `failed` or `pending`.
     status: &'static str,
     bytes: u64,
-    requests: u32,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<String>,
-}
-
-/// How polling one index ended.
-enum Step {
-    File(OrderFile),
-    End,
 }
 
 impl OrderArgs {
@@ -130,264 +121,110 @@ impl OrderArgs {
     }
 }
 
+impl OrderArgs {
+    fn spec(&self) -> anyhow::Result<TaskSpec> {
+        if self.run_id.is_empty() {
+            Ok(TaskSpec::Order(
+                OrderSpec::new(self.order()?).with_meta(!self.no_meta),
+            ))
+        } else {
+            Ok(TaskSpec::Run(RunSpec {
+                run_ids: self.run_id.clone(),
+                include_meta: !self.no_meta,
+                folder: None,
+            }))
+        }
+    }
+}
+
 pub async fn run(global: &GlobalArgs, args: OrderArgs) -> anyhow::Result<Outcome> {
-    let order = if args.run_id.is_empty() {
-        Some(args.order()?)
-    } else {
-        None
-    };
+    if args.max_polls.is_some() {
+        bail!("--max-polls was replaced by --max-wait SECONDS (how long a job may take on the server) and --poll-max SECONDS");
+    }
+    let spec = args.spec()?;
+    spec.validate()?;
     let settings = Settings::resolve(global).await?;
-    let client = client_for(&settings)?;
-    tokio::fs::create_dir_all(&args.out)
-        .await
-        .with_context(|| format!("creating {}", args.out.display()))?;
     let started = Instant::now();
-    let scale = if global.sim {
-        global.sim_time_scale.clamp(0.0, 1.0)
-    } else {
-        1.0
-    };
-    let (request_id, runs, mut poll) = match order {
-        None => (
-            None,
-            args.run_id.iter().map(|&r| RunId(r)).collect::<Vec<_>>(),
-            api::onc_poll_period(None),
-        ),
-        Some(order) => {
-            let req = client
-                .request(&order)
-                .await
-                .context("requesting the data product")?;
-            let estimate = req.processing_time();
-            match req.estimate() {
-                RequestEstimate::Estimated { file_size, .. } => eprintln!(
-                    "request {}: estimated {} to process, {}",
-                    req.dp_request_id,
-                    req.estimated_processing_time.as_deref().unwrap_or("?"),
-                    file_size.as_deref().unwrap_or("unknown size")
-                ),
-                RequestEstimate::AlreadyArchived { file_size, .. } => eprintln!(
-                    "request {}: already archived ({} bytes)",
-                    req.dp_request_id,
-                    file_size.map_or("?".into(), |s| s.to_string())
-                ),
-            }
-            for m in req.message_texts() {
-                eprintln!("  ONC: {m}");
-            }
-            let run = client
-                .run(req.dp_request_id)
-                .await
-                .context("starting the run")?;
-            if run.runs.is_empty() {
-                bail!("ONC started no run for request {}", req.dp_request_id);
-            }
-            eprintln!(
-                "run(s) {}",
-                run.run_ids()
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-            (
-                Some(req.dp_request_id),
-                run.run_ids(),
-                api::onc_poll_period(estimate),
-            )
-        }
-    };
-    poll = poll.mul_f64(scale).max(Duration::from_millis(5));
-    if let Some(ms) = args.poll_ms {
-        poll = Duration::from_millis(ms);
-    }
-    let mut files = Vec::new();
-    let mut meta_problems = Vec::new();
-    for &run in &runs {
-        let mut index = 1u32;
-        loop {
-            match fetch(&client, run, DownloadIndex::File(index), &args, poll).await {
-                Step::End => break,
-                Step::File(f) => {
-                    let stop = !matches!(f.status, "downloaded" | "skipped");
-                    files.push(f);
-                    if stop {
-                        break;
-                    }
-                    index += 1;
-                }
-            }
-        }
-        if !args.no_meta {
-            match fetch(&client, run, DownloadIndex::Meta, &args, poll).await {
-                Step::File(f) if matches!(f.status, "downloaded" | "skipped") => files.push(f),
-                Step::File(f) => {
-                    eprintln!("warning: metadata file of run {run}: {}", f.status);
-                    meta_problems.push(f);
-                }
-                Step::End => eprintln!("warning: run {run} has no metadata file"),
-            }
-        }
-    }
-    summarize(
+    let mut engine_args = args.engine.clone();
+    engine_args.quiet = true;
+    let batch = run_batch(
+        global,
         &settings,
-        request_id,
-        &runs,
-        &files,
-        &meta_problems,
-        started.elapsed(),
+        &args.out,
+        &engine_args,
+        std::slice::from_ref(&spec),
     )
-}
-
-/// Polls one index until it is saved, skipped, absent or failed.
-async fn fetch(
-    client: &Client,
-    run: RunId,
-    index: DownloadIndex,
-    args: &OrderArgs,
-    poll: Duration,
-) -> Step {
-    let mut requests = 0u32;
-    let mut transient = 0u32;
-    let mut gone = 0u32;
-    let mut last_message: Option<String> = None;
-    let file = |status, name: Option<String>, bytes, requests, error: Option<String>| {
-        Step::File(OrderFile {
-            run_id: run.0,
-            index: index.to_string(),
-            name,
-            status,
-            bytes,
-            requests,
-            error,
+    .await?;
+    let row = batch
+        .rows
+        .get(&spec.key())
+        .context("the order is missing from the ledger")?;
+    let stored = batch.log.stored();
+    let files: Vec<OrderFile> = batch
+        .engine
+        .ledger()
+        .files_of(row.id)?
+        .into_iter()
+        .map(|f| {
+            let fresh = f.name.as_ref().and_then(|n| stored.get(n)).is_some();
+            OrderFile {
+                run_id: f.run_id,
+                index: f.index,
+                status: match f.state {
+                    FileState::Done if fresh => "downloaded",
+                    FileState::Done => "skipped",
+                    FileState::Failed => "failed",
+                    FileState::Pending => "pending",
+                },
+                bytes: f.size.unwrap_or(0),
+                name: f.name,
+            }
         })
-    };
-    loop {
-        if args.max_polls > 0 && requests >= args.max_polls {
-            return file(
-                "failed",
-                None,
-                0,
-                requests,
-                Some(format!("not ready after {requests} requests (--max-polls)")),
-            );
-        }
-        requests += 1;
-        let error = match client.download(run, index).await {
-            Ok(DownloadOutcome::Ready(body)) => {
-                let name = body
-                    .file_name()
-                    .map(str::to_string)
-                    .unwrap_or_else(|| format!("run{run}_{index}"));
-                if let Err(e) = check_safe_name(&name) {
-                    return file("failed", Some(name), 0, requests, Some(format!("{e:#}")));
-                }
-                if let Some(size) = existing_size(&args.out, &name).await {
-                    if body.content_length().map_or(size > 0, |len| len == size) {
-                        drop(body);
-                        eprintln!("skipped {name} (already present)");
-                        return file("skipped", Some(name), size, requests, None);
-                    }
-                }
-                match save_body(body, &args.out, &name).await {
-                    Ok(bytes) => {
-                        eprintln!("downloaded {name} ({bytes} bytes)");
-                        return file("downloaded", Some(name), bytes, requests, None);
-                    }
-                    Err(e) => e,
-                }
-            }
-            Ok(DownloadOutcome::NotReady { status, message }) => {
-                if status == RunStatus::Error {
-                    let m = message.unwrap_or_else(|| "run reported an error".into());
-                    return file("failed", None, 0, requests, Some(m));
-                }
-                let text = message.unwrap_or_else(|| "Generating".into());
-                if last_message.as_deref() != Some(text.as_str()) {
-                    eprintln!("run {run} file {index}: {text}");
-                    last_message = Some(text);
-                }
-                tokio::time::sleep(poll).await;
-                continue;
-            }
-            Ok(DownloadOutcome::NoData { message }) => {
-                eprintln!(
-                    "run {run}: no data{}",
-                    message.map(|m| format!(" ({m})")).unwrap_or_default()
-                );
-                return file("no data", None, 0, requests, None);
-            }
-            Ok(DownloadOutcome::End) => return Step::End,
-            Ok(DownloadOutcome::Gone { message }) => {
-                gone += 1;
-                if gone > MAX_GONE {
-                    return file("gone", None, 0, requests, message);
-                }
-                tokio::time::sleep(poll).await;
-                continue;
-            }
-            Err(e) => anyhow::Error::from(e),
-        };
-        let is_transient = error
-            .downcast_ref::<api::ApiError>()
-            .is_some_and(api::ApiError::is_transient);
-        transient += 1;
-        if !is_transient || transient > MAX_TRANSIENT {
-            return file("failed", None, 0, requests, Some(format!("{error:#}")));
-        }
-        eprintln!("run {run} file {index}: retrying after {error:#}");
-        tokio::time::sleep(poll * transient).await;
-    }
-}
-
-fn summarize(
-    settings: &Settings,
-    request_id: Option<api::RequestId>,
-    runs: &[RunId],
-    files: &[OrderFile],
-    meta_problems: &[OrderFile],
-    elapsed: Duration,
-) -> anyhow::Result<Outcome> {
+        .collect();
     let count = |s: &str| files.iter().filter(|f| f.status == s).count();
     let (done, skipped) = (count("downloaded"), count("skipped"));
-    let failed = files
-        .iter()
-        .filter(|f| matches!(f.status, "failed" | "gone"))
-        .count();
+    let failed = files.len() - done - skipped;
     let bytes: u64 = files
         .iter()
         .filter(|f| f.status == "downloaded")
         .map(|f| f.bytes)
         .sum();
-    let requests: u32 = files.iter().chain(meta_problems).map(|f| f.requests).sum();
+    let finished = row.state == TaskState::Done;
+    let request_id = row.request_id.map(|r| r.0);
+    let run_ids: Vec<u64> = match &spec {
+        TaskSpec::Run(r) => r.run_ids.clone(),
+        _ => row.run_ids.iter().map(|r| r.0).collect(),
+    };
+    let elapsed = started.elapsed().as_secs_f64();
     if settings.json {
         let v = serde_json::json!({
-            "requestId": request_id.map(|r| r.0),
-            "runIds": runs.iter().map(|r| r.0).collect::<Vec<_>>(),
+            "key": row.key.to_string(),
+            "state": row.state,
+            "reason": row.reason,
+            "requestId": request_id,
+            "runIds": run_ids,
             "downloaded": done, "skipped": skipped, "failed": failed, "bytes": bytes,
-            "downloadRequests": requests, "seconds": elapsed.as_secs_f64(),
-            "files": files, "metaProblems": meta_problems,
+            "requests": batch.summary.requests, "retries": batch.summary.retries,
+            "seconds": elapsed, "files": files,
+            "ledger": batch.engine.ledger().path().display().to_string(),
         });
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
-        for f in files.iter().filter(|f| f.error.is_some()) {
-            println!(
-                "  {} file {}: {}",
-                f.status,
-                f.index,
-                f.error.as_deref().unwrap_or("")
-            );
+        if let Some(reason) = row.reason.as_deref().filter(|_| !finished) {
+            println!("  {}: {reason}", row.state);
         }
         println!(
-            "order{}: downloaded {done}, skipped {skipped}, failed {failed}; {bytes} bytes, \
-             {requests} download requests, {:.1} s",
+            "order{} {}: downloaded {done}, skipped {skipped}, failed {failed}; {bytes} bytes, \
+             {} requests, {elapsed:.1} s",
             request_id.map(|r| format!(" {r}")).unwrap_or_default(),
-            elapsed.as_secs_f64()
+            row.key,
+            batch.summary.total_requests(),
         );
+        println!("ledger: {}", batch.engine.ledger().path().display());
     }
-    Ok(if failed > 0 {
-        Outcome::SomeFailed
-    } else {
+    Ok(if finished && failed == 0 {
         Outcome::AllDone
+    } else {
+        Outcome::SomeFailed
     })
 }

@@ -18,7 +18,7 @@ use crate::engine::{Engine, EngineConfig, EngineSettings, RunWindow, Summary, Ta
 
 /// Engine flags shared by `run-tasks` and `resume`. Flags not given keep the values stored in
 /// the ledger by the previous run (or the defaults).
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, Default, Args)]
 pub struct EngineArgs {
     /// Data-product jobs on the server at once (ONC asks for at most 4 per user).
     #[arg(long, value_name = "N")]
@@ -209,7 +209,10 @@ async fn execute(engine: Engine, global: &GlobalArgs, quiet: bool) -> anyhow::Re
 
 fn print_summary(s: &Summary, out: &Path, json: bool) {
     if json {
-        println!("{}", serde_json::to_string_pretty(s).unwrap_or_default());
+        match serde_json::to_string_pretty(s) {
+            Ok(text) => println!("{text}"),
+            Err(e) => eprintln!("cannot print the summary as JSON: {e}"),
+        }
     } else {
         println!("{s}");
         println!("summary: {}", out.join("summary.json").display());

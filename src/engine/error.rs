@@ -53,6 +53,9 @@ pub enum EngineError {
     /// A file given as a ledger is not one (empty, another SQLite database, not SQLite).
     #[error("{path} is not an onc-hydro ledger: {message}")]
     NotALedger { path: PathBuf, message: String },
+    /// Something the engine writes (settings, the run summary) could not be turned into JSON.
+    #[error("cannot write {what} as JSON: {message}")]
+    Json { what: &'static str, message: String },
     /// A remote call failed in a way that stops the operation (e.g. `cancel`).
     #[error(transparent)]
     Api(#[from] ApiError),

@@ -46,7 +46,9 @@ pub use report::{CollectingReporter, Event, NullReporter, Reporter};
 pub use retry::{classify, with_retries, FailureClass, PollPolicy, RetryPolicy};
 pub use storage::{check_file_name, StorageError, Validator};
 pub use summary::{Stats, Summary};
-pub use task::{ArchiveSpec, OrderSpec, TaskId, TaskKey, TaskKind, TaskSpec, TaskState};
+pub use task::{
+    order_key, ArchiveSpec, OrderSpec, RunSpec, TaskId, TaskKey, TaskKind, TaskSpec, TaskState,
+};
 pub use window::{RunWindow, WindowParseError};
 
 use crate::api::Client;
@@ -84,6 +86,13 @@ pub struct CancelReport {
     pub tasks_cancelled: u64,
 }
 
+fn settings_json(settings: &EngineSettings) -> Result<String, EngineError> {
+    serde_json::to_string(settings).map_err(|e| EngineError::Json {
+        what: "the engine settings",
+        message: e.to_string(),
+    })
+}
+
 fn ledger_path(out: &Path, config: &EngineConfig) -> PathBuf {
     config
         .ledger_path
@@ -115,7 +124,7 @@ impl Engine {
             .unwrap_or_default();
         settings.validate()?;
         if stored.as_ref() != Some(&settings) {
-            let text = serde_json::to_string(&settings).unwrap_or_default();
+            let text = settings_json(&settings)?;
             ledger.set_meta(SETTINGS_KEY, &text)?;
         }
         Ok(Engine {
@@ -130,7 +139,7 @@ impl Engine {
     /// Replaces the settings (validated, stored in the ledger for later resumes).
     pub fn with_settings(mut self, settings: EngineSettings) -> Result<Engine, EngineError> {
         settings.validate()?;
-        let text = serde_json::to_string(&settings).unwrap_or_default();
+        let text = settings_json(&settings)?;
         self.ledger.set_meta(SETTINGS_KEY, &text)?;
         self.settings = settings;
         Ok(self)
@@ -268,6 +277,41 @@ impl Engine {
         report.tasks_cancelled = self.ledger.cancel_unfinished()?;
         Ok(report)
     }
+}
+
+/// Calls `visit` with every task of the ledger in id order (one row in memory at a time).
+/// Task ids are SQLite row ids (1, 2, …, never reused); the walk stops when all are seen.
+pub fn for_each_task(
+    ledger: &Ledger,
+    mut visit: impl FnMut(TaskRow) -> Result<(), EngineError>,
+) -> Result<(), EngineError> {
+    let total = ledger.status()?.total;
+    let (mut seen, mut misses, mut id) = (0u64, 0u32, 0i64);
+    while seen < total && misses < 10_000 {
+        id += 1;
+        let Some(row) = ledger.task(TaskId(id))? else {
+            misses += 1;
+            continue;
+        };
+        seen += 1;
+        visit(row)?;
+    }
+    Ok(())
+}
+
+/// The ledger rows of `keys` (keys not in the ledger are absent from the map).
+pub fn tasks_by_key(
+    ledger: &Ledger,
+    keys: &std::collections::HashSet<TaskKey>,
+) -> Result<std::collections::HashMap<TaskKey, TaskRow>, EngineError> {
+    let mut found = std::collections::HashMap::new();
+    for_each_task(ledger, |row| {
+        if keys.contains(&row.key) {
+            found.insert(row.key.clone(), row);
+        }
+        Ok(())
+    })?;
+    Ok(found)
 }
 
 /// Reads the status of `<out>` without writing anything (works while a run is going).

@@ -5,6 +5,8 @@
 //! completes, then the remaining files and the optional `meta` file. A task found `requested` or
 //! `running` in the ledger is re-attached (polled), never requested again.
 //!
+//! Also the worker of a run-download task (the files of runs that exist already).
+//!
 //! Must not know: archive files, the scheduler's queue.
 
 use std::collections::HashMap;
@@ -19,7 +21,7 @@ use super::ctx::{Ctx, Stop};
 use super::fetch::{product_file, Fetched};
 use super::ledger::TaskRow;
 use super::report::Event;
-use super::task::{OrderSpec, TaskId, TaskState};
+use super::task::{OrderSpec, RunSpec, TaskId, TaskState};
 use crate::api::{DownloadIndex, RequestId, RunId, RunResponse, RunStatus};
 
 /// One line describing the runs, e.g. `data product running (2 files ready)`.
@@ -96,11 +98,8 @@ pub(crate) async fn order_task(
     let request = match row.request_id {
         Some(r) => r,
         None => {
-            let order = spec
-                .to_order()
-                .map_err(|e| Stop::permanent(e.to_string()))?;
             let r = ctx
-                .call(id, "request", || ctx.remote.request(&order))
+                .call(id, "request", || ctx.remote.request(&spec.order))
                 .await?;
             estimate = r.processing_time();
             // Committed before `run`: a crash from here on re-attaches to this request.
@@ -242,6 +241,32 @@ pub(crate) async fn order_task(
     }
     if let Some(e) = failure {
         return Err(e);
+    }
+    ctx.ledger.set_state(id, TaskState::Done)?;
+    Ok(())
+}
+
+/// Downloads the files of runs that already exist (`order --run-id`): every index until the
+/// server says there are no more (each file polled while the run is still working, with the
+/// engine's backoff and maximum wait), then the metadata files.
+pub(crate) async fn run_files_task(
+    ctx: Arc<Ctx>,
+    row: TaskRow,
+    spec: RunSpec,
+    slot: Option<OwnedSemaphorePermit>,
+) -> Result<(), Stop> {
+    let ahead = slot.is_none().then(|| Ahead(&ctx));
+    drop(ahead);
+    drop(slot);
+    let id = row.id;
+    let dir = ctx.dir_for(spec.folder.as_deref())?;
+    ctx.ledger.set_state(id, TaskState::Downloading)?;
+    for &run in &spec.run_ids {
+        let run = RunId(run);
+        walk_indexes(&ctx, id, &dir, run).await?;
+        if spec.include_meta {
+            product_file(Arc::clone(&ctx), id, dir.clone(), run, DownloadIndex::Meta).await?;
+        }
     }
     ctx.ledger.set_state(id, TaskState::Done)?;
     Ok(())

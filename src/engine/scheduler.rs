@@ -19,7 +19,7 @@ use super::ctx::{Ctx, Stop};
 use super::error::EngineError;
 use super::fetch::archive_task;
 use super::ledger::{Pick, TaskRow};
-use super::order::order_task;
+use super::order::{order_task, run_files_task};
 use super::report::Event;
 use super::task::{TaskId, TaskKind, TaskSpec, TaskState};
 
@@ -59,6 +59,7 @@ fn start(
         let result = match row.spec.clone() {
             TaskSpec::Order(spec) => order_task(Arc::clone(&ctx), row, spec, slot).await,
             TaskSpec::Archive(spec) => archive_task(Arc::clone(&ctx), row, spec).await,
+            TaskSpec::Run(spec) => run_files_task(Arc::clone(&ctx), row, spec, slot).await,
         };
         (id, attempts, result)
     });

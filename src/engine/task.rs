@@ -26,36 +26,62 @@ pub enum TaskSpec {
     Order(OrderSpec),
     /// One archived file to download by name.
     Archive(ArchiveSpec),
+    /// The files of existing data-product runs.
+    Run(RunSpec),
 }
 
-/// A data-product order. Exactly one data source: `device` (+ `property`), or `location` with
-/// `device_category` and/or `property`.
+/// A data-product order: the typed API order itself (validated when built or read), plus
+/// where its files go. Stored in the ledger (and read from `run-tasks` files) in the flat form
+/// of [`OrderWire`] — `product`, `extension`, `device` or `location` (+ `device_category` /
+/// `property`), `date_from`, `date_to`, `options`, `include_meta`, `folder` — so ledgers
+/// written by earlier versions stay readable and keep their keys.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "OrderWire", into = "OrderWire")]
 pub struct OrderSpec {
-    /// `dataProductCode`, e.g. `TSSD`, `HSD`.
-    pub product: String,
-    /// `extension`, exact and case-sensitive, e.g. `csv`, `mat`.
-    pub extension: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub device: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub location: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub device_category: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub property: Option<String>,
-    /// Inclusive start.
-    pub date_from: Timestamp,
-    /// Exclusive end.
-    pub date_to: Timestamp,
-    /// `dpo_*` options (sorted by name: order does not change the key).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub options: BTreeMap<String, String>,
+    /// What the server is asked for.
+    pub order: DataProductOrder,
     /// Also download the run's `*_META.xml` file.
-    #[serde(default)]
     pub include_meta: bool,
     /// Sub-folder of the output folder for this task's files (relative, no `..`).
+    pub folder: Option<String>,
+}
+
+/// The stored form of an [`OrderSpec`]. Exactly one data source: `device` (+ `property`), or
+/// `location` with `device_category` and/or `property`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OrderWire {
+    product: String,
+    extension: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    device: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    location: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    device_category: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    property: Option<String>,
+    date_from: Timestamp,
+    date_to: Timestamp,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    options: BTreeMap<String, String>,
+    #[serde(default)]
+    include_meta: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    folder: Option<String>,
+}
+
+/// Downloads the files of data-product runs that already exist (`order --run-id`): no request,
+/// no `run` call; each file is polled until ready, then stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunSpec {
+    /// The `dpRunId`s.
+    pub run_ids: Vec<u64>,
+    /// Also download each run's `*_META.xml` file.
+    #[serde(default)]
+    pub include_meta: bool,
+    /// Sub-folder of the output folder (relative, no `..`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub folder: Option<String>,
 }
@@ -201,19 +227,28 @@ pub fn check_folder(folder: &str) -> Result<(), EngineError> {
     }
 }
 
-impl OrderSpec {
-    /// The API order (validated the way ONC would validate it).
-    pub fn to_order(&self) -> Result<DataProductOrder, EngineError> {
+impl TryFrom<OrderWire> for OrderSpec {
+    type Error = EngineError;
+
+    fn try_from(w: OrderWire) -> Result<OrderSpec, EngineError> {
         let source =
-            match (opt(&self.device), opt(&self.location)) {
-                (Some(device), None) => DataSource::Device {
-                    device: device.into(),
-                    property: opt(&self.property).map(Into::into),
-                },
+            match (opt(&w.device), opt(&w.location)) {
+                (Some(device), None) => {
+                    if opt(&w.device_category).is_some() {
+                        return Err(EngineError::invalid(
+                            "device_category",
+                            "goes with a location, not a device",
+                        ));
+                    }
+                    DataSource::Device {
+                        device: device.into(),
+                        property: opt(&w.property).map(Into::into),
+                    }
+                }
                 (None, Some(location)) => DataSource::Location {
                     location: location.into(),
-                    device_category: opt(&self.device_category).map(Into::into),
-                    property: opt(&self.property).map(Into::into),
+                    device_category: opt(&w.device_category).map(Into::into),
+                    property: opt(&w.property).map(Into::into),
                 },
                 (Some(_), Some(_)) => {
                     return Err(EngineError::invalid(
@@ -227,45 +262,170 @@ impl OrderSpec {
                 )),
             };
         let mut order = DataProductOrder::new(
-            norm(&self.product),
-            norm(&self.extension),
+            norm(&w.product),
+            norm(&w.extension),
             source,
-            self.date_from,
-            self.date_to,
+            w.date_from,
+            w.date_to,
         );
-        for (k, v) in &self.options {
+        for (k, v) in &w.options {
             order = order.with_option(norm(k), norm(v));
         }
-        order
-            .to_params()
-            .map_err(|e| EngineError::invalid("order", e.to_string()))?;
-        Ok(order)
+        let spec = OrderSpec {
+            order,
+            include_meta: w.include_meta,
+            folder: w.folder,
+        };
+        spec.check()?;
+        Ok(spec)
     }
 }
 
+impl From<OrderSpec> for OrderWire {
+    fn from(s: OrderSpec) -> OrderWire {
+        let o = s.order;
+        let (device, location, device_category, property) = match o.source {
+            DataSource::Device { device, property } => (
+                Some(device.as_str().to_string()),
+                None,
+                None,
+                property.map(|p| p.as_str().to_string()),
+            ),
+            DataSource::Location {
+                location,
+                device_category,
+                property,
+            } => (
+                None,
+                Some(location.as_str().to_string()),
+                device_category.map(|c| c.as_str().to_string()),
+                property.map(|p| p.as_str().to_string()),
+            ),
+        };
+        OrderWire {
+            product: o.product.as_str().to_string(),
+            extension: o.extension,
+            device,
+            location,
+            device_category,
+            property,
+            date_from: o.date_from,
+            date_to: o.date_to,
+            options: o.options.into_iter().collect(),
+            include_meta: s.include_meta,
+            folder: s.folder,
+        }
+    }
+}
+
+impl OrderSpec {
+    /// An order task with its files in the output folder itself and no metadata file.
+    pub fn new(order: DataProductOrder) -> OrderSpec {
+        OrderSpec {
+            order,
+            include_meta: false,
+            folder: None,
+        }
+    }
+
+    /// Also download the run's `*_META.xml` file.
+    pub fn with_meta(mut self, include_meta: bool) -> OrderSpec {
+        self.include_meta = include_meta;
+        self
+    }
+
+    /// Files go to this sub-folder of the output folder.
+    pub fn in_folder(mut self, folder: impl Into<String>) -> OrderSpec {
+        self.folder = Some(folder.into());
+        self
+    }
+
+    /// Checks the order the way ONC would (names the bad field).
+    fn check(&self) -> Result<(), EngineError> {
+        self.order
+            .to_params()
+            .map(drop)
+            .map_err(|e| EngineError::invalid("order", e.to_string()))
+    }
+
+    /// The canonical key of this order (see [`TaskSpec::key`]).
+    pub fn key(&self) -> TaskKey {
+        order_key(&self.order)
+    }
+}
+
+/// The canonical key of a data-product order: the one key printed by `download --dry-run`
+/// and the hydrophone commands' `--dry-run --json`, stored in the ledger and shown by `status`.
+/// Identical orders give identical keys whatever the spelling (surrounding whitespace, option
+/// order, time-zone notation).
+pub fn order_key(o: &DataProductOrder) -> TaskKey {
+    let mut parts: Vec<String> = vec![
+        "order".into(),
+        format!("dataProductCode={}", norm(o.product.as_str())),
+        format!("extension={}", norm(&o.extension)),
+    ];
+    let (device, location, category, property) = match &o.source {
+        DataSource::Device { device, property } => {
+            (Some(device.as_str()), None, None, property.as_ref())
+        }
+        DataSource::Location {
+            location,
+            device_category,
+            property,
+        } => (
+            None,
+            Some(location.as_str()),
+            device_category.as_ref().map(|c| c.as_str()),
+            property.as_ref(),
+        ),
+    };
+    for (k, v) in [
+        ("deviceCode", device),
+        ("locationCode", location),
+        ("deviceCategoryCode", category),
+        ("propertyCode", property.map(|p| p.as_str())),
+    ] {
+        if let Some(v) = v.map(str::trim).filter(|v| !v.is_empty()) {
+            parts.push(format!("{k}={v}"));
+        }
+    }
+    parts.push(format!("dateFrom={}", format_onc(o.date_from)));
+    parts.push(format!("dateTo={}", format_onc(o.date_to)));
+    let opts: BTreeMap<String, String> =
+        o.options.iter().map(|(k, v)| (norm(k), norm(v))).collect();
+    for (k, v) in opts {
+        parts.push(format!("{k}={v}"));
+    }
+    digest_key(&parts)
+}
+
+fn digest_key(parts: &[String]) -> TaskKey {
+    let digest = Sha256::digest(parts.join("\u{1f}").as_bytes());
+    TaskKey(hex::encode(&digest[..16]))
+}
+
 impl TaskSpec {
-    /// Which kind of task this is.
+    /// Which kind of task this is (a run download is driven like an order: it holds a run slot).
     pub fn kind(&self) -> TaskKind {
         match self {
-            TaskSpec::Order(_) => TaskKind::Order,
+            TaskSpec::Order(_) | TaskSpec::Run(_) => TaskKind::Order,
             TaskSpec::Archive(_) => TaskKind::Archive,
         }
     }
 
     /// Checks everything that can be checked offline.
     pub fn validate(&self) -> Result<(), EngineError> {
-        let folder = match self {
-            TaskSpec::Order(o) => {
-                o.to_order()?;
-                &o.folder
+        match self {
+            TaskSpec::Order(o) => o.check()?,
+            TaskSpec::Archive(a) => super::storage::check_file_name(&a.filename)
+                .map_err(|e| EngineError::invalid("filename", e.to_string()))?,
+            TaskSpec::Run(r) => {
+                if r.run_ids.is_empty() {
+                    return Err(EngineError::invalid("run_ids", "give at least one dpRunId"));
+                }
             }
-            TaskSpec::Archive(a) => {
-                super::storage::check_file_name(&a.filename)
-                    .map_err(|e| EngineError::invalid("filename", e.to_string()))?;
-                &a.folder
-            }
-        };
-        match folder {
+        }
+        match self.folder() {
             Some(f) => check_folder(f),
             None => Ok(()),
         }
@@ -276,6 +436,7 @@ impl TaskSpec {
         match self {
             TaskSpec::Order(o) => o.folder.as_deref(),
             TaskSpec::Archive(a) => a.folder.as_deref(),
+            TaskSpec::Run(r) => r.folder.as_deref(),
         }
     }
 
@@ -283,55 +444,45 @@ impl TaskSpec {
     /// (whitespace, option order, time-zone notation). The destination folder and the meta
     /// flag are not part of it: they do not change what the server is asked for.
     pub fn key(&self) -> TaskKey {
-        let mut parts: Vec<String> = Vec::new();
         match self {
-            TaskSpec::Order(o) => {
-                parts.push("order".into());
-                parts.push(format!("dataProductCode={}", norm(&o.product)));
-                parts.push(format!("extension={}", norm(&o.extension)));
-                for (k, v) in [
-                    ("deviceCode", &o.device),
-                    ("locationCode", &o.location),
-                    ("deviceCategoryCode", &o.device_category),
-                    ("propertyCode", &o.property),
-                ] {
-                    if let Some(v) = opt(v) {
-                        parts.push(format!("{k}={v}"));
-                    }
-                }
-                parts.push(format!("dateFrom={}", format_onc(o.date_from)));
-                parts.push(format!("dateTo={}", format_onc(o.date_to)));
-                let opts: BTreeMap<String, String> =
-                    o.options.iter().map(|(k, v)| (norm(k), norm(v))).collect();
-                for (k, v) in opts {
-                    parts.push(format!("{k}={v}"));
-                }
-            }
+            TaskSpec::Order(o) => o.key(),
             TaskSpec::Archive(a) => {
-                parts.push("archive".into());
-                parts.push(format!("filename={}", norm(&a.filename)));
+                digest_key(&["archive".into(), format!("filename={}", norm(&a.filename))])
+            }
+            TaskSpec::Run(r) => {
+                let mut parts = vec!["run".to_string()];
+                parts.extend(r.run_ids.iter().map(|id| format!("dpRunId={id}")));
+                digest_key(&parts)
             }
         }
-        let digest = Sha256::digest(parts.join("\u{1f}").as_bytes());
-        TaskKey(hex::encode(&digest[..16]))
     }
 
     /// A short human label, e.g. `TSSD csv CTD-1 2024-04-01T00:00:00.000Z` or the file name.
     pub fn label(&self) -> String {
         match self {
             TaskSpec::Order(o) => {
-                let src = opt(&o.device)
-                    .or_else(|| opt(&o.location))
-                    .unwrap_or_default();
+                let o = &o.order;
+                let src = match &o.source {
+                    DataSource::Device { device, .. } => device.as_str(),
+                    DataSource::Location { location, .. } => location.as_str(),
+                };
                 format!(
                     "{} {} {} {}",
-                    o.product.trim(),
+                    o.product.as_str().trim(),
                     o.extension.trim(),
-                    src,
+                    src.trim(),
                     format_onc(o.date_from)
                 )
             }
             TaskSpec::Archive(a) => a.filename.clone(),
+            TaskSpec::Run(r) => format!(
+                "run {}",
+                r.run_ids
+                    .iter()
+                    .map(u64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
         }
     }
 }
@@ -339,6 +490,10 @@ impl TaskSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Computed independently (Python's hashlib over the same canonical text) before the order
+    /// became typed.
+    const KEY_BEFORE_TYPED_ORDERS: &str = "a591edff3bf2aae97bd4c25e1115aa4b";
 
     fn order(json: &str) -> TaskSpec {
         serde_json::from_str(json).unwrap()
@@ -357,11 +512,15 @@ mod tests {
             "options":{"dpo_resample":"none","dpo_qualityControl":"1"},"folder":"x"}"#,
         );
         assert_eq!(a.key(), b.key());
-        let TaskSpec::Order(mut o) = a.clone() else {
+        let TaskSpec::Order(o) = a.clone() else {
             unreachable!()
         };
-        o.options.insert("dpo_resample".into(), "average".into());
-        assert_ne!(a.key(), TaskSpec::Order(o).key());
+        let changed = OrderSpec::new(o.order.clone().with_option("dpo_resample", "average"));
+        assert_ne!(a.key(), TaskSpec::Order(changed).key());
+        // The key of this order as stored by earlier versions (ledgers stay recognised).
+        assert_eq!(a.key().0, KEY_BEFORE_TYPED_ORDERS);
+        let back: TaskSpec = serde_json::from_str(&serde_json::to_string(&a).unwrap()).unwrap();
+        assert_eq!(back, a);
         let arch = TaskSpec::Archive(ArchiveSpec {
             filename: "X_20240401T000000.000Z.flac".into(),
             size: Some(3),
@@ -373,17 +532,24 @@ mod tests {
 
     #[test]
     fn validation_names_the_bad_field() {
-        let bad = order(
+        // A typed order cannot hold a bad order: reading one fails, naming the field.
+        let bad = serde_json::from_str::<TaskSpec>(
             r#"{"kind":"order","product":"TSSD","extension":"csv",
             "date_from":"2024-04-01T00:00:00Z","date_to":"2024-04-01T01:00:00Z"}"#,
         );
-        let e = bad.validate().unwrap_err().to_string();
+        let e = bad.unwrap_err().to_string();
         assert!(e.contains("device/location"), "{e}");
-        let empty = order(
+        let empty = serde_json::from_str::<TaskSpec>(
             r#"{"kind":"order","product":"TSSD","extension":"csv","device":"D",
             "date_from":"2024-04-01T00:00:00Z","date_to":"2024-04-01T00:00:00Z"}"#,
         );
-        assert!(empty.validate().is_err());
+        assert!(empty.unwrap_err().to_string().contains("dateFrom"));
+        let run = TaskSpec::Run(RunSpec {
+            run_ids: vec![],
+            include_meta: false,
+            folder: None,
+        });
+        assert!(run.validate().is_err());
         let escape = TaskSpec::Archive(ArchiveSpec {
             filename: "a.flac".into(),
             size: None,

@@ -46,6 +46,12 @@ pub enum ClipCutError {
     /// A source file whose content does not fit (missing field, bad shape).
     #[error("{file}: {reason}")]
     Source { file: PathBuf, reason: String },
+    /// A sidecar could not be turned into JSON (nothing is written then).
+    #[error("cannot write the sidecar {path} as JSON: {source}")]
+    Json {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
 }
 
 /// A half-open interval as printed in sidecars.

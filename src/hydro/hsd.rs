@@ -274,6 +274,23 @@ impl HsdOrder {
         dpo
     }
 
+    /// The typed API order (what the engine's order task carries).
+    pub fn to_order(&self) -> crate::api::DataProductOrder {
+        let source = crate::api::DataSource::Device {
+            device: self.device.as_str().into(),
+            property: None,
+        };
+        let mut order = crate::api::DataProductOrder::new(
+            HSD_PRODUCT_CODE,
+            self.settings.format.extension(),
+            source,
+            self.range.start(),
+            self.range.end(),
+        );
+        order.options = self.dpo_options().into_iter().collect();
+        order
+    }
+
     /// The query parameters of `dataProductDelivery/request` (without the token), in a stable
     /// order: data source, product, extension, dates, then every `dpo_*` option.
     ///

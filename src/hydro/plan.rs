@@ -1,7 +1,7 @@
 //! The plan: windows per device → HSD orders of at most K contiguous windows, the audio spans to
 //! fetch, and the clips to cut; plus the `--dry-run --json` shape
-//! `{"windows":[{device,start,end}], "requests":[{device,dateFrom,dateTo,windows}],
-//!   "clips":[{label,device,start,end}]}`.
+//! `{"windows":[{device,start,end}], "requests":[{key,device,dateFrom,dateTo,windows}],
+//!   "clips":[{label,device,start,end}]}` (each request also carries the engine's task `key`).
 //!
 //! Windows are de-duplicated per device and product settings, so overlapping annotations share
 //! windows; contiguous windows merge into one order (never more than K windows); orders with
@@ -280,6 +280,8 @@ struct JsonWindow {
 
 #[derive(Debug, Serialize)]
 struct JsonRequest {
+    /// The engine's task key: the one stored in the ledger and shown by `status`.
+    key: String,
     device: String,
     #[serde(rename = "dateFrom")]
     date_from: String,
@@ -326,6 +328,7 @@ impl Plan {
                 .requests
                 .iter()
                 .map(|r| JsonRequest {
+                    key: crate::engine::order_key(&r.order.to_order()).to_string(),
                     device: r.order.device.to_string(),
                     date_from: format_time(r.order.range.start()),
                     date_to: format_time(r.order.range.end()),

@@ -21,7 +21,6 @@ use serde::Serialize;
 use super::archive::{parse_archive_name, select_audio, AudioExtension, ListedFile};
 use super::clips_cut::{cut_clips, ClipsSummary};
 use super::grid::{DeviceCode, TimeRange, WINDOW_SECONDS};
-use super::hsd::HSD_PRODUCT_CODE;
 use super::layout::{audio_folder, hsd_folder, OutputLayout};
 use super::plan::{Plan, PlannedRequest};
 use crate::api::{ArchiveQuery, Client, ReturnOptions};
@@ -38,6 +37,12 @@ pub enum RunError {
     /// Listing the archive failed.
     #[error("listing the archive files of {device}: {message}")]
     Listing { device: String, message: String },
+    /// The summary could not be turned into JSON (nothing is written then).
+    #[error("cannot write {path} as JSON: {source}")]
+    Json {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
     /// Local file-system trouble.
     #[error("{what} {path}: {source}")]
     Io {
@@ -80,19 +85,7 @@ pub struct HydroSummary {
 /// The engine order task of one planned HSD request.
 pub fn hsd_task(request: &PlannedRequest) -> TaskSpec {
     let o = &request.order;
-    TaskSpec::Order(OrderSpec {
-        product: HSD_PRODUCT_CODE.to_string(),
-        extension: o.settings.format.extension().to_string(),
-        device: Some(o.device.to_string()),
-        location: None,
-        device_category: None,
-        property: None,
-        date_from: o.range.start(),
-        date_to: o.range.end(),
-        options: o.dpo_options(),
-        include_meta: false,
-        folder: Some(hsd_folder(&o.device)),
-    })
+    TaskSpec::Order(OrderSpec::new(o.to_order()).in_folder(hsd_folder(&o.device)))
 }
 
 /// Every HSD task of a plan, in plan order.
@@ -259,14 +252,15 @@ pub async fn run_plan(
 
 /// Writes `<dir>/summary.json`: the engine summary with a `hydro` member (temp file + rename).
 pub fn write_summary(dir: &Path, engine: &Summary, hydro: &HydroSummary) -> Result<(), RunError> {
-    let mut doc = serde_json::to_value(engine).unwrap_or_default();
-    if let serde_json::Value::Object(map) = &mut doc {
-        map.insert(
-            "hydro".into(),
-            serde_json::to_value(hydro).unwrap_or_default(),
-        );
-    }
     let path = dir.join("summary.json");
+    let json = |source| RunError::Json {
+        path: path.clone(),
+        source,
+    };
+    let mut doc = serde_json::to_value(engine).map_err(json)?;
+    if let serde_json::Value::Object(map) = &mut doc {
+        map.insert("hydro".into(), serde_json::to_value(hydro).map_err(json)?);
+    }
     let io = |what: &'static str| {
         let path = path.clone();
         move |source| RunError::Io { what, path, source }
@@ -308,18 +302,22 @@ mod tests {
         let TaskSpec::Order(o) = &tasks[0] else {
             panic!("not an order")
         };
-        assert_eq!(o.product, "HSD");
+        assert_eq!(o.folder.as_deref(), Some("ICLISTENHF6324/hsd"));
+        let o = &o.order;
+        assert_eq!(o.product.as_str(), "HSD");
         assert_eq!(o.extension, "mat");
-        assert_eq!(o.device.as_deref(), Some("ICLISTENHF6324"));
+        assert_eq!(
+            o.source,
+            crate::api::DataSource::Device {
+                device: "ICLISTENHF6324".into(),
+                property: None
+            }
+        );
         assert_eq!(o.date_from, p.requests[0].order.range.start());
         assert_eq!(o.date_to, p.requests[0].order.range.end());
-        assert_eq!(o.folder.as_deref(), Some("ICLISTENHF6324/hsd"));
-        assert_eq!(
-            o.options
-                .get("dpo_spectrogramConcatenation")
-                .map(String::as_str),
-            Some("None")
-        );
+        assert!(o
+            .options
+            .contains(&("dpo_spectrogramConcatenation".into(), "None".into())));
     }
 
     #[test]

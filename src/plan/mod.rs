@@ -33,7 +33,7 @@ pub use options::{check_options, format_options, parse_options};
 pub use read::{read_workbook, recorded_offerings, ReadBook};
 pub use run::{drop_removed, engine_settings, engine_spec, DropReport};
 pub use split::split_range;
-pub use tasks::{plan_tasks, source_label, task_key, PlannedTask, TaskKey};
+pub use tasks::{plan_tasks, source_label, PlannedTask};
 pub use validate::{
     column_letter, parse_config, parse_time_cell, row_source_keys, validate, Problem, Report,
     RequestRow, ValidPlan,

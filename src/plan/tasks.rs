@@ -1,7 +1,8 @@
 //! Validated rows → download tasks as plain data: every row marked for download is split by
-//! `splitDateRange` into data-product orders, each with a stable key (the same order always
-//! gets the same key, so a re-run recognises finished work and rows removed from the workbook)
-//! and a folder below `downloadFolder` (`<source>/<PRODUCT>_<ext>[_<options hash>]`).
+//! `splitDateRange` into typed data-product orders, each with the engine's key (the same order
+//! always gets the same key, so a re-run recognises finished work and rows removed from the
+//! workbook; `--dry-run` prints exactly the key the ledger stores and `status` shows) and a
+//! folder below `downloadFolder` (`<source>/<PRODUCT>_<ext>[_<options hash>]`).
 //!
 //! Must not know: how tasks are scheduled, retried or recorded (the engine's business).
 
@@ -9,7 +10,6 @@
 #![allow(missing_docs)]
 
 use std::collections::HashSet;
-use std::fmt;
 use std::path::PathBuf;
 
 use sha2::{Digest, Sha256};
@@ -19,16 +19,7 @@ use super::options::format_options;
 use super::split::split_range;
 use super::validate::ValidPlan;
 use crate::api::{format_onc, DataProductOrder, DataSource};
-
-/// Stable identity of one order: a hash of source, product, extension, options and range.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct TaskKey(pub String);
-
-impl fmt::Display for TaskKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+use crate::engine::{order_key, TaskKey};
 
 /// One data-product order to run and download.
 #[derive(Debug, Clone, PartialEq)]
@@ -114,7 +105,7 @@ pub fn plan_tasks(plan: &ValidPlan) -> Vec<PlannedTask> {
                 to,
             );
             order.options = row.options.clone();
-            let key = task_key(&order);
+            let key = order_key(&order);
             if !seen.insert(key.clone()) {
                 continue;
             }
@@ -128,23 +119,6 @@ pub fn plan_tasks(plan: &ValidPlan) -> Vec<PlannedTask> {
         }
     }
     out
-}
-
-/// The canonical text of an order (options sorted) and its SHA-256 prefix as the key.
-pub fn task_key(o: &DataProductOrder) -> TaskKey {
-    let mut opts = o.options.clone();
-    opts.sort();
-    let canon = format!(
-        "{}|{}|{}|{}|{}|{}",
-        source_label(&o.source),
-        o.product,
-        o.extension,
-        format_onc(o.date_from),
-        format_onc(o.date_to),
-        format_options(&opts)
-    );
-    let digest = Sha256::digest(canon.as_bytes());
-    TaskKey(hex::encode(&digest[..8]))
 }
 
 fn folder_for(
@@ -254,6 +228,7 @@ mod tests {
         assert_eq!(tasks[2].order.date_to, plan.rows[0].end);
         let keys: HashSet<_> = tasks.iter().map(|t| t.key.clone()).collect();
         assert_eq!(keys.len(), 3);
+        assert_eq!(tasks[0].key.0.len(), 32, "the ledger's 16-byte key");
         assert!(tasks[0].folder.starts_with("ICLISTENHF6324"));
         assert!(tasks[0].folder.to_string_lossy().contains("AD_flac_"));
         assert!(tasks[0]
@@ -275,7 +250,7 @@ mod tests {
                 r.end,
             );
             o.options = r.options.clone();
-            task_key(&o)
+            order_key(&o)
         };
         assert_eq!(k(&a), k(&b));
         assert_ne!(k(&a), k(&c));

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use onc_hydro::api::{ArchiveQuery, Client};
+use onc_hydro::api::{ArchiveQuery, Client, DataProductOrder, DataSource};
 use onc_hydro::engine::{
     ArchiveSpec, CollectingReporter, Engine, EngineConfig, EngineSettings, Event, FileState,
     NullReporter, OrderSpec, RunWindow, TaskSpec, TaskState,
@@ -32,18 +32,20 @@ pub fn ctd_orders(n: usize, folder: Option<&str>) -> Vec<TaskSpec> {
     (0..n)
         .map(|i| {
             let from = start + jiff::SignedDuration::from_hours(24 * i as i64);
-            TaskSpec::Order(OrderSpec {
-                product: "TSSD".into(),
-                extension: "csv".into(),
-                device: Some("SBECTD19p7128".into()),
-                location: None,
-                device_category: None,
-                property: None,
-                date_from: from,
-                date_to: from + jiff::SignedDuration::from_mins(10),
-                options: Default::default(),
-                include_meta: false,
-                folder: folder.map(String::from),
+            let order = DataProductOrder::new(
+                "TSSD",
+                "csv",
+                DataSource::Device {
+                    device: "SBECTD19p7128".into(),
+                    property: None,
+                },
+                from,
+                from + jiff::SignedDuration::from_mins(10),
+            );
+            let spec = OrderSpec::new(order);
+            TaskSpec::Order(match folder {
+                Some(f) => spec.in_folder(f),
+                None => spec,
             })
         })
         .collect()

@@ -17,6 +17,7 @@ mod cli_smoke;
 mod contract;
 mod engine_cli;
 mod engine_hostile;
+mod engine_cmds;
 mod engine_kill;
 mod engine_run;
 mod fuzz_readers;
