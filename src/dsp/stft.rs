@@ -110,7 +110,7 @@ impl StftParams {
         let n_freq = self.n_freq();
         (0..n_freq)
             .map(|k| {
-                let nyquist = self.nfft % 2 == 0 && k == n_freq - 1;
+                let nyquist = self.nfft.is_multiple_of(2) && k == n_freq - 1;
                 if k == 0 || nyquist {
                     base
                 } else {

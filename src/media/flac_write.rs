@@ -69,7 +69,7 @@ fn check(spec: &FlacSpec, samples: &[i32]) -> Result<(), MediaError> {
             format!("{} Hz (FLAC allows 1 to 1048575)", spec.sample_rate),
         ));
     }
-    if samples.len() % spec.channels as usize != 0 {
+    if !samples.len().is_multiple_of(spec.channels as usize) {
         return Err(invalid(
             "samples",
             format!(

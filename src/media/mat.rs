@@ -317,7 +317,7 @@ fn tag(out: &mut Vec<u8>, ty: u32, nbytes: usize) {
 }
 
 fn pad8(out: &mut Vec<u8>) {
-    while out.len() % 8 != 0 {
+    while !out.len().is_multiple_of(8) {
         out.push(0);
     }
 }

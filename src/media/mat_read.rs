@@ -252,7 +252,7 @@ impl Parser {
     }
 
     fn ints(&self, el: &Element) -> Result<Vec<usize>, MediaError> {
-        if el.ty != MI_INT32 || el.data.len() % 4 != 0 {
+        if el.ty != MI_INT32 || !el.data.len().is_multiple_of(4) {
             return Err(self.bad(el.at, format!("expected int32 data, found type {}", el.ty)));
         }
         el.data

@@ -54,7 +54,7 @@ pub fn encode_wav24(
             reason: "0".into(),
         });
     }
-    if samples.len() % channels as usize != 0 {
+    if !samples.len().is_multiple_of(channels as usize) {
         return Err(MediaError::Invalid {
             file,
             field: "samples",
