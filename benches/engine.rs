@@ -9,6 +9,16 @@
 //! Run: `cargo bench --bench engine` (env `ENGINE_BENCH_N`, default 40; `ENGINE_BENCH_SCALE`,
 //! default 0.05, i.e. a 13 s job takes 0.65 s). Prints one table; no assertions.
 
+// Test and benchmark code may unwrap, panic and print: a failure here is a failed test.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    missing_docs
+)]
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

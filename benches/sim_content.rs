@@ -6,6 +6,16 @@
 //! 1.4 s per 5-minute file on one idle core; the encoder dominates (other `fast()` variants:
 //! partition order 0-2, block 4096, no seektable/padding: all 1.16-1.21 s).
 
+// Test and benchmark code may unwrap, panic and print: a failure here is a failed test.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    missing_docs
+)]
+
 use criterion::{criterion_group, criterion_main, Criterion};
 use onc_hydro::sim::content::{flac, samples, Recording};
 

@@ -16,11 +16,12 @@
 #   media                -> dsp
 #   sim                  -> media, dsp, api::time, api::archive (api for wire formats only)
 #   engine               -> api, ooi, media::atomic (the one atomic-write helper)
-#   plan                 -> engine, api
-#   sync                 -> engine, api, ooi
+#   plan                 -> engine, api, media::atomic
+#   sync                 -> engine, api, ooi, media::atomic
 #   hydro                -> engine, api, ooi, media, dsp, analysis
 #   analysis             -> media, dsp
 #   cli                  -> all
+# (`media::atomic` is the one atomic-write helper: every module that writes files uses it.)
 #
 # Allowed external crates (a crate not listed here may be used anywhere):
 #   anyhow, clap, indicatif, dotenvy, tracing_subscriber -> cli (the terminal layer)
@@ -46,8 +47,8 @@ INTERNAL = {
     "media": ["dsp"],
     "sim": ["media", "dsp", "api::time", "api::archive"],
     "engine": ["api", "ooi", "media::atomic"],
-    "plan": ["engine", "api"],
-    "sync": ["engine", "api", "ooi"],
+    "plan": ["engine", "api", "media::atomic"],
+    "sync": ["engine", "api", "ooi", "media::atomic"],
     "hydro": ["engine", "api", "ooi", "media", "dsp", "analysis"],
     "analysis": ["media", "dsp"],
     "cli": ["*"],

@@ -2,9 +2,14 @@
 //! a hydrophone front end (5-minute windows, clips), and fast local spectrograms.
 //!
 //! Module map and the allowed dependency directions are in `ARCHITECTURE.md` (checked in CI by
-//! `scripts/check_layers.sh`):
-//! `api` → none · `dsp` → none · `media` → none · `sim` → api, media, dsp ·
-//! `engine` → api · `plan` → engine, api · `hydro` → engine, api, media, dsp · `analysis` → media, dsp · `cli` → all.
+//! `scripts/check_layers.sh`, which also checks which external crates each module uses):
+//! `api`, `ooi`, `dsp` → none · `media` → dsp · `sim` → media, dsp, api::time, api::archive ·
+//! `engine` → api, ooi, media::atomic · `plan` → engine, api, media::atomic ·
+//! `sync` → engine, api, ooi, media::atomic ·
+//! `hydro` → engine, api, ooi, media, dsp, analysis · `analysis` → media, dsp · `cli` → all.
+//!
+//! Lints (Cargo.toml `[lints]`): no `unwrap`/`expect`/`panic!` outside tests, no printing outside
+//! `cli`, and every public item documented.
 
 pub mod analysis;
 pub mod api;

@@ -5,6 +5,9 @@
 //! A valid query that matches nothing is HTTP 404 ([`ApiError::NotFound`]); `deployments` answers
 //! 400/127 instead. Must not know: hydrophone specifics or how results are presented.
 
+// TODO(issue 15 item 6): document the public items below, then delete this allow.
+#![allow(missing_docs)]
+
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};

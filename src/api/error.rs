@@ -4,6 +4,9 @@
 //!
 //! Must not know: retry policy (the engine decides what to do with a classification).
 
+// TODO(issue 15 item 6): document the public items below, then delete this allow.
+#![allow(missing_docs)]
+
 use std::fmt;
 
 use serde::{Deserialize, Serialize};

@@ -5,6 +5,9 @@
 //!
 //! Must not know: HTTP (the client methods live in `delivery`).
 
+// TODO(issue 15 item 6): document the public items below, then delete this allow.
+#![allow(missing_docs)]
+
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 

@@ -290,11 +290,63 @@ fn table(kind: DiscoverKind, raw: Value) -> anyhow::Result<Table> {
     })
 }
 
-/// Prints an aligned text table; long cells are shortened.
+/// Server text made safe for a terminal: ANSI/VT escape sequences (CSI `ESC [ … final`, OSC
+/// `ESC ] … BEL|ESC \\`, and two-byte `ESC x`) are removed, as are every other control character
+/// (C0, DEL, C1) and the Unicode bidi overrides that reorder what a reader sees. Line breaks and
+/// tabs become spaces. Used for every server string shown in a table (`discover`, `archive list`).
+pub fn terminal_safe(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\u{1b}' => match chars.next() {
+                Some('[') => {
+                    // Parameters and intermediates, then one final byte in @..~.
+                    for c in chars.by_ref() {
+                        if ('@'..='~').contains(&c) {
+                            break;
+                        }
+                    }
+                }
+                Some(']') | Some('P') | Some('_') | Some('^') => {
+                    // A string until BEL or ST (ESC \\).
+                    while let Some(c) = chars.next() {
+                        if c == '\u{7}' {
+                            break;
+                        }
+                        if c == '\u{1b}' {
+                            if chars.peek() == Some(&'\\') {
+                                chars.next();
+                            }
+                            break;
+                        }
+                    }
+                }
+                Some(' '..='/') => {
+                    // nF sequences such as `ESC ( B`: intermediates, then one final byte.
+                    for c in chars.by_ref() {
+                        if !(' '..='/').contains(&c) {
+                            break;
+                        }
+                    }
+                }
+                _ => {}
+            },
+            '\n' | '\r' | '\t' => out.push(' '),
+            '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => {}
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Prints an aligned text table; long cells are shortened and server text is made
+/// [`terminal_safe`].
 pub fn print_table(headers: &[&str], rows: &[Vec<String>]) {
     const MAX: usize = 60;
     let cell = |s: &str| -> String {
-        let one_line = s.trim().replace(['\n', '\r', '\t'], " ");
+        let one_line = terminal_safe(s.trim());
         if one_line.chars().count() > MAX {
             let cut: String = one_line.chars().take(MAX - 1).collect();
             format!("{cut}…")
@@ -335,6 +387,15 @@ pub fn print_table(headers: &[&str], rows: &[Vec<String>]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn server_escape_sequences_never_reach_the_terminal() {
+        let hostile =
+            "\u{1b}]0;owned\u{7}ICLISTEN\u{1b}[31mHF\u{1b}[0m\u{9b}6324\u{202e}x\u{1b}(B\ny";
+        assert_eq!(terminal_safe(hostile), "ICLISTENHF6324x y");
+        assert_eq!(terminal_safe("plain text ü"), "plain text ü");
+        assert!(!terminal_safe("a\u{1b}]8;;http://x\u{1b}\\link").contains('\u{1b}'));
+    }
 
     #[test]
     fn key_value_filters() {

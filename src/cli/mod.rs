@@ -3,6 +3,8 @@
 //!
 //! The only module allowed `println!`, `anyhow` and terminal drawing. Exit codes: 0 all done,
 //! 1 some items failed, 2 fatal error or bad usage.
+// The terminal layer: the one place that prints.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod archive;
 mod cancel;
@@ -43,6 +45,7 @@ impl From<Outcome> for ExitCode {
     }
 }
 
+/// The command line (its `--help` text is set explicitly below).
 #[derive(Debug, Parser)]
 #[command(
     name = "onc-hydro",
@@ -57,12 +60,15 @@ onc-hydro --sim archive list --device ICLISTENHF6324 --from 2024-04-01T00:00:00Z
 onc-hydro sim serve --addr 127.0.0.1:8080 --time-scale 0.05"
 )]
 pub struct Cli {
+    /// Flags every command takes (`--token`, `--base-url`, `--sim`, `--json`).
     #[command(flatten)]
     pub global: GlobalArgs,
+    /// The subcommand to run.
     #[command(subcommand)]
     pub command: Command,
 }
 
+/// The subcommands, one file each.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the Oceans 3.0 simulator (`sim serve`).
@@ -105,6 +111,9 @@ pub enum Command {
 
 /// Entry point used by `main.rs`.
 pub fn main() -> ExitCode {
+    // `.env` before the flags: clap reads `ONC_TOKEN` from the environment while parsing.
+    settings::load_dotenv();
+    exit_quietly_on_closed_stdout();
     let cli = Cli::parse();
     settings::init_tracing();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -124,6 +133,26 @@ pub fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// A closed stdout pipe (`onc-hydro archive list | head -1`) is success, as in ripgrep.
+/// `println!` panics with "failed printing to stdout: Broken pipe" when the reader has gone; this
+/// hook turns exactly that panic into a quiet exit 0 and leaves every other panic to the default
+/// hook.
+fn exit_quietly_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default(info)
+    }));
 }
 
 async fn run(cli: Cli) -> anyhow::Result<Outcome> {

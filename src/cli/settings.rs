@@ -46,8 +46,10 @@ pub struct GlobalArgs {
 
 /// Resolved settings. Holds the in-process simulator (if any) alive for the command's duration.
 pub struct Settings {
+    /// The Oceans 3.0 API base URL (the simulator's when `--sim`).
     pub base_url: String,
     token: String,
+    /// Machine-readable output (`--json`) instead of tables.
     pub json: bool,
     _sim: Option<SimServer>,
 }
@@ -138,9 +140,15 @@ pub fn redact_chain(err: &anyhow::Error) -> String {
     api::redact(&text, SECRET.get().map(String::as_str).unwrap_or(""))
 }
 
-/// Loads `.env` (if present) and sets up logging to stderr (`RUST_LOG`, default warnings).
-pub fn init_tracing() {
+/// Loads `.env` from the working folder (or a parent), if present, into the environment.
+/// Variables already set win. Must run before the flags are parsed: `--token` falls back to
+/// `ONC_TOKEN` from the environment at parse time.
+pub fn load_dotenv() {
     let _ = dotenvy::dotenv();
+}
+
+/// Sets up logging to stderr (`RUST_LOG`, default warnings).
+pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     let _ = tracing_subscriber::fmt()

@@ -4,6 +4,9 @@
 //!
 //! Must not know: terminals, exit codes (the CLI maps these).
 
+// TODO(issue 15 item 6): document the public items below, then delete this allow.
+#![allow(missing_docs)]
+
 use std::path::PathBuf;
 
 use crate::api::ApiError;

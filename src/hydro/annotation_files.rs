@@ -24,7 +24,9 @@ use super::error::{HydroError, Location, Result};
 /// The annotations of one file, in file order, and notes about ignored fields.
 #[derive(Debug, Clone, Default)]
 pub struct AnnotationSet {
+    /// The annotations, in file order.
     pub annotations: Vec<Annotation>,
+    /// Notes about fields that were ignored (unknown keys), for the user.
     pub warnings: Vec<String>,
 }
 
@@ -36,14 +38,17 @@ pub fn load_annotation_file(path: &Path, caller: &CallerDefaults) -> Result<Anno
         file: name.clone(),
         message: format!("cannot read: {e}"),
     })?;
+    // A byte-order mark (Windows editors write one) is not content: without this, a JSON file
+    // starting with U+FEFF would not start with `{` and be read as CSV.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let is_csv = path
         .extension()
         .is_some_and(|x| x.eq_ignore_ascii_case("csv"))
         || !text.trim_start().starts_with(['{', '[']);
     if is_csv {
-        parse_csv(&name, &text, caller)
+        parse_csv(&name, text, caller)
     } else {
-        parse_json(&name, &text, caller)
+        parse_json(&name, text, caller)
     }
 }
 
@@ -371,6 +376,17 @@ mod tests {
 
     fn json(text: &str) -> Result<AnnotationSet> {
         parse_json("f.json", text, &CallerDefaults::default())
+    }
+
+    #[test]
+    fn json_with_a_byte_order_mark_is_read_as_json() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("calls.json");
+        let text = "\u{feff}{\"ICLISTENHF6324\": [[2024,4,1,12,34,50]]}";
+        std::fs::write(&path, text).unwrap();
+        let set = load_annotation_file(&path, &CallerDefaults::default()).unwrap();
+        assert_eq!(set.annotations.len(), 1);
+        assert_eq!(set.annotations[0].device.as_str(), "ICLISTENHF6324");
     }
 
     #[test]

@@ -9,6 +9,9 @@
 //!
 //! Must not know: HTTP (a listing arrives as [`ListedFile`]s), decoding.
 
+// TODO(issue 15 item 6): document the public items below, then delete this allow.
+#![allow(missing_docs)]
+
 use std::collections::BTreeMap;
 
 use jiff::civil::DateTime;

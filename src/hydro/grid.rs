@@ -50,6 +50,7 @@ impl DeviceCode {
         }
     }
 
+    /// The device code as ONC writes it.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -131,18 +132,22 @@ impl TimeRange {
         TimeRange { start: t, end: t }
     }
 
+    /// The first instant of the range.
     pub fn start(&self) -> Timestamp {
         self.start
     }
 
+    /// The first instant after the range (half-open).
     pub fn end(&self) -> Timestamp {
         self.end
     }
 
+    /// True when the range holds no instant.
     pub fn is_empty(&self) -> bool {
         self.start == self.end
     }
 
+    /// `end − start`.
     pub fn duration(&self) -> SignedDuration {
         self.end.duration_since(self.start)
     }
@@ -190,10 +195,12 @@ impl Window {
         }
     }
 
+    /// Windows since the Unix epoch (negative before it).
     pub fn index(&self) -> i64 {
         self.index
     }
 
+    /// The window's first instant.
     pub fn start(&self) -> Timestamp {
         // Any i64 window index within jiff's range was built from a Timestamp; clamp otherwise.
         let ns = i128::from(self.index) * WINDOW_NANOS;
@@ -204,10 +211,12 @@ impl Window {
         })
     }
 
+    /// The next window's first instant (windows are half-open).
     pub fn end(&self) -> Timestamp {
         Window::from_index(self.index + 1).start()
     }
 
+    /// The window as a time range.
     pub fn range(&self) -> TimeRange {
         TimeRange {
             start: self.start(),

@@ -61,6 +61,26 @@ pub fn parse_timezone(input: &str) -> Result<TimeZone> {
 
 /// A time written as text in any accepted form; naive values are read in `tz`.
 pub fn parse_time(input: &str, tz: &TimeZone) -> Result<Timestamp> {
+    plausible(parse_time_any_year(input, tz)?, input)
+}
+
+/// Years a request may name. Oceans 3.0 holds data from the 2000s on; a year outside this span
+/// is a typo (a sign, a missing digit), not a request, so it is refused rather than planned.
+const YEARS: std::ops::RangeInclusive<i16> = 1970..=2200;
+
+fn plausible(ts: Timestamp, input: &str) -> Result<Timestamp> {
+    let year = ts.to_zoned(TimeZone::UTC).year();
+    if YEARS.contains(&year) {
+        Ok(ts)
+    } else {
+        Err(HydroError::InvalidTime {
+            input: input.to_string(),
+            reason: format!("year {year} is outside {}..={}", YEARS.start(), YEARS.end()),
+        })
+    }
+}
+
+fn parse_time_any_year(input: &str, tz: &TimeZone) -> Result<Timestamp> {
     let s = input.trim();
     let bad = |reason: String| HydroError::InvalidTime {
         input: input.to_string(),
@@ -154,7 +174,7 @@ pub fn parse_time_list(items: &[Value], tz: &TimeZone) -> Result<Timestamp> {
         0,
     )
     .map_err(|e| bad(e.to_string()))?;
-    civil_in(dt, tz).map_err(bad)
+    plausible(civil_in(dt, tz).map_err(bad)?, &shown)
 }
 
 fn as_integer(v: &Value) -> Option<i64> {
@@ -188,6 +208,18 @@ mod tests {
 
     fn utc(s: &str) -> String {
         format_time(parse_time(s, &TimeZone::UTC).unwrap())
+    }
+
+    #[test]
+    fn years_outside_the_data_are_refused() {
+        let list: Vec<serde_json::Value> = [-2024, 4, 1, 12, 0, 0].map(|v| json!(v)).to_vec();
+        let err = parse_time_list(&list, &TimeZone::UTC)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("year -2024"), "{err}");
+        assert!(parse_time("-002024-04-01T12:34:50Z", &TimeZone::UTC).is_err());
+        assert!(parse_time("0224-04-01T12:34:50Z", &TimeZone::UTC).is_err());
+        assert!(parse_time("2024-04-01T12:34:50Z", &TimeZone::UTC).is_ok());
     }
 
     #[test]

@@ -3,6 +3,9 @@
 //!
 //! Must not know: network, annotations, how callers report errors.
 
+// TODO(issue 15 item 6): document the public items below, then delete this allow.
+#![allow(missing_docs)]
+
 use std::path::PathBuf;
 
 /// An error while reading or writing a media file.

@@ -13,6 +13,9 @@
 //!
 //! Must not know: network, annotations, what the variables mean (HSD layout lives with callers).
 
+// TODO(issue 15 item 6): document the public items below, then delete this allow.
+#![allow(missing_docs)]
+
 use std::io::Write;
 use std::path::Path;
 

@@ -1,4 +1,5 @@
-//! File formats only: FLAC read/write, WAV, MATLAB v5 read/write, NPZ, PNG.
+//! File formats only: FLAC read/write, WAV, MATLAB v5 read/write, NPZ, PNG; and the one
+//! atomic-write helper every module writes its outputs through ([`atomic`]).
 //!
 //! Must not know: network, annotations.
 
@@ -18,25 +19,15 @@ pub use mat_read::{read_mat, read_mat_path};
 pub use npz::{encode_npz, read_npz, read_npz_path, write_npz_path, NpyArray, NpyData};
 pub use wav::{encode_wav24, read_wav, read_wav_path, write_wav24_path, WavAudio};
 
-/// Writes `bytes` to `path` atomically: a temporary file in the same folder, synced, then
-/// renamed over `path`. Errors name `path`.
+/// Writes `bytes` to `path` atomically ([`atomic::write_atomic`]). Errors name `path`.
 pub(crate) fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<(), MediaError> {
-    use std::io::Write;
-    let io = |source| MediaError::Io {
+    atomic::write_atomic(path, bytes).map_err(|source| MediaError::Io {
         file: path.to_path_buf(),
         source,
-    };
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => std::path::Path::new("."),
-    };
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
-    tmp.write_all(bytes).map_err(io)?;
-    tmp.as_file().sync_all().map_err(io)?;
-    tmp.persist(path).map_err(|e| io(e.error))?;
-    Ok(())
+    })
 }
 
+pub mod atomic;
 pub mod decode;
 pub mod png;
 

@@ -17,8 +17,11 @@ use super::error::{mem, MediaError};
 /// The element data of one array.
 #[derive(Debug, Clone, PartialEq)]
 pub enum NpyData {
+    /// numpy `<f4`.
     F32(Vec<f32>),
+    /// numpy `<f8`.
     F64(Vec<f64>),
+    /// numpy `<i8`.
     I64(Vec<i64>),
 }
 
@@ -35,7 +38,9 @@ impl NpyData {
 /// One named array: `shape` has one or two entries, `data` is row-major.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NpyArray {
+    /// Dimensions, outermost first.
     pub shape: Vec<usize>,
+    /// The elements, row-major (C order).
     pub data: NpyData,
 }
 

@@ -11,9 +11,13 @@ use super::error::{mem, MediaError};
 /// Decoded integer PCM audio (samples right-justified, interleaved by channel).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WavAudio {
+    /// Samples per second per channel.
     pub sample_rate: u32,
+    /// Number of interleaved channels.
     pub channels: u16,
+    /// Bits per sample as stored (8, 16, 24 or 32).
     pub bits_per_sample: u16,
+    /// Interleaved samples, right-justified integers.
     pub samples: Vec<i32>,
 }
 

@@ -6,6 +6,9 @@
 //!
 //! Must not know: how the workbook is laid out (it produces [`PlanRow`]s and [`Offerings`]).
 
+// TODO(issue 15 item 6): document the public items below, then delete this allow.
+#![allow(missing_docs)]
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use jiff::Timestamp;

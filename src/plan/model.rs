@@ -4,6 +4,9 @@
 //!
 //! Must not know: how a workbook is laid out on disk, or how rows become downloads.
 
+// TODO(issue 15 item 6): document the public items below, then delete this allow.
+#![allow(missing_docs)]
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 

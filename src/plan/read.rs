@@ -19,12 +19,95 @@ use crate::api::{parse_onc, DataProductCode, DeviceCategoryCode, DeviceCode, Loc
 /// The sheets of a workbook, as tables.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReadBook {
+    /// The workbook file (relative `downloadFolder`s are relative to its folder).
     pub path: PathBuf,
     /// 'By Location' and/or 'By Device', in workbook order.
     pub requests: Vec<(SheetKind, Table)>,
+    /// The 'Configuration' sheet, if present.
     pub config: Option<Table>,
+    /// The 'Product options' sheet, if present.
     pub product_options: Option<Table>,
+    /// The 'Offerings' sheet, if present.
     pub offerings: Option<Table>,
+}
+
+/// The most an `.xlsx` may inflate to, summed over its parts. A plan workbook of 100,000 rows
+/// is about 30 MB of XML; anything far beyond is a zip bomb, not a plan.
+pub const MAX_INFLATED_BYTES: u64 = 256 << 20;
+
+/// How much more than its compressed size one part may declare (when over 1 MiB). Spreadsheet
+/// XML deflates 5–30×; a zip bomb declares ~1000×.
+const MAX_RATIO: u64 = 200;
+
+fn le16(b: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from(u16::from_le_bytes(
+        b.get(at..at + 2)?.try_into().ok()?,
+    )))
+}
+
+fn le32(b: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from(u32::from_le_bytes(
+        b.get(at..at + 4)?.try_into().ok()?,
+    )))
+}
+
+/// Refuses an `.xlsx` whose zip directory declares more than [`MAX_INFLATED_BYTES`] in total or
+/// a part inflating more than [`MAX_RATIO`]×, before calamine inflates anything (issue 16
+/// item 8). Files that are not zips are left to calamine's own error.
+fn check_inflation(path: &Path) -> Result<(), String> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = std::fs::File::open(path).map_err(|e| format!("cannot open: {e}"))?;
+    let len = f.metadata().map_err(|e| e.to_string())?.len();
+    // The end-of-central-directory record: 22 bytes plus a comment of up to 64 KiB, at the end.
+    let tail_len = len.min(22 + 65_535);
+    let mut tail = vec![0u8; tail_len as usize];
+    f.seek(SeekFrom::Start(len - tail_len))
+        .and_then(|_| f.read_exact(&mut tail))
+        .map_err(|e| format!("cannot read: {e}"))?;
+    let Some(eocd) = tail.windows(4).rposition(|w| w == b"PK\x05\x06") else {
+        return Ok(());
+    };
+    let bad = || "its zip directory is damaged".to_string();
+    let entries = le16(&tail, eocd + 10).ok_or_else(bad)?;
+    let dir_size = le32(&tail, eocd + 12).ok_or_else(bad)?;
+    let dir_at = le32(&tail, eocd + 16).ok_or_else(bad)?;
+    if entries == 0xffff || dir_size == 0xffff_ffff || dir_at == 0xffff_ffff {
+        return Err("it is a ZIP64 archive, far larger than any plan workbook".into());
+    }
+    if dir_at.saturating_add(dir_size) > len {
+        return Err(bad());
+    }
+    let mut dir = vec![0u8; dir_size as usize];
+    f.seek(SeekFrom::Start(dir_at))
+        .and_then(|_| f.read_exact(&mut dir))
+        .map_err(|e| format!("cannot read: {e}"))?;
+    let (mut at, mut total) = (0usize, 0u64);
+    for _ in 0..entries {
+        if dir.get(at..at + 4) != Some(b"PK\x01\x02".as_slice()) {
+            return Err(bad());
+        }
+        let packed = le32(&dir, at + 20).ok_or_else(bad)?;
+        let inflated = le32(&dir, at + 24).ok_or_else(bad)?;
+        let name_len = le16(&dir, at + 28).ok_or_else(bad)? as usize;
+        let extra = le16(&dir, at + 30).ok_or_else(bad)? as usize;
+        let comment = le16(&dir, at + 32).ok_or_else(bad)? as usize;
+        let name = String::from_utf8_lossy(dir.get(at + 46..at + 46 + name_len).unwrap_or(&[]));
+        total = total.saturating_add(inflated);
+        if inflated > 1 << 20 && inflated > packed.saturating_mul(MAX_RATIO) {
+            return Err(format!(
+                "part {name} would inflate {packed} bytes to {inflated} (more than {MAX_RATIO}×): \
+                 refusing a likely zip bomb"
+            ));
+        }
+        at += 46 + name_len + extra + comment;
+    }
+    if total > MAX_INFLATED_BYTES {
+        return Err(format!(
+            "it would inflate to {total} bytes, more than the {} MiB a plan workbook may hold",
+            MAX_INFLATED_BYTES >> 20
+        ));
+    }
+    Ok(())
 }
 
 /// Opens a workbook and reads every sheet this tool knows; other sheets are ignored.
@@ -36,6 +119,7 @@ pub fn read_workbook(path: &Path) -> Result<ReadBook, PlanError> {
     if !path.exists() {
         return Err(rerr("no such file".to_string()));
     }
+    check_inflation(path).map_err(rerr)?;
     let mut book = open_workbook_auto(path).map_err(|e| rerr(e.to_string()))?;
     let mut out = ReadBook {
         path: path.to_path_buf(),
@@ -225,4 +309,56 @@ pub fn recorded_offerings(book: &ReadBook) -> Offerings {
         }
     }
     o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::model::Config;
+    use crate::plan::workbook::{empty_request_table, write_workbook, PlanWorkbook};
+
+    fn workbook_bytes(dir: &Path) -> Vec<u8> {
+        let path = dir.join("plan.xlsx");
+        let kind = SheetKind::ByDevice;
+        let wb = PlanWorkbook {
+            requests: vec![(kind, empty_request_table(kind))],
+            config: Config::default(),
+            offerings: Offerings::default(),
+        };
+        write_workbook(&path, &wb).unwrap();
+        std::fs::read(&path).unwrap()
+    }
+
+    #[test]
+    fn a_zip_bomb_workbook_is_refused_before_inflating() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = workbook_bytes(dir.path());
+        let path = dir.path().join("bomb.xlsx");
+        std::fs::write(&path, &good).unwrap();
+        assert!(read_workbook(&path).is_ok());
+        // Declare 1 GiB for the first part in the central directory, as a bomb's header does.
+        let mut bomb = good.clone();
+        let cd = bomb.windows(4).position(|w| w == b"PK\x01\x02").unwrap();
+        bomb[cd + 24..cd + 28].copy_from_slice(&(1u32 << 30).to_le_bytes());
+        std::fs::write(&path, &bomb).unwrap();
+        let err = read_workbook(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("zip bomb") && err.contains("bomb.xlsx"),
+            "{err}"
+        );
+        // Many honest-looking parts adding up beyond the limit.
+        let mut big = good;
+        let mut at = 0;
+        while let Some(p) = big[at..].windows(4).position(|w| w == b"PK\x01\x02") {
+            let cd = at + p;
+            let packed = u32::from_le_bytes(big[cd + 20..cd + 24].try_into().unwrap());
+            let declared = (packed.max(1) * 150).max(200 << 20);
+            big[cd + 20..cd + 24].copy_from_slice(&(declared / 150 + 1).to_le_bytes());
+            big[cd + 24..cd + 28].copy_from_slice(&declared.to_le_bytes());
+            at = cd + 4;
+        }
+        std::fs::write(&path, &big).unwrap();
+        let err = read_workbook(&path).unwrap_err().to_string();
+        assert!(err.contains("MiB a plan workbook may hold"), "{err}");
+    }
 }

@@ -5,6 +5,9 @@
 //!
 //! Must not know: how tasks are scheduled, retried or recorded (the engine's business).
 
+// TODO(issue 15 item 6): document the public items below, then delete this allow.
+#![allow(missing_docs)]
+
 use std::collections::HashSet;
 use std::fmt;
 use std::path::PathBuf;

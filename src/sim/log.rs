@@ -4,6 +4,9 @@
 //!
 //! Must not know: axum, the catalog, job state.
 
+// TODO(issue 15 item 6): document the public items below, then delete this allow.
+#![allow(missing_docs)]
+
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io::Write;

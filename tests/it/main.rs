@@ -1,12 +1,24 @@
 //! The one integration-test binary: drives the library and the CLI against the simulator.
 //! Each area has its own module file.
 
+// Test and benchmark code may unwrap, panic and print: a failure here is a failed test.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    missing_docs
+)]
+
 mod api_client;
+mod cli_hygiene;
 mod cli_smoke;
 mod contract;
 mod engine_cli;
 mod engine_kill;
 mod engine_run;
+mod fuzz_readers;
 mod hydro_clips;
 mod hydro_plan;
 mod hydro_run;

@@ -12,6 +12,9 @@
 //! absolute time), `hsd.rs` (spectrogram → MAT). Audio levels and PSD units are documented
 //! there. Must not know: the catalog, the HTTP server, the client.
 
+// TODO(issue 15 item 6): document the public items below, then delete this allow.
+#![allow(missing_docs)]
+
 mod events;
 mod hsd;
 mod synth;

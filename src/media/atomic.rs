@@ -1,0 +1,203 @@
+//! The one atomic-write helper: every output file is written to a temporary file in its
+//! destination folder, fsynced, renamed over the final name, and the folder fsynced, so a crash
+//! or a full disk leaves either the old file or the new one, never a torn one. Temporaries carry a
+//! recognisable name (`.onc-hydro-tmp-<pid>-<n>-<name>`) so a later run can clean those a killed
+//! run left behind ([`clean_stale_temporaries`]); they are created with mode 0666 minus the
+//! umask, like any other output (not 0600, as `tempfile` would).
+//!
+//! Must not know: what is written (callers hand bytes or a writer closure), or any module's
+//! error type — errors are `std::io::Error`s the caller wraps with its own context.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
+
+/// Prefix of every temporary file this crate writes.
+pub const TEMP_PREFIX: &str = ".onc-hydro-tmp-";
+
+/// A temporary older than this is stale even if its process id is in use again.
+const STALE_AFTER: Duration = Duration::from_secs(24 * 3600);
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+fn folder_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    }
+}
+
+fn temp_path(path: &Path) -> io::Result<PathBuf> {
+    let name = path
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "the path has no file name"))?;
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let mut tmp = std::ffi::OsString::from(format!("{TEMP_PREFIX}{}-{n}-", std::process::id()));
+    tmp.push(name);
+    Ok(folder_of(path).join(tmp))
+}
+
+fn create_new(path: &Path) -> io::Result<File> {
+    let mut o = OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o666); // the umask applies
+    }
+    o.open(path)
+}
+
+/// Writes `path` atomically with `fill`, which writes the content to the temporary file.
+/// On any error the temporary is removed and `path` is untouched.
+pub fn write_atomic_with(
+    path: &Path,
+    fill: impl FnOnce(&mut File) -> io::Result<()>,
+) -> io::Result<()> {
+    let tmp = temp_path(path)?;
+    let result = (|| {
+        let mut file = create_new(&tmp)?;
+        fill(&mut file)?;
+        file.flush()?;
+        file.sync_all()?;
+        drop(file);
+        std::fs::rename(&tmp, path)?;
+        sync_folder(folder_of(path))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Writes `bytes` to `path` atomically (see the module doc).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_atomic_with(path, |f| f.write_all(bytes))
+}
+
+/// Makes a rename in `dir` durable (a no-op where folders cannot be opened).
+fn sync_folder(dir: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        File::open(dir)?.sync_all()?;
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
+}
+
+/// True when `pid` is a running process (Linux: `/proc/<pid>` exists; elsewhere unknown = true).
+fn alive(pid: u32) -> bool {
+    if cfg!(target_os = "linux") {
+        Path::new("/proc").join(pid.to_string()).exists()
+    } else {
+        true
+    }
+}
+
+/// Removes the temporaries of our naming in `dir` that no running process owns: their process
+/// is gone (a `kill -9`, a crash), or they are older than a day. Returns how many were removed.
+/// Other files, and temporaries of live runs, are left alone.
+pub fn clean_stale_temporaries(dir: &Path) -> io::Result<usize> {
+    let mut removed = 0;
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e),
+    };
+    let me = std::process::id();
+    for entry in entries {
+        let entry = entry?;
+        let name = entry.file_name();
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(TEMP_PREFIX)) else {
+            continue;
+        };
+        let pid = rest.split('-').next().and_then(|p| p.parse::<u32>().ok());
+        let meta = entry.metadata()?;
+        if !meta.is_file() {
+            continue;
+        }
+        let old = meta
+            .modified()
+            .ok()
+            .and_then(|m| SystemTime::now().duration_since(m).ok())
+            .is_some_and(|age| age > STALE_AFTER);
+        let orphaned = match pid {
+            Some(p) => p != me && !alive(p),
+            None => true,
+        };
+        if old || orphaned {
+            std::fs::remove_file(entry.path())?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_replace_atomically_with_umask_permissions() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.json");
+        write_atomic(&path, b"first").unwrap();
+        write_atomic(&path, b"second").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"second");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            // Probe the umask: a plain create gets the mode an output should have.
+            let probe = dir.path().join("probe");
+            std::fs::write(&probe, b"").unwrap();
+            let want = std::fs::metadata(&probe).unwrap().permissions().mode() & 0o777;
+            assert_eq!(
+                mode, want,
+                "output mode follows the umask like a plain file"
+            );
+            assert_ne!(mode, 0o600);
+        }
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(names.len(), 2, "no temporaries left behind");
+    }
+
+    #[test]
+    fn a_failed_fill_leaves_the_old_file_and_no_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.bin");
+        write_atomic(&path, b"kept").unwrap();
+        let err = write_atomic_with(&path, |f| {
+            f.write_all(b"half")?;
+            Err(io::Error::other("disk full"))
+        });
+        assert!(err.is_err());
+        assert_eq!(std::fs::read(&path).unwrap(), b"kept");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn stale_temporaries_of_dead_runs_are_cleaned_and_live_ones_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        // pid 0 never names a user process; u32::MAX is beyond any pid_max.
+        let dead = dir
+            .path()
+            .join(format!("{TEMP_PREFIX}{}-0-a.npz", u32::MAX));
+        let live = dir
+            .path()
+            .join(format!("{TEMP_PREFIX}{}-0-b.npz", std::process::id()));
+        let other = dir.path().join("c.npz");
+        for p in [&dead, &live, &other] {
+            std::fs::write(p, b"x").unwrap();
+        }
+        assert_eq!(clean_stale_temporaries(dir.path()).unwrap(), 1);
+        assert!(!dead.exists() && live.exists() && other.exists());
+        assert_eq!(
+            clean_stale_temporaries(&dir.path().join("none")).unwrap(),
+            0
+        );
+    }
+}
