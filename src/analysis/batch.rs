@@ -51,8 +51,11 @@ pub struct BatchOptions {
 /// The result of a batch, items in input order.
 #[derive(Debug)]
 pub struct BatchResult {
+    /// One result per input, in input order.
     pub items: Vec<(PathBuf, ItemResult)>,
+    /// Worker threads used.
     pub jobs: usize,
+    /// Wall time of the batch, seconds.
     pub elapsed_s: f64,
     /// Temporaries of a killed earlier run that were removed before starting.
     pub removed_temporaries: Vec<PathBuf>,

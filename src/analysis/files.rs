@@ -56,25 +56,31 @@ pub fn write_atomic(
     fill: impl FnOnce(&mut BufWriter<File>) -> Result<(), AnalysisError>,
 ) -> Result<(), AnalysisError> {
     let tmp = temporary_for(path);
-    let result = (|| {
-        let file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)
-            .map_err(|e| AnalysisError::io(&tmp, e))?;
-        let mut w = BufWriter::with_capacity(1 << 20, file);
-        fill(&mut w)?;
-        let file = w
-            .into_inner()
-            .map_err(|e| AnalysisError::io(path, e.into_error()))?;
-        file.sync_all().map_err(|e| AnalysisError::io(path, e))?;
-        drop(file);
-        std::fs::rename(&tmp, path).map_err(|e| AnalysisError::io(path, e))
-    })();
+    let result = write_then_rename(path, &tmp, fill);
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+fn write_then_rename(
+    path: &Path,
+    tmp: &Path,
+    fill: impl FnOnce(&mut BufWriter<File>) -> Result<(), AnalysisError>,
+) -> Result<(), AnalysisError> {
+    let file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(tmp)
+        .map_err(|e| AnalysisError::io(tmp, e))?;
+    let mut w = BufWriter::with_capacity(1 << 20, file);
+    fill(&mut w)?;
+    let file = w
+        .into_inner()
+        .map_err(|e| AnalysisError::io(path, e.into_error()))?;
+    file.sync_all().map_err(|e| AnalysisError::io(path, e))?;
+    drop(file);
+    std::fs::rename(tmp, path).map_err(|e| AnalysisError::io(path, e))
 }
 
 /// [`write_atomic`] for bytes already in memory.

@@ -21,6 +21,7 @@ pub const RUN_DIR: &str = "onc-hydro-run";
 /// The bookkeeping paths of a sharded run in an output folder.
 #[derive(Debug, Clone)]
 pub struct RunDir {
+    /// `<out>/onc-hydro-run`.
     pub dir: PathBuf,
 }
 
@@ -31,24 +32,30 @@ impl RunDir {
             dir: out.join(RUN_DIR),
         }
     }
+    /// The run's `manifest` path.
     pub fn manifest(&self) -> PathBuf {
         self.dir.join("manifest.json")
     }
+    /// The run's `shards` path.
     pub fn shards(&self) -> PathBuf {
         self.dir.join("shards")
     }
+    /// The run's `shard_record` path.
     pub fn shard_record(&self, shard: Shard) -> PathBuf {
         self.shards().join(format!(
             "shard-{:04}-of-{:04}.json",
             shard.index, shard.count
         ))
     }
+    /// The run's `summary` path.
     pub fn summary(&self) -> PathBuf {
         self.dir.join("summary.json")
     }
+    /// The run's `submissions` path.
     pub fn submissions(&self) -> PathBuf {
         self.dir.join("submissions.json")
     }
+    /// The run's `logs` path.
     pub fn logs(&self) -> PathBuf {
         self.dir.join("logs")
     }
@@ -57,7 +64,9 @@ impl RunDir {
 /// One shard `index` of `count` (0 ≤ index < count).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Shard {
+    /// Shard number, from 0.
     pub index: usize,
+    /// Number of shards.
     pub count: usize,
 }
 

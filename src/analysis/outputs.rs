@@ -24,6 +24,7 @@ use super::AnalysisError;
 
 /// The input a result came from.
 pub(super) struct Source<'a> {
+    /// The input file.
     pub input: &'a Path,
     pub sha256: &'a str,
     pub info: &'a AudioInfo,

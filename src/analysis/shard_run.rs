@@ -34,25 +34,38 @@ pub enum ShardState {
 /// One failed file of a shard.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Failure {
+    /// The input file.
     pub input: PathBuf,
+    /// The error message.
     pub error: String,
 }
 
 /// The progress record of one shard.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ShardRecord {
+    /// Which shard.
     pub shard: Shard,
+    /// Where it stands.
     pub state: ShardState,
+    /// Number of files.
     pub files: usize,
+    /// Files computed.
     pub done: usize,
+    /// Files whose outputs existed already.
     pub skipped: usize,
+    /// Files that failed.
     pub failed: usize,
+    /// Host that ran it.
     pub host: String,
+    /// Process id that ran it.
     pub pid: u32,
     /// The scheduler's job id, if any (e.g. `1234_3`).
     pub job: Option<String>,
+    /// When it started.
     pub started: String,
+    /// When the record was last written.
     pub updated: String,
+    /// Each failed file with its error.
     pub failures: Vec<Failure>,
 }
 
@@ -161,18 +174,26 @@ fn hostname() -> String {
 /// The state of every shard of a run of `count` shards, from the output folder.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunStatus {
+    /// The output folder.
     pub out: PathBuf,
+    /// Number of files.
     pub files: usize,
+    /// Number of shards.
     pub count: usize,
+    /// Every shard, by index.
     pub shards: Vec<ShardStatus>,
 }
 
 /// One shard in a [`RunStatus`].
 #[derive(Debug, Clone, Serialize)]
 pub struct ShardStatus {
+    /// Shard number, from 0.
     pub index: usize,
+    /// Number of files.
     pub files: usize,
+    /// Where it stands.
     pub state: ShardState,
+    /// Its progress record, if it has started.
     pub record: Option<ShardRecord>,
 }
 

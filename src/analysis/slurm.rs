@@ -16,9 +16,13 @@ use super::AnalysisError;
 /// Resources asked of Slurm for each array task.
 #[derive(Debug, Clone, Default)]
 pub struct SlurmResources {
+    /// `--partition`.
     pub partition: Option<String>,
+    /// `--time` limit per task.
     pub time: Option<String>,
+    /// `--mem` per task.
     pub mem: Option<String>,
+    /// `--cpus-per-task`.
     pub cpus_per_task: Option<u32>,
 }
 
@@ -185,11 +189,17 @@ pub fn write_script(path: &Path, text: &str) -> Result<(), AnalysisError> {
 /// One `slurm submit` that reached the scheduler.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Submission {
+    /// When it was submitted.
     pub submitted: String,
+    /// The array job id.
     pub job_id: String,
+    /// The dependent merge job id.
     pub merge_job_id: Option<String>,
+    /// The `--array` specification submitted.
     pub array: String,
+    /// Number of shards of the run.
     pub tasks: usize,
+    /// The command line that was split.
     pub command: Vec<String>,
 }
 

@@ -72,19 +72,33 @@ pub enum Precision {
 /// Everything about a run that is the same for every file (sample rates may differ).
 #[derive(Debug, Clone)]
 pub struct SpectrogramSpec {
+    /// Window length in seconds (used when no sample count is given).
     pub win_dur: Option<f64>,
+    /// FFT length in samples (≥ the window; zero-padded).
     pub nfft: Option<usize>,
+    /// Window length in samples (scipy's nperseg).
     pub win_length: Option<usize>,
+    /// Overlap between frames as a fraction of the window, in [0, 1).
     pub overlap: Option<f64>,
+    /// Hop between frame starts in samples.
     pub hop: Option<usize>,
+    /// The window function.
     pub window: Window,
+    /// PSD scaling (density or spectrum).
     pub scaling: Scaling,
+    /// Lowest frequency kept, Hz.
     pub freq_min: Option<f64>,
+    /// Highest frequency kept, Hz.
     pub freq_max: Option<f64>,
+    /// Write one Welch mean PSD per file instead of a spectrogram.
     pub average: bool,
+    /// Output formats, sorted and deduplicated by `check`.
     pub formats: Vec<OutputFormat>,
+    /// Calibration to dB re 1 µPa (or full scale).
     pub calibration: Calibration,
+    /// Fixed PNG colour range in dB.
     pub clim: Option<(f32, f32)>,
+    /// FFT float type.
     pub precision: Precision,
 }
 
@@ -224,13 +238,21 @@ pub fn stem_of(input: &Path) -> String {
 /// What was done for one file.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct FileReport {
+    /// The input file.
     pub input: PathBuf,
+    /// The files written, in order.
     pub outputs: Vec<PathBuf>,
+    /// Frequency bins kept.
     pub n_freq: usize,
+    /// Frames (1 for a Welch mean).
     pub n_time: usize,
+    /// Sample rate of the input, Hz.
     pub sample_rate: u32,
+    /// Decoded duration, seconds.
     pub duration_s: f64,
+    /// Unit of the dB values.
     pub unit: &'static str,
+    /// Wall time spent on this file, seconds.
     pub seconds: f64,
 }
 
@@ -259,7 +281,9 @@ impl FileReport {
 /// The computed result before writing: dB values frame-major (`db[t * n_freq + f]`).
 pub(super) struct Computed {
     pub db: Vec<f32>,
+    /// Frequency bins kept.
     pub n_freq: usize,
+    /// Frames (1 for a Welch mean).
     pub n_time: usize,
     pub frequency_hz: Vec<f64>,
     pub time_s: Vec<f64>,

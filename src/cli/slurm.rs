@@ -300,10 +300,7 @@ fn status(global: &GlobalArgs, args: StatusArgs) -> anyhow::Result<Outcome> {
         });
         println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
-        println!(
-            "{:>5}  {:>5}  {:>5}  {:>7}  {:>6}  {:12}  {:10}  updated",
-            "shard", "files", "done", "skipped", "failed", "state", "squeue"
-        );
+        println!("shard  files   done  skipped  failed  state         squeue      updated");
         for s in &st.shards {
             let (done, skipped, failed, updated) =
                 s.record.as_ref().map_or((0, 0, 0, String::new()), |r| {
