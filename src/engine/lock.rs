@@ -50,7 +50,10 @@ pub(crate) fn acquire(out: &Path) -> Result<OutLock, EngineError> {
         .truncate(false)
         .open(&path)
         .map_err(|e| EngineError::io("cannot open the lock file", &path, e))?;
-    match file.try_lock() {
+    // `File::try_lock` is std since 1.89; the toolchain in use (1.95) has it.
+    #[allow(clippy::incompatible_msrv)]
+    let locked = file.try_lock();
+    match locked {
         Ok(()) => {}
         Err(TryLockError::WouldBlock) => {
             return Err(EngineError::Locked {

@@ -96,6 +96,8 @@ async fn status_reads_a_live_ledger_and_cancel_cancels_server_jobs() {
     let human = cli(sim.base_url(), DEMO_TOKEN, &["status", out]);
     assert!(String::from_utf8_lossy(&human.stdout).contains("jobs on the server: 4"));
 
+    // The abandoned run's engine still holds the folder's lock: release it first.
+    drop(engine);
     let c = cli(sim.base_url(), DEMO_TOKEN, &["cancel", out]);
     let text = String::from_utf8_lossy(&c.stdout);
     assert_eq!(c.status.code(), Some(0), "{text}");
