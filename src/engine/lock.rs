@@ -51,7 +51,6 @@ pub(crate) fn acquire(out: &Path) -> Result<OutLock, EngineError> {
         .open(&path)
         .map_err(|e| EngineError::io("cannot open the lock file", &path, e))?;
     // `File::try_lock` is std since 1.89; the toolchain in use (1.95) has it.
-    #[allow(clippy::incompatible_msrv)]
     let locked = file.try_lock();
     match locked {
         Ok(()) => {}
