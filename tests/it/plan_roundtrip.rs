@@ -56,8 +56,13 @@ fn describe(spec: &TaskSpec) -> String {
     let TaskSpec::Order(o) = spec else {
         panic!("only orders expected, got {spec:?}")
     };
-    let src = o.device.clone().unwrap_or_default();
-    let opts: Vec<String> = o.options.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let o = &o.order;
+    let src = match &o.source {
+        onc_hydro::api::DataSource::Device { device, .. } => device.as_str().to_string(),
+        _ => String::new(),
+    };
+    let mut opts: Vec<String> = o.options.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    opts.sort();
     format!(
         "{}.{} {} {}..{} {}",
         o.product,
@@ -261,7 +266,11 @@ async fn plan_edit_download_matches_the_edited_plan_exactly() {
             recorded.insert(rel);
         }
         *per_task
-            .entry(format!("{}.{}", o.product, o.extension))
+            .entry(format!(
+                "{}.{}",
+                o.order.product.as_str(),
+                o.order.extension
+            ))
             .or_default() += 1;
     }
     assert_eq!(files_below(&data), recorded, "no stray or missing files");
