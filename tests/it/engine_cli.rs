@@ -111,5 +111,6 @@ async fn status_reads_a_live_ledger_and_cancel_cancels_server_jobs() {
         .filter(|r| r.endpoint == "dataProductDelivery/cancel" && r.status == 200)
         .count();
     assert_eq!(cancels, 6);
+    let engine = Engine::open(dir.path(), EngineConfig::default()).unwrap();
     assert_eq!(engine.status().unwrap().count(TaskState::Cancelled), 6);
 }

@@ -185,19 +185,16 @@ fn parts_in(dir: &Path) -> Vec<String> {
 }
 
 fn one_order() -> TaskSpec {
-    TaskSpec::Order(OrderSpec {
-        product: "TSSD".into(),
-        extension: "csv".into(),
-        device: Some("CTD1".into()),
-        location: None,
-        device_category: None,
-        property: None,
-        date_from: "2024-01-01T00:00:00Z".parse().unwrap(),
-        date_to: "2024-01-01T00:10:00Z".parse().unwrap(),
-        options: Default::default(),
-        include_meta: false,
-        folder: None,
-    })
+    TaskSpec::Order(OrderSpec::new(onc_hydro::api::DataProductOrder::new(
+        "TSSD",
+        "csv",
+        onc_hydro::api::DataSource::Device {
+            device: "CTD1".into(),
+            property: None,
+        },
+        "2024-01-01T00:00:00Z".parse().unwrap(),
+        "2024-01-01T00:10:00Z".parse().unwrap(),
+    )))
 }
 
 /// `request` and `run` of a one-file job that is complete at once.
