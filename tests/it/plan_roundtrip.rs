@@ -88,6 +88,7 @@ fn files_below(dir: &Path) -> BTreeSet<PathBuf> {
                 let name = rel.to_string_lossy().to_string();
                 if !name.starts_with("ledger.sqlite")
                     && name != "summary.json"
+                    && name != onc_hydro::engine::LOCK_FILE
                     && !name.ends_with(".xlsx")
                 {
                     out.insert(rel);

@@ -61,10 +61,16 @@ fn stdout_json(out: &Output) -> Value {
     })
 }
 
+/// The data files in `dir`: everything but the engine's own ledger, lock and run summary.
 fn files_in(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| {
+            !n.starts_with("ledger.sqlite")
+                && n != onc_hydro::engine::LOCK_FILE
+                && n != "summary.json"
+        })
         .collect();
     v.sort();
     v
@@ -145,6 +151,10 @@ fn archive_get_downloads_then_resumes_by_skipping() {
     assert_eq!(summary["downloaded"], listed);
     let files = files_in(dir.path());
     assert_eq!(files.len(), listed);
+    assert!(
+        dir.path().join("ledger.sqlite").is_file(),
+        "archive get keeps a ledger"
+    );
     assert!(
         files.iter().all(|f| f.ends_with(".flac")),
         "no .part left: {files:?}"
