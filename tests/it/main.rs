@@ -4,6 +4,7 @@
 mod api_client;
 mod cli_smoke;
 mod contract;
+mod contract_snapshot;
 mod engine_cli;
 mod engine_kill;
 mod engine_run;
@@ -15,6 +16,7 @@ mod plan_roundtrip;
 mod sim_contract_data;
 mod sim_contract_delivery;
 mod sim_faults;
+mod sim_replay;
 mod sim_serve;
 mod spectrogram;
 mod whale_calls;
