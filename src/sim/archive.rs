@@ -23,8 +23,8 @@ use jiff::Timestamp;
 use super::catalog::{flac_since, wav_until, Catalog, Deployment, Device, FileLayout};
 use super::clock::{compact_ms, from_ms, ms};
 use super::content::{self, ContentError, Recording};
-use super::rng::unit;
 use super::readings;
+use super::rng::unit;
 
 /// Length of a hydrophone source file.
 pub(crate) const AUDIO_FILE_MS: i64 = 300_000;
@@ -487,7 +487,10 @@ mod tests {
         assert_eq!(parse_name("nonsense.flac"), None);
         // A multi-byte character inside the timestamp window (bytes 3..5) used to panic the
         // handler when the window was sliced (issue 16 item 13).
-        assert_eq!(parse_name("ICLISTENHF6324_202\u{e9}401T120000.029Z.flac"), None);
+        assert_eq!(
+            parse_name("ICLISTENHF6324_202\u{e9}401T120000.029Z.flac"),
+            None
+        );
         assert_eq!(parse_name("\u{e9}\u{e9}_20240401T120000.029Z\u{e9}"), None);
     }
 

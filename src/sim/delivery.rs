@@ -7,8 +7,8 @@
 use serde_json::{json, Value};
 
 use super::clock::{iso, plus_secs};
-use super::jobs::{Job, Jobs, Run, RunState, FIRST_REQUEST_ID, FIRST_RUN_ID};
-use super::products::{self, Plan};
+use super::jobs::{Job, Jobs, Run, RunState};
+use super::products;
 use super::reply::{fmt_duration, fmt_size, ApiError, Reply};
 use super::state::Ctx;
 use super::sync::lock;
@@ -80,7 +80,6 @@ pub(crate) fn request(ctx: &Ctx) -> Result<Reply, ApiError> {
         id,
         Job {
             request_id: id,
-            token: ctx.token.clone(),
             plan,
             run: None,
             requested_at,
@@ -117,10 +116,7 @@ pub(crate) fn run(ctx: &Ctx) -> Result<Reply, ApiError> {
     let max = ctx.sim.config.job_workers.max(1);
     let (mut jobs, now) = jobs_now(ctx);
     let next_run = jobs.next_run_id();
-    let job = jobs
-        .jobs
-        .get_mut(&id)
-        .ok_or_else(|| bad_id("dpRequestId"))?;
+    let job = jobs.map.get_mut(&id).ok_or_else(|| bad_id("dpRequestId"))?;
     if job.run.is_none() {
         let duration = job.plan.cost.total(job.plan.outputs.len()) * scale;
         job.run = Some(Run {
@@ -170,10 +166,7 @@ pub(crate) fn cancel(ctx: &Ctx) -> Result<Reply, ApiError> {
     let id = id_param(ctx, "dpRequestId")?;
     let max = ctx.sim.config.job_workers.max(1);
     let (mut jobs, now) = jobs_now(ctx);
-    let job = jobs
-        .jobs
-        .get_mut(&id)
-        .ok_or_else(|| bad_id("dpRequestId"))?;
+    let job = jobs.map.get_mut(&id).ok_or_else(|| bad_id("dpRequestId"))?;
     let mut out = Vec::new();
     if let Some(run) = job.run.as_mut() {
         if !matches!(run.state, RunState::Complete { .. }) {
@@ -191,10 +184,7 @@ pub(crate) fn restart(ctx: &Ctx) -> Result<Reply, ApiError> {
     let id = id_param(ctx, "dpRequestId")?;
     let max = ctx.sim.config.job_workers.max(1);
     let (mut jobs, now) = jobs_now(ctx);
-    let job = jobs
-        .jobs
-        .get_mut(&id)
-        .ok_or_else(|| bad_id("dpRequestId"))?;
+    let job = jobs.map.get_mut(&id).ok_or_else(|| bad_id("dpRequestId"))?;
     let Some(run) = job.run.as_mut() else {
         return Err(bad_id("dpRequestId"));
     };
@@ -207,7 +197,7 @@ pub(crate) fn restart(ctx: &Ctx) -> Result<Reply, ApiError> {
     }
     jobs.promote(now, max);
     let run = jobs
-        .jobs
+        .map
         .get(&id)
         .and_then(|j| j.run.as_ref())
         .ok_or_else(|| bad_id("dpRequestId"))?;
@@ -229,8 +219,7 @@ pub(crate) fn fail_run(ctx: &Ctx) {
         .params
         .get("dpRunId")
         .and_then(|v| v.trim().parse::<u64>().ok());
-    let Some(id) = by_request.or_else(|| by_run.and_then(|r| jobs.request_of_run(r)))
-    else {
+    let Some(id) = by_request.or_else(|| by_run.and_then(|r| jobs.request_of_run(r))) else {
         return;
     };
     let Some(job) = jobs.map.get_mut(&id) else {

@@ -187,7 +187,7 @@ mod tests {
 
     #[test]
     fn poll_messages_evolve_and_files_come_one_by_one() {
-        let mut jb = job(1, "a", 0.0, 0.0);
+        let mut jb = job(1, 0.0, 0.0);
         let cost = jb.plan.cost;
         let run = Run {
             id: 9,

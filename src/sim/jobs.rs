@@ -65,7 +65,6 @@ pub(crate) struct Run {
 #[derive(Debug, Clone)]
 pub(crate) struct Job {
     pub request_id: u64,
-    pub token: String,
     pub plan: Plan,
     pub run: Option<Run>,
     /// When the request was made (seconds since start-up).
@@ -169,12 +168,12 @@ impl Jobs {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::sim::products;
     use crate::sim::catalog::Catalog;
     use crate::sim::clock::lit;
     use crate::sim::params::Params;
+    use crate::sim::products;
 
-    pub(crate) fn job(id: u64, token: &str, duration: f64, since: f64) -> Job {
+    pub(crate) fn job(id: u64, duration: f64, since: f64) -> Job {
         let q = "dataProductCode=TSSD&extension=csv&deviceCode=SBECTD19p7128&dateFrom=2024-04-01&dateTo=2024-04-02";
         let plan = products::plan(
             &Catalog::builtin(),
@@ -186,7 +185,6 @@ pub(crate) mod tests {
         .expect("plan");
         Job {
             request_id: id,
-            token: token.into(),
             plan,
             requested_at: since,
             run: Some(Run {
@@ -203,17 +201,17 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn queued_jobs_start_exactly_when_a_worker_frees_whoever_asked() {
+    fn queued_jobs_start_exactly_when_a_worker_frees() {
         let mut j = Jobs::default();
-        for (id, token, since) in [(1, "a", 0.0), (2, "b", 0.5), (3, "a", 1.0)] {
-            j.map.insert(id, job(id, token, 10.0, since));
+        for (id, since) in [(1, 0.0), (2, 0.5), (3, 1.0)] {
+            j.map.insert(id, job(id, 10.0, since));
         }
         j.promote(1.0, 2);
         assert_eq!(state(&j, 1), RunState::Running { start: 1.0 });
         assert_eq!(
             state(&j, 2),
             RunState::Running { start: 1.0 },
-            "the pool is server-wide: another token's job takes the second worker"
+            "first come, first served: the second request takes the second worker"
         );
         assert_eq!(state(&j, 3), RunState::Queued { since: 1.0 });
         j.advance(10.9, 2);
@@ -228,11 +226,14 @@ pub(crate) mod tests {
     fn fourteen_jobs_of_one_user_run_together_under_the_default_pool() {
         let mut j = Jobs::default();
         for id in 0..14u64 {
-            j.map.insert(id, job(id, "a", 35.0, 3.0 * id as f64));
+            j.map.insert(id, job(id, 35.0, 3.0 * id as f64));
             j.promote(3.0 * id as f64, DEFAULT_JOB_WORKERS);
         }
         for id in 0..14u64 {
-            assert!(matches!(state(&j, id), RunState::Running { .. }), "job {id}");
+            assert!(
+                matches!(state(&j, id), RunState::Running { .. }),
+                "job {id}"
+            );
         }
         j.advance(100.0, DEFAULT_JOB_WORKERS);
         assert_eq!(state(&j, 13), RunState::Complete { at: 39.0 + 35.0 });

@@ -200,8 +200,10 @@ pub(crate) async fn list(ctx: &Ctx, by_location: bool) -> Result<Reply, ApiError
     };
     // The real listing echoes the mode as `returnOption` ("default" when none was asked for).
     let return_option = p.get("returnOptions").unwrap_or("default").to_string();
-    Ok(Reply::ok(json!({"citations": [], "files": rows, "messages": [], "next": next,
-        "queryUrl": ctx.query_url(), "returnOption": return_option}))
+    Ok(Reply::ok(
+        json!({"citations": [], "files": rows, "messages": [], "next": next,
+        "queryUrl": ctx.query_url(), "returnOption": return_option}),
+    )
     .with_rows(n))
 }
 

@@ -36,8 +36,8 @@ use std::path::PathBuf;
 use jiff::Timestamp;
 
 pub use error::SimError;
-pub use jobs::DEFAULT_JOB_WORKERS;
 pub use faults::{FaultKind, FaultParseError, FaultPlan, FaultScope};
+pub use jobs::DEFAULT_JOB_WORKERS;
 pub use log::{LogOpenError, LoggedRequest};
 pub use server::SimServer;
 

@@ -43,7 +43,9 @@ pub(crate) fn grid_times(dev: &Device, from: i64, to: i64, step_ms: i64) -> Vec<
     out
 }
 
-pub(crate) fn sensors_of(dev: &Device) -> Vec<(&'static str, &'static str, &'static str, &'static str)> {
+pub(crate) fn sensors_of(
+    dev: &Device,
+) -> Vec<(&'static str, &'static str, &'static str, &'static str)> {
     SENSORS
         .iter()
         .copied()

@@ -6,15 +6,15 @@
 //!
 //! Must not know: job state, axum.
 
-use jiff::Timestamp;
 use serde_json::{json, Value};
 
 use super::catalog::{Catalog, Device};
 use super::clock::{from_ms, iso, ms};
-use super::reply::{ApiError, Body, Reply};
 use super::readings::{
     raw_reading, sample_times, sensors_of, value, MAX_ROWS, NAN_PLACEHOLDER, SENSORS,
 };
+use super::reply::{ApiError, Body, Reply};
+use super::rng::unit;
 use super::state::Ctx;
 
 const SCALAR_PARAMS: &[&str] = &[

@@ -82,9 +82,15 @@ fn the_snapshot_pins_real_booleans_and_hydrophone_products() {
             .find(|o| o.option == opt)
             .and_then(|o| o.default_value.clone())
     };
-    assert_eq!(default("dpo_hydrophoneAcquisitionMode").as_deref(), Some("All"));
+    assert_eq!(
+        default("dpo_hydrophoneAcquisitionMode").as_deref(),
+        Some("All")
+    );
     assert_eq!(default("dpo_hydrophoneChannel").as_deref(), Some("H1"));
-    assert_eq!(default("dpo_hydrophoneDataDiversionMode").as_deref(), Some("OD"));
+    assert_eq!(
+        default("dpo_hydrophoneDataDiversionMode").as_deref(),
+        Some("OD")
+    );
     assert_eq!(default("dpo_spectralDataDownsample").as_deref(), Some("1"));
     assert_eq!(
         default("dpo_spectrogramConcatenation").as_deref(),

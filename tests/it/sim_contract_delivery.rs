@@ -476,7 +476,14 @@ pub async fn check_hsd(base: &str, token: &str) {
         ("dateFrom", "2023-09-01"),
         ("dateTo", "2024-09-01"),
     ];
-    let r = get(base, token, Style::Path, "dataProductDelivery/request", &year).await;
+    let r = get(
+        base,
+        token,
+        Style::Path,
+        "dataProductDelivery/request",
+        &year,
+    )
+    .await;
     assert_eq!(r.status, 400, "{}", String::from_utf8_lossy(&r.body));
     let v = r.json();
     assert_eq!(v["errors"][0]["errorCode"], 127, "{v}");

@@ -26,10 +26,19 @@ async fn one_request(base: String, i: u32) -> u64 {
         ("dateTo", to.as_str()),
         ("dpo_spectralDataDownsample", "2"),
     ];
-    let v = get(&base, DEMO_TOKEN, Style::Path, "dataProductDelivery/request", &q)
-        .await
-        .json();
-    assert_eq!(v["estimatedProcessingTime"], "35 s", "the recorded estimate: {v}");
+    let v = get(
+        &base,
+        DEMO_TOKEN,
+        Style::Path,
+        "dataProductDelivery/request",
+        &q,
+    )
+    .await
+    .json();
+    assert_eq!(
+        v["estimatedProcessingTime"], "35 s",
+        "the recorded estimate: {v}"
+    );
     let id = v["dpRequestId"].as_u64().expect("dpRequestId").to_string();
     let poll = || async {
         get(

@@ -270,6 +270,7 @@ pub(crate) fn hsd_png(spec: &HsdSpec) -> Result<Vec<u8>, ContentError> {
         unit: "dB re 1 count²/Hz",
         title: &title,
     };
-    let rgb = render_spectrogram(&img, &PngOptions::default()).map_err(|e| err(spec, e.to_string()))?;
+    let rgb =
+        render_spectrogram(&img, &PngOptions::default()).map_err(|e| err(spec, e.to_string()))?;
     encode_png(&rgb).map_err(|e| err(spec, e.to_string()))
 }
