@@ -168,7 +168,7 @@ pub(crate) fn parse_name(name: &str) -> Option<(&str, Timestamp, &str)> {
         }
         // The one archive-name parser (`api::archive`); it checks the bytes are ASCII digits
         // before it slices, so a hostile non-ASCII name cannot panic here.
-        if let Some(ts) = crate::api::file_name_start(&rest[..20]) {
+        if let Some(ts) = crate::api::archive::file_name_start(&rest[..20]) {
             let ext = rest[20..].strip_prefix('.')?;
             return Some((&name[..i], ts, ext));
         }
