@@ -108,7 +108,6 @@ pub(crate) struct Ctx {
     pub params: Params,
     /// The request path without the leading slash, e.g. `api/archivefile/device`.
     pub path: String,
-    pub token: String,
 }
 
 impl Ctx {
