@@ -20,7 +20,7 @@ use super::download::{filename_from_content_disposition, FileBody};
 use super::error::ApiError;
 use super::ids::{DataProductCode, DeviceCategoryCode, DeviceCode, LocationCode, PropertyCode};
 use super::ids::{RequestId, RunId};
-use super::lenient::{string_opt, u64_opt, value_to_param, vec_or_null};
+use super::lenient::{string_opt, u64_opt, value_to_param, vec_or_null, vec_or_one};
 use super::runs::{RequestStatus, RunInfo, RunResponse, RunStatus, SearchHdrStatus};
 use super::time::format_onc;
 
@@ -189,7 +189,8 @@ pub struct DataProductRequest {
     pub disclaimer: Option<String>,
     #[serde(default, deserialize_with = "vec_or_null")]
     pub messages: Vec<Value>,
-    #[serde(default, deserialize_with = "vec_or_null")]
+    /// A list, or a bare number in some real responses.
+    #[serde(default, deserialize_with = "vec_or_one")]
     pub query_pids: Vec<Value>,
     /// Redacted. ONC spells it `queryURL` here.
     #[serde(
@@ -587,6 +588,11 @@ mod tests {
         assert_eq!(r.processing_time(), Some(Duration::from_secs(20)));
         assert!(r.query_url.as_deref().unwrap().contains("NC89"));
         assert!(matches!(r.estimate(), RequestEstimate::Estimated { .. }));
+        assert_eq!(r.query_pids, vec![serde_json::json!(33282795)]);
+        // Seen in real responses: `queryPids` as a bare number must not fail the decode.
+        let bare: DataProductRequest =
+            serde_json::from_str(&j.replace("[33282795]", "33282795")).unwrap();
+        assert_eq!(bare.query_pids, r.query_pids);
         let a: DataProductRequest = serde_json::from_str(
             r#"{"dpRequestId": "5", "fileSize": 123456, "numFiles": 2, "queryUrl": "x"}"#,
         )

@@ -196,6 +196,19 @@ where
     Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
 }
 
+/// A list that the service sometimes sends as one bare value (`queryPids`: `[33282795]` or
+/// `33282795`); null or absence mean empty.
+pub fn vec_or_one<'de, D>(d: D) -> Result<Vec<Value>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    Ok(match Option::<Value>::deserialize(d)? {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items,
+        Some(one) => vec![one],
+    })
+}
+
 /// Renders a JSON scalar as a query-parameter value (`next.parameters` values may be numbers).
 pub fn value_to_param(v: &Value) -> Option<String> {
     match v {

@@ -6,7 +6,7 @@
 //!
 //! Must not know: hydrophones, windows, files on disk beyond "write these bytes".
 
-mod archive;
+pub mod archive;
 mod client;
 mod data;
 mod delivery;

@@ -27,6 +27,12 @@ pub fn format_compact(ts: Timestamp) -> String {
     ts.strftime("%Y%m%dT%H%M%S%.3fZ").to_string()
 }
 
+/// Formats the whole-second compact form used in generated data product names:
+/// `20191123T000000Z`.
+pub fn format_compact_seconds(ts: Timestamp) -> String {
+    ts.strftime("%Y%m%dT%H%M%SZ").to_string()
+}
+
 /// Parses `YYYY-MM-DDTHH:MM:SS[.fff]Z`, an RFC 3339 time with an offset, a time without offset
 /// (taken as UTC), or `YYYY-MM-DD` (midnight UTC).
 pub fn parse_onc(text: &str) -> Result<Timestamp, ParseTimeError> {
@@ -80,6 +86,7 @@ mod tests {
         let ts: Timestamp = "2019-06-20T00:00:00.06Z".parse().unwrap();
         assert_eq!(format_onc(ts), "2019-06-20T00:00:00.060Z");
         assert_eq!(format_compact(ts), "20190620T000000.060Z");
+        assert_eq!(format_compact_seconds(ts), "20190620T000000Z");
         let whole: Timestamp = "2024-01-01T12:34:56Z".parse().unwrap();
         assert_eq!(format_onc(whole), "2024-01-01T12:34:56.000Z");
     }

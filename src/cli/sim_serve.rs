@@ -43,8 +43,9 @@ pub struct ServeArgs {
     #[arg(long, value_name = "SPEC", long_help = FAULTS_HELP, help = "Inject faults, e.g. 'download#3=503,any~0.05=reset' (see --help)")]
     pub faults: Option<String>,
 
-    /// Data product jobs running at once per token; more wait in a queue.
-    #[arg(long, default_value_t = 4, value_name = "N")]
+    /// Data product jobs the server runs at once (all tokens together); more wait `queued`.
+    /// The default is calibrated on a recorded run of the real service (see sim/jobs.rs).
+    #[arg(long, default_value_t = crate::sim::DEFAULT_JOB_WORKERS, value_name = "N")]
     pub max_jobs: usize,
 
     /// The simulator's "now" at start-up (default: the real time), e.g. 2024-05-01T00:00:00Z.
@@ -90,7 +91,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<Outcome> {
     let mut config = SimConfig {
         time_scale: args.time_scale,
         tokens,
-        max_running_jobs_per_token: args.max_jobs,
+        job_workers: args.max_jobs,
         faults,
         request_log_file: args.request_log.clone(),
         audio_sample_rate_override: args.audio_sample_rate,

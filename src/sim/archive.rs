@@ -21,10 +21,10 @@ use bytes::Bytes;
 use jiff::Timestamp;
 
 use super::catalog::{flac_since, wav_until, Catalog, Deployment, Device, FileLayout};
-use super::clock::{compact_ms, from_ms, ms, parse_compact_ms};
+use super::clock::{compact_ms, from_ms, ms};
 use super::content::{self, ContentError, Recording};
+use super::readings;
 use super::rng::unit;
-use super::scalar;
 
 /// Length of a hydrophone source file.
 pub(crate) const AUDIO_FILE_MS: i64 = 300_000;
@@ -166,7 +166,9 @@ pub(crate) fn parse_name(name: &str) -> Option<(&str, Timestamp, &str)> {
         if rest.len() < 22 || !rest.is_char_boundary(20) {
             continue;
         }
-        if let Some(ts) = parse_compact_ms(&rest[..20]) {
+        // The one archive-name parser (`api::archive`); it checks the bytes are ASCII digits
+        // before it slices, so a hostile non-ASCII name cannot panic here.
+        if let Some(ts) = crate::api::archive::file_name_start(&rest[..20]) {
             let ext = rest[20..].strip_prefix('.')?;
             return Some((&name[..i], ts, ext));
         }
@@ -308,7 +310,7 @@ pub(crate) fn render(
                 content::wav(&rec)
             }
         }
-        "txt" => Ok(scalar::log_text(dev, file.start, file.end()).into_bytes()),
+        "txt" => Ok(readings::log_text(dev, file.start, file.end()).into_bytes()),
         other => Err(ContentError::Render {
             what: file.name(),
             reason: format!("no renderer for .{other}"),
@@ -483,6 +485,13 @@ mod tests {
             None
         );
         assert_eq!(parse_name("nonsense.flac"), None);
+        // A multi-byte character inside the timestamp window (bytes 3..5) used to panic the
+        // handler when the window was sliced (issue 16 item 13).
+        assert_eq!(
+            parse_name("ICLISTENHF6324_202\u{e9}401T120000.029Z.flac"),
+            None
+        );
+        assert_eq!(parse_name("\u{e9}\u{e9}_20240401T120000.029Z\u{e9}"), None);
     }
 
     #[test]

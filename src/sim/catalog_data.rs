@@ -404,23 +404,25 @@ pub(crate) fn builtin() -> Catalog {
         Product {
             code: "HSD",
             name: "Hydrophone Spectral Data",
-            extensions: &["mat"],
+            // The real service also offers fft, oct and pdf; the simulator does not render them.
+            extensions: &["mat", "png"],
             categories: &[HYDRO],
             help: "https://wiki.oceannetworks.ca/display/DP/45",
             options: vec![
+                // Values, order and defaults of the real HSD mat options (dataProducts snapshot).
                 opt("dpo_spectralDataDownsample", &["0", "1", "2"], "1"),
                 opt(
                     "dpo_spectrogramConcatenation",
-                    &["None", "Concatenate", "Daily", "Weekly", "Adjacent"],
-                    "None",
+                    &["Daily", "Concatenate", "None"],
+                    "Concatenate",
                 ),
                 opt(
                     "dpo_hydrophoneDataDiversionMode",
-                    &["OD", "LPF", "HPF", "All"],
+                    &["All", "LPF", "OD", "HPF"],
                     "OD",
                 ),
-                opt("dpo_hydrophoneChannel", &["H1", "H2", "H3", "All"], "All"),
-                opt("dpo_hydrophoneAcquisitionMode", &["LF", "HF", "All"], "All"),
+                opt("dpo_hydrophoneChannel", &["All", "H1", "H2", "H3"], "H1"),
+                opt("dpo_hydrophoneAcquisitionMode", &["All", "LF", "HF"], "All"),
                 opt("dpo_spectrogramSource", &["MIX", "WAVFLAC", "FFT"], "MIX"),
                 ProductOption {
                     option: "dpo_spectrogramFrequencyUpperLimit",
@@ -434,6 +436,7 @@ pub(crate) fn builtin() -> Catalog {
         Product {
             code: "AD",
             name: "Audio Data",
+            // The real service also offers mp3; the simulator has no MP3 encoder.
             extensions: &["flac", "wav"],
             categories: &[HYDRO],
             help: "https://wiki.oceannetworks.ca/display/DP/40",

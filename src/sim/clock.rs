@@ -1,4 +1,5 @@
-//! Time for the simulator: ONC's timestamp formats (parse and print), ISO-8601 durations as
+//! Time for the simulator: ONC's timestamp formats (re-exported from `api::time`, their one
+//! home), ISO-8601 durations as
 //! used by `dateFrom=-P1D` / `dateTo=PT12H`, and the simulator's own clock ("now" from the
 //! configuration plus the wall time elapsed since the server started, scaled by nothing: the
 //! clock moves in real time, only latencies and processing times are scaled).
@@ -9,74 +10,10 @@ use std::time::Instant;
 
 use jiff::{civil::Date, tz::TimeZone, SignedDuration, Span, Timestamp};
 
-/// `YYYY-MM-DDTHH:MM:SS.sssZ` — ONC's output format.
-pub(crate) fn iso(ts: Timestamp) -> String {
-    let dt = ts.to_zoned(TimeZone::UTC).datetime();
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-        dt.year(),
-        dt.month(),
-        dt.day(),
-        dt.hour(),
-        dt.minute(),
-        dt.second(),
-        dt.subsec_nanosecond() / 1_000_000
-    )
-}
-
-/// `YYYYMMDDTHHMMSS.sssZ` — the timestamp inside archive file names.
-pub(crate) fn compact_ms(ts: Timestamp) -> String {
-    let dt = ts.to_zoned(TimeZone::UTC).datetime();
-    format!(
-        "{:04}{:02}{:02}T{:02}{:02}{:02}.{:03}Z",
-        dt.year(),
-        dt.month(),
-        dt.day(),
-        dt.hour(),
-        dt.minute(),
-        dt.second(),
-        dt.subsec_nanosecond() / 1_000_000
-    )
-}
-
-/// `YYYYMMDDTHHMMSSZ` — the timestamps inside generated data product names.
-pub(crate) fn compact_s(ts: Timestamp) -> String {
-    let dt = ts.to_zoned(TimeZone::UTC).datetime();
-    format!(
-        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
-        dt.year(),
-        dt.month(),
-        dt.day(),
-        dt.hour(),
-        dt.minute(),
-        dt.second()
-    )
-}
-
-/// Parses `YYYYMMDDTHHMMSS.sssZ` (the archive file-name timestamp).
-pub(crate) fn parse_compact_ms(s: &str) -> Option<Timestamp> {
-    let b = s.as_bytes();
-    if b.len() != 20 || b[8] != b'T' || b[15] != b'.' || b[19] != b'Z' {
-        return None;
-    }
-    let iso = format!(
-        "{}-{}-{}T{}:{}:{}.{}Z",
-        &s[0..4],
-        &s[4..6],
-        &s[6..8],
-        &s[9..11],
-        &s[11..13],
-        &s[13..15],
-        &s[16..19]
-    );
-    let digits_ok = s
-        .char_indices()
-        .all(|(i, c)| matches!(i, 8 | 15 | 19) || c.is_ascii_digit());
-    if !digits_ok {
-        return None;
-    }
-    iso.parse().ok()
-}
+// ONC's timestamp formats have one home, the client's wire-format module.
+pub(crate) use crate::api::time::{
+    format_compact as compact_ms, format_compact_seconds as compact_s, format_onc as iso,
+};
 
 /// A date parameter as ONC accepts it.
 #[derive(Debug, Clone)]
@@ -176,8 +113,6 @@ mod tests {
         assert_eq!(iso(t), "2024-04-01T12:05:00.029Z");
         assert_eq!(compact_ms(t), "20240401T120500.029Z");
         assert_eq!(compact_s(t), "20240401T120500Z");
-        assert_eq!(parse_compact_ms("20240401T120500.029Z"), Some(t));
-        assert_eq!(parse_compact_ms("20240401T1205x0.029Z"), None);
     }
 
     #[test]

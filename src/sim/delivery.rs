@@ -1,139 +1,17 @@
-//! The data product state machine: `request` (validate, estimate, `dpRequestId`) → `run`
-//! (one `dpRunId`, queued per token behind `max_running_jobs_per_token`), `status`, `cancel`,
-//! `restart` (same `dpRunId`) and the `error` fault. Downloads are in `download.rs`.
-//!
-//! Time is real seconds since start-up; all durations from the cost model are multiplied by the
-//! time scale. Queueing is an exact event simulation: whenever a job finishes, the oldest queued
-//! job of the same token starts at that instant.
+//! The data product endpoints: `request` (validate, estimate, `dpRequestId`) → `run` (one
+//! `dpRunId`, handed to the server-wide worker pool of `jobs.rs`), `status`, `cancel`, `restart`
+//! (same `dpRunId`) and the `error` fault. Downloads are in `download.rs`.
 //!
 //! Must not know: axum.
-
-use std::collections::HashMap;
 
 use serde_json::{json, Value};
 
 use super::clock::{iso, plus_secs};
-use super::products::{self, Plan};
+use super::jobs::{Job, Jobs, Run, RunState};
+use super::products;
 use super::reply::{fmt_duration, fmt_size, ApiError, Reply};
-use super::state::{lock, Ctx};
-
-const FIRST_REQUEST_ID: u64 = 28_892_274;
-const FIRST_RUN_ID: u64 = 56_070_469;
-
-/// Where a run is.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) enum RunState {
-    Queued {
-        since: f64,
-    },
-    Running {
-        start: f64,
-    },
-    Complete {
-        at: f64,
-    },
-    Cancelled {
-        at: f64,
-    },
-    /// Failed (an injected `error` fault); `restart` re-queues it.
-    Failed {
-        at: f64,
-    },
-}
-
-#[derive(Debug, Clone)]
-pub(crate) struct Run {
-    pub id: u64,
-    pub state: RunState,
-    /// Seconds (already scaled) the job takes once started.
-    pub duration: f64,
-    /// Start time of the current attempt (for file readiness).
-    pub started: Option<f64>,
-}
-
-#[derive(Debug, Clone)]
-pub(crate) struct Job {
-    pub request_id: u64,
-    pub token: String,
-    pub plan: Plan,
-    pub run: Option<Run>,
-    /// When the request was made (seconds since start-up).
-    pub requested_at: f64,
-}
-
-/// All requests of one simulator.
-#[derive(Debug, Default)]
-pub(crate) struct Jobs {
-    next: u64,
-    jobs: HashMap<u64, Job>,
-    run_index: HashMap<u64, u64>,
-}
-
-impl Jobs {
-    /// The job a run id belongs to.
-    pub(crate) fn by_run(&self, run_id: u64) -> Option<&Job> {
-        self.run_index.get(&run_id).and_then(|id| self.jobs.get(id))
-    }
-
-    fn running(&self, token: &str) -> usize {
-        self.jobs
-            .values()
-            .filter(|j| {
-                j.token == token
-                    && matches!(
-                        j.run.as_ref().map(|r| r.state),
-                        Some(RunState::Running { .. })
-                    )
-            })
-            .count()
-    }
-
-    /// Starts queued jobs of `token` while slots are free, at time `t`.
-    fn promote(&mut self, token: &str, t: f64, max: usize) {
-        while self.running(token) < max {
-            let next = self
-                .jobs
-                .values()
-                .filter(|j| j.token == token)
-                .filter_map(|j| match j.run.as_ref().map(|r| r.state) {
-                    Some(RunState::Queued { since }) => Some((since, j.request_id)),
-                    _ => None,
-                })
-                .min_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
-            let Some((since, id)) = next else { break };
-            if let Some(run) = self.jobs.get_mut(&id).and_then(|j| j.run.as_mut()) {
-                let start = since.max(t);
-                run.state = RunState::Running { start };
-                run.started = Some(start);
-            }
-        }
-    }
-
-    /// Processes every completion up to `now`, in time order.
-    pub(crate) fn advance(&mut self, now: f64, max: usize) {
-        loop {
-            let due = self
-                .jobs
-                .values()
-                .filter_map(|j| match j.run.as_ref().map(|r| (r.state, r.duration)) {
-                    Some((RunState::Running { start }, d)) if start + d <= now => {
-                        Some((start + d, j.request_id))
-                    }
-                    _ => None,
-                })
-                .min_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
-            let Some((at, id)) = due else { break };
-            let Some(job) = self.jobs.get_mut(&id) else {
-                break;
-            };
-            if let Some(run) = job.run.as_mut() {
-                run.state = RunState::Complete { at };
-            }
-            let token = job.token.clone();
-            self.promote(&token, at, max);
-        }
-    }
-}
+use super::state::Ctx;
+use super::sync::lock;
 
 pub(crate) fn bad_id(param: &str) -> ApiError {
     ApiError::invalid(param, "Invalid search header ID.")
@@ -148,7 +26,7 @@ pub(crate) fn id_param(ctx: &Ctx, key: &str) -> Result<u64, ApiError> {
 pub(crate) fn jobs_now(ctx: &Ctx) -> (std::sync::MutexGuard<'_, Jobs>, f64) {
     let now = ctx.sim.clock.elapsed_s();
     let mut jobs = lock(&ctx.sim.jobs);
-    jobs.advance(now, ctx.sim.config.max_running_jobs_per_token.max(1));
+    jobs.advance(now, ctx.sim.config.job_workers.max(1));
     (jobs, now)
 }
 
@@ -182,8 +60,7 @@ pub(crate) fn request(ctx: &Ctx) -> Result<Reply, ApiError> {
     )?;
     let n = plan.outputs.len();
     let (mut jobs, requested_at) = jobs_now(ctx);
-    let id = FIRST_REQUEST_ID + jobs.next;
-    jobs.next += 1;
+    let id = jobs.new_request_id();
     let citations: Vec<Value> = plan.devices.iter().map(|d| {
         let pid = 33_282_795 + id % 100_000;
         json!({"citation": format!("Ocean Networks Canada Society. 2024. {d} data. Subset Query: {pid}. Accessed {}.", &iso(ctx.now())[..10]),
@@ -199,11 +76,10 @@ pub(crate) fn request(ctx: &Ctx) -> Result<Reply, ApiError> {
         body["estimatedFileSize"] = json!(fmt_size(plan.est_size));
         body["estimatedProcessingTime"] = json!(fmt_duration(plan.cost.total(n)));
     }
-    jobs.jobs.insert(
+    jobs.map.insert(
         id,
         Job {
             request_id: id,
-            token: ctx.token.clone(),
             plan,
             run: None,
             requested_at,
@@ -237,14 +113,10 @@ pub(crate) fn run(ctx: &Ctx) -> Result<Reply, ApiError> {
     ctx.params.check_names(&["method", "dpRequestId"])?;
     let id = id_param(ctx, "dpRequestId")?;
     let scale = ctx.sim.config.time_scale;
-    let max = ctx.sim.config.max_running_jobs_per_token.max(1);
+    let max = ctx.sim.config.job_workers.max(1);
     let (mut jobs, now) = jobs_now(ctx);
-    let next_run = FIRST_RUN_ID + jobs.run_index.len() as u64;
-    let job = jobs
-        .jobs
-        .get_mut(&id)
-        .ok_or_else(|| bad_id("dpRequestId"))?;
-    let token = job.token.clone();
+    let next_run = jobs.next_run_id();
+    let job = jobs.map.get_mut(&id).ok_or_else(|| bad_id("dpRequestId"))?;
     if job.run.is_none() {
         let duration = job.plan.cost.total(job.plan.outputs.len()) * scale;
         job.run = Some(Run {
@@ -253,11 +125,11 @@ pub(crate) fn run(ctx: &Ctx) -> Result<Reply, ApiError> {
             duration,
             started: None,
         });
-        jobs.run_index.insert(next_run, id);
-        jobs.promote(&token, now, max);
+        jobs.index_run(next_run, id);
+        jobs.promote(now, max);
         jobs.advance(now, max);
     }
-    let job = jobs.jobs.get(&id).ok_or_else(|| bad_id("dpRequestId"))?;
+    let job = jobs.map.get(&id).ok_or_else(|| bad_id("dpRequestId"))?;
     let run = job.run.as_ref().ok_or_else(|| bad_id("dpRequestId"))?;
     let done = matches!(
         run.state,
@@ -272,7 +144,7 @@ pub(crate) fn status(ctx: &Ctx) -> Result<Reply, ApiError> {
     ctx.params.check_names(&["method", "dpRequestId"])?;
     let id = id_param(ctx, "dpRequestId")?;
     let (jobs, now) = jobs_now(ctx);
-    let job = jobs.jobs.get(&id).ok_or_else(|| bad_id("dpRequestId"))?;
+    let job = jobs.map.get(&id).ok_or_else(|| bad_id("dpRequestId"))?;
     let (hdr, status, at) = match job.run.as_ref().map(|r| r.state) {
         None => ("OPEN", "requested", job.requested_at),
         Some(s @ RunState::Queued { since }) => ("OPEN", run_status(s), since),
@@ -292,13 +164,9 @@ pub(crate) fn status(ctx: &Ctx) -> Result<Reply, ApiError> {
 pub(crate) fn cancel(ctx: &Ctx) -> Result<Reply, ApiError> {
     ctx.params.check_names(&["method", "dpRequestId"])?;
     let id = id_param(ctx, "dpRequestId")?;
-    let max = ctx.sim.config.max_running_jobs_per_token.max(1);
+    let max = ctx.sim.config.job_workers.max(1);
     let (mut jobs, now) = jobs_now(ctx);
-    let job = jobs
-        .jobs
-        .get_mut(&id)
-        .ok_or_else(|| bad_id("dpRequestId"))?;
-    let token = job.token.clone();
+    let job = jobs.map.get_mut(&id).ok_or_else(|| bad_id("dpRequestId"))?;
     let mut out = Vec::new();
     if let Some(run) = job.run.as_mut() {
         if !matches!(run.state, RunState::Complete { .. }) {
@@ -306,7 +174,7 @@ pub(crate) fn cancel(ctx: &Ctx) -> Result<Reply, ApiError> {
         }
         out.push(json!({"dpRunId": run.id, "status": "cancelled"}));
     }
-    jobs.promote(&token, now, max);
+    jobs.promote(now, max);
     Ok(Reply::ok(Value::Array(out)))
 }
 
@@ -314,13 +182,9 @@ pub(crate) fn cancel(ctx: &Ctx) -> Result<Reply, ApiError> {
 pub(crate) fn restart(ctx: &Ctx) -> Result<Reply, ApiError> {
     ctx.params.check_names(&["method", "dpRequestId"])?;
     let id = id_param(ctx, "dpRequestId")?;
-    let max = ctx.sim.config.max_running_jobs_per_token.max(1);
+    let max = ctx.sim.config.job_workers.max(1);
     let (mut jobs, now) = jobs_now(ctx);
-    let job = jobs
-        .jobs
-        .get_mut(&id)
-        .ok_or_else(|| bad_id("dpRequestId"))?;
-    let token = job.token.clone();
+    let job = jobs.map.get_mut(&id).ok_or_else(|| bad_id("dpRequestId"))?;
     let Some(run) = job.run.as_mut() else {
         return Err(bad_id("dpRequestId"));
     };
@@ -331,9 +195,9 @@ pub(crate) fn restart(ctx: &Ctx) -> Result<Reply, ApiError> {
         run.state = RunState::Queued { since: now };
         run.started = None;
     }
-    jobs.promote(&token, now, max);
+    jobs.promote(now, max);
     let run = jobs
-        .jobs
+        .map
         .get(&id)
         .and_then(|j| j.run.as_ref())
         .ok_or_else(|| bad_id("dpRequestId"))?;
@@ -345,7 +209,7 @@ pub(crate) fn restart(ctx: &Ctx) -> Result<Reply, ApiError> {
 /// Makes the run of the request named in the query (`dpRequestId` or `dpRunId`) fail now,
 /// if it is still in progress (the `error` fault). Unknown ids are left to the handler.
 pub(crate) fn fail_run(ctx: &Ctx) {
-    let max = ctx.sim.config.max_running_jobs_per_token.max(1);
+    let max = ctx.sim.config.job_workers.max(1);
     let (mut jobs, now) = jobs_now(ctx);
     let by_request = ctx
         .params
@@ -355,14 +219,12 @@ pub(crate) fn fail_run(ctx: &Ctx) {
         .params
         .get("dpRunId")
         .and_then(|v| v.trim().parse::<u64>().ok());
-    let Some(id) = by_request.or_else(|| by_run.and_then(|r| jobs.run_index.get(&r).copied()))
-    else {
+    let Some(id) = by_request.or_else(|| by_run.and_then(|r| jobs.request_of_run(r))) else {
         return;
     };
-    let Some(job) = jobs.jobs.get_mut(&id) else {
+    let Some(job) = jobs.map.get_mut(&id) else {
         return;
     };
-    let token = job.token.clone();
     if let Some(run) = job.run.as_mut() {
         if matches!(
             run.state,
@@ -371,66 +233,5 @@ pub(crate) fn fail_run(ctx: &Ctx) {
             run.state = RunState::Failed { at: now };
         }
     }
-    jobs.promote(&token, now, max);
-}
-
-#[cfg(test)]
-pub(crate) mod tests {
-    use super::*;
-    use crate::sim::catalog::Catalog;
-    use crate::sim::clock::lit;
-    use crate::sim::params::Params;
-
-    pub(crate) fn job(id: u64, token: &str, duration: f64, since: f64) -> Job {
-        let q = "dataProductCode=TSSD&extension=csv&deviceCode=SBECTD19p7128&dateFrom=2024-04-01&dateTo=2024-04-02";
-        let plan = products::plan(
-            &Catalog::builtin(),
-            &Params::parse(Some(q)),
-            lit("2026-01-01T00:00:00Z"),
-            None,
-            0,
-        )
-        .expect("plan");
-        Job {
-            request_id: id,
-            token: token.into(),
-            plan,
-            requested_at: since,
-            run: Some(Run {
-                id: id + 100,
-                state: RunState::Queued { since },
-                duration,
-                started: None,
-            }),
-        }
-    }
-
-    fn state(j: &Jobs, id: u64) -> RunState {
-        j.jobs[&id].run.as_ref().map(|r| r.state).expect("run")
-    }
-
-    #[test]
-    fn queued_jobs_start_exactly_when_a_slot_frees() {
-        let mut j = Jobs::default();
-        for (id, since) in [(1, 0.0), (2, 0.5), (3, 1.0)] {
-            j.jobs.insert(id, job(id, "a", 10.0, since));
-        }
-        j.jobs.insert(4, job(4, "b", 10.0, 1.0));
-        for t in ["a", "b"] {
-            j.promote(t, 1.0, 2);
-        }
-        assert_eq!(state(&j, 1), RunState::Running { start: 1.0 });
-        assert_eq!(state(&j, 3), RunState::Queued { since: 1.0 });
-        assert_eq!(
-            state(&j, 4),
-            RunState::Running { start: 1.0 },
-            "other tokens have their own slots"
-        );
-        j.advance(10.9, 2);
-        assert_eq!(state(&j, 3), RunState::Queued { since: 1.0 });
-        j.advance(30.0, 2);
-        assert_eq!(state(&j, 1), RunState::Complete { at: 11.0 });
-        // Job 3 started when job 1 finished (11.0) and so completed at 21.0.
-        assert_eq!(state(&j, 3), RunState::Complete { at: 21.0 });
-    }
+    jobs.promote(now, max);
 }

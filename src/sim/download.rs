@@ -7,10 +7,12 @@
 
 use serde_json::{json, Value};
 
-use super::delivery::{bad_id, id_param, jobs_now, Job, Run, RunState};
+use super::delivery::{bad_id, id_param, jobs_now};
+use super::jobs::{Job, Run, RunState};
 use super::outputs;
 use super::reply::{ApiError, Body, Reply};
-use super::state::{lock, Ctx};
+use super::state::Ctx;
+use super::sync::lock;
 
 /// What a download poll sees.
 enum Poll {
@@ -181,11 +183,11 @@ pub(crate) async fn download(ctx: &Ctx, gone: bool) -> Result<Reply, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::delivery::tests::job;
+    use crate::sim::jobs::tests::job;
 
     #[test]
     fn poll_messages_evolve_and_files_come_one_by_one() {
-        let mut jb = job(1, "a", 0.0, 0.0);
+        let mut jb = job(1, 0.0, 0.0);
         let cost = jb.plan.cost;
         let run = Run {
             id: 9,

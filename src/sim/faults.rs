@@ -30,7 +30,7 @@ use std::fmt;
 use std::sync::Mutex;
 
 use super::rng::{str_hash, unit};
-use super::state::lock;
+use super::sync::lock;
 
 /// Endpoint groups faults are aimed at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

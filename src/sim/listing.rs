@@ -198,7 +198,13 @@ pub(crate) async fn list(ctx: &Ctx, by_location: bool) -> Result<Reply, ApiError
     } else {
         Value::Null
     };
-    Ok(Reply::ok(json!({"citations": [], "files": rows, "messages": [], "next": next, "queryUrl": ctx.query_url()})).with_rows(n))
+    // The real listing echoes the mode as `returnOption` ("default" when none was asked for).
+    let return_option = p.get("returnOptions").unwrap_or("default").to_string();
+    Ok(Reply::ok(
+        json!({"citations": [], "files": rows, "messages": [], "next": next,
+        "queryUrl": ctx.query_url(), "returnOption": return_option}),
+    )
+    .with_rows(n))
 }
 
 fn content_type(ext: &str) -> &'static str {

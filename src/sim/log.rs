@@ -17,7 +17,7 @@ use jiff::Timestamp;
 use serde_json::json;
 
 use super::clock::iso;
-use super::state::lock;
+use super::sync::lock;
 
 /// Most entries kept in memory (the oldest are dropped first).
 const MEMORY_CAP: usize = 200_000;

@@ -12,7 +12,7 @@ use super::catalog::{Catalog, Device};
 use super::clock::{from_ms, iso, ms};
 use super::content::{self, ContentError};
 use super::products::{Output, Plan};
-use super::scalar;
+use super::readings;
 
 /// Renders one output (blocking; call from a blocking thread).
 pub(crate) fn render(
@@ -23,6 +23,9 @@ pub(crate) fn render(
     nan: bool,
 ) -> Result<Vec<u8>, ContentError> {
     match out {
+        Output::Hsd {
+            spec, png: true, ..
+        } => content::hsd_png(spec),
         Output::Hsd { spec, .. } => content::hsd_mat(spec),
         Output::Audio { file, .. } | Output::Log { file, .. } => {
             archive::render(cat, file, rate_override, seed)
@@ -56,16 +59,16 @@ fn tssd(
     let step = avg_s.map_or((dev.sample_period_s * 1000.0).max(1.0) as i64, |s| {
         i64::from(s) * 1000
     });
-    let times = scalar::grid_times(dev, ms(from), ms(to), step);
-    let sensors = scalar::sensor_list(dev);
+    let times = readings::grid_times(dev, ms(from), ms(to), step);
+    let sensors = readings::sensor_list(dev);
     let val = |i: usize, t: i64| -> f64 {
         match avg_s {
-            None => scalar::value(dev, i, t, nan),
+            None => readings::value(dev, i, t, nan),
             Some(s) => {
                 let n = i64::from(s).clamp(1, 60);
                 let dt = i64::from(s) * 1000 / n;
                 (0..n)
-                    .map(|j| scalar::value(dev, i, t + j * dt, false))
+                    .map(|j| readings::value(dev, i, t + j * dt, false))
                     .sum::<f64>()
                     / n as f64
             }

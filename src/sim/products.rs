@@ -26,6 +26,13 @@ use super::reply::ApiError;
 
 const DAY_MS: i64 = 86_400_000;
 
+/// The longest audio/spectral request the simulator accepts: 31 days (8,928 five-minute
+/// files per device). Planning a request enumerates and prices every file on the request
+/// thread, so a year (105,120 files) would hold it for seconds; ONC likewise refuses requests
+/// whose output is unreasonably large rather than queueing them. Refused with 400/127 naming
+/// `dateTo`.
+const MAX_AUDIO_SPAN_MS: i64 = 31 * DAY_MS;
+
 /// Processing model in ONC-like seconds (multiplied by the time scale when simulated).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Cost {
@@ -61,6 +68,8 @@ pub(crate) enum Output {
     Hsd {
         name: String,
         spec: HsdSpec,
+        /// A PNG plot instead of the MAT file.
+        png: bool,
     },
     Audio {
         name: String,
@@ -92,6 +101,7 @@ impl Output {
 
     pub(crate) fn content_type(&self) -> &'static str {
         match self {
+            Output::Hsd { png: true, .. } => "image/png",
             Output::Hsd { .. } => "application/octet-stream",
             Output::Audio { file, .. } if file.ext == "wav" => "audio/wav",
             Output::Audio { .. } => "audio/flac",
@@ -320,6 +330,16 @@ pub(crate) fn plan(
     let cost;
     match code {
         "HSD" | "AD" => {
+            if ms(to) - ms(from) > MAX_AUDIO_SPAN_MS {
+                return Err(ApiError::invalid(
+                    "dateTo",
+                    format!(
+                        "Invalid parameter value: the {code} request covers more than {} days; \
+                         split it into shorter requests",
+                        MAX_AUDIO_SPAN_MS / DAY_MS
+                    ),
+                ));
+            }
             let mut files: Vec<ArchiveFile> = Vec::new();
             for (dev, d) in &spans {
                 for f in archive::files_in_deployment(dev, d, Some(from), Some(to), now) {
@@ -348,14 +368,27 @@ pub(crate) fn plan(
                         1 => "1minAvg",
                         _ => "plotRes",
                     };
-                    let name = format!(
-                        "{}_{}_{}-{}-spect_{}.mat",
-                        f.device,
-                        compact_ms(f.start),
-                        compact_ms(f.end()),
-                        mode,
-                        res
-                    );
+                    let png = ext == "png";
+                    // Our name for the plot (the real generated PNG's name is unknown; archived
+                    // ones end in `-spect.png`).
+                    let name = if png {
+                        format!(
+                            "{}_{}_{}-{}-spect.png",
+                            f.device,
+                            compact_ms(f.start),
+                            compact_ms(f.end()),
+                            mode
+                        )
+                    } else {
+                        format!(
+                            "{}_{}_{}-{}-spect_{}.mat",
+                            f.device,
+                            compact_ms(f.start),
+                            compact_ms(f.end()),
+                            mode,
+                            res
+                        )
+                    };
                     est_size += match ds {
                         0 => 30_000_000,
                         1 => 60_000,
@@ -369,6 +402,7 @@ pub(crate) fn plan(
                             downsample: ds,
                             diversion_mode: mode.clone(),
                         },
+                        png,
                     });
                 } else {
                     let file = ArchiveFile { ext, ..f };
@@ -383,11 +417,13 @@ pub(crate) fn plan(
                     });
                 }
             }
+            // Downsample 2 (plotRes): 2.5 s a window, so 12 windows are estimated at the
+            // "35 s" the real service quoted for them (seed 004; calibration in jobs.rs).
             let per_file = match (code, ds) {
                 ("AD", _) => 1.0,
                 (_, 0) => 25.0,
                 (_, 1) => 10.0,
-                _ => 3.0,
+                _ => 2.5,
             };
             cost = Cost {
                 base_s: 2.0,

@@ -135,14 +135,14 @@ impl ApiError {
         )
     }
 
-    /// 401 for a missing or unknown token. The exact ONC body is unknown [?]; it keeps the
-    /// `errors` shape (the MATLAB client reads `errors[].errorCode` from 401 bodies).
+    /// 401 for a missing or unknown token, with the body the real service sends (issue 9):
+    /// error code 127 "Invalid parameter value" naming `token`.
     pub(crate) fn unauthorized() -> ApiError {
         ApiError {
             status: 401,
             body: json!({"errors": [{
-                "errorCode": 401,
-                "errorMessage": "Unauthorized: the token is missing or invalid. Check that your Web Services API token is valid.",
+                "errorCode": 127,
+                "errorMessage": "Invalid parameter value",
                 "parameter": "token",
             }]}),
         }

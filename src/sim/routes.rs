@@ -284,7 +284,6 @@ async fn handle(State(sim): State<Arc<Sim>>, method: Method, uri: Uri) -> Respon
                         sim: Arc::clone(&sim),
                         params,
                         path: path.clone(),
-                        token,
                     };
                     if fault == Some(FaultKind::RunError) {
                         delivery::fail_run(&ctx);

@@ -3,7 +3,7 @@
 //!
 //! Must not know: axum (handlers see `Ctx` and return `Reply`).
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use jiff::Timestamp;
@@ -13,10 +13,11 @@ use super::archive::{self, ArchiveFile, ContentCache};
 use super::catalog::Catalog;
 use super::clock::SimClock;
 use super::content::ContentError;
-use super::delivery::Jobs;
 use super::faults::FaultState;
+use super::jobs::Jobs;
 use super::log::RequestLog;
 use super::params::Params;
+use super::sync::lock;
 use super::SimConfig;
 
 /// Cache bound for rendered archive content.
@@ -32,11 +33,6 @@ pub(crate) struct Sim {
     pub jobs: Mutex<Jobs>,
     pub log: RequestLog,
     pub faults: FaultState,
-}
-
-/// Locks a mutex, recovering from poisoning (a panicking handler must not wedge the server).
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Sim {
@@ -112,7 +108,6 @@ pub(crate) struct Ctx {
     pub params: Params,
     /// The request path without the leading slash, e.g. `api/archivefile/device`.
     pub path: String,
-    pub token: String,
 }
 
 impl Ctx {

@@ -369,6 +369,13 @@ pub async fn check_auth(base: &str, token: &str) {
         ] {
             let r = get(base, "not-a-valid-token", s, op, &q).await;
             assert_eq!(r.status, 401, "{op}");
+            // The real service's body, verbatim.
+            assert_eq!(
+                r.json(),
+                serde_json::json!({"errors": [{"errorCode": 127,
+                    "errorMessage": "Invalid parameter value", "parameter": "token"}]}),
+                "{op}"
+            );
             let r = get(base, "", s, op, &q).await;
             assert_eq!(r.status, 401, "{op} without token");
         }

@@ -36,6 +36,10 @@ pub async fn check_archive(base: &str, token: &str) {
             ]
         );
         assert!(v["next"].is_null() && v["queryUrl"].is_string());
+        assert_eq!(
+            v["returnOption"], "default",
+            "the real listing echoes the mode"
+        );
         // Overlap at the window edge: a window starting mid-file includes that file.
         let v = get(
             base,

@@ -441,6 +441,53 @@ pub async fn check_hsd(base: &str, token: &str) {
     )
     .await;
     assert_eq!(d.status, 204);
+    // HSD as a PNG plot (the seed's "spectra both as data and as PNG plots").
+    let q = [
+        ("dataProductCode", "HSD"),
+        ("extension", "png"),
+        ("deviceCode", "ICLISTENHF6324"),
+        ("dateFrom", "2024-04-01T12:00:00.000Z"),
+        ("dateTo", "2024-04-01T12:05:00.000Z"),
+    ];
+    let v = get(base, token, Style::Path, "dataProductDelivery/request", &q)
+        .await
+        .json();
+    let id = v["dpRequestId"].as_u64().expect("png request").to_string();
+    let done = run_until_done(base, token, Style::Path, &id).await;
+    assert_eq!(done[0]["fileCount"], 1);
+    let run_id = done[0]["dpRunId"].as_u64().unwrap().to_string();
+    let d = get(
+        base,
+        token,
+        Style::Path,
+        "dataProductDelivery/download",
+        &[("dpRunId", &run_id), ("index", "1")],
+    )
+    .await;
+    assert_eq!(d.status, 200);
+    assert!(filename(&d.headers).ends_with("-spect.png"));
+    assert!(d.body.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG file");
+    // A year of audio is refused at once (400/127 on dateTo) instead of being planned file by
+    // file on the request thread.
+    let year = [
+        ("dataProductCode", "AD"),
+        ("extension", "flac"),
+        ("deviceCode", "ICLISTENHF6324"),
+        ("dateFrom", "2023-09-01"),
+        ("dateTo", "2024-09-01"),
+    ];
+    let r = get(
+        base,
+        token,
+        Style::Path,
+        "dataProductDelivery/request",
+        &year,
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", String::from_utf8_lossy(&r.body));
+    let v = r.json();
+    assert_eq!(v["errors"][0]["errorCode"], 127, "{v}");
+    assert_eq!(v["errors"][0]["parameter"], "dateTo", "{v}");
 }
 
 /// Cancel → 400 without `errors` on download; restart keeps the dpRunId and completes.

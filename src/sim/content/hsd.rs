@@ -24,7 +24,10 @@
 use super::synth::{quantise, render_span, sample_span};
 use super::{ContentError, HsdSpec};
 use crate::dsp::{spectrogram, Scaling, Spectrogram, StftParams, Window};
-use crate::media::{encode_mat, MatFile, MatMatrix, MatStruct, MatWriteOptions};
+use crate::media::{
+    encode_mat, encode_png, render_spectrogram, MatFile, MatMatrix, MatStruct, MatWriteOptions,
+    PngOptions, SpectrogramImage,
+};
 
 /// MATLAB datenum of the Unix epoch.
 const DATENUM_UNIX_EPOCH: f64 = 719_529.0;
@@ -83,8 +86,21 @@ fn rebin(sg: &Spectrogram, n_cols: usize, width_s: f64) -> Columns {
     Columns { power, time_s }
 }
 
-/// The HSD MAT file for `spec` (see the module doc for layout and units).
-pub(crate) fn hsd_mat(spec: &HsdSpec) -> Result<Vec<u8>, ContentError> {
+/// The spectrogram of one HSD product: dB values column-major (`n_freq` per column).
+struct HsdPsd {
+    frequency_hz: Vec<f64>,
+    n_freq: usize,
+    /// Column centres in seconds from the recording start.
+    time_s: Vec<f64>,
+    db: Vec<f64>,
+    nfft: usize,
+    hop: usize,
+    duration: f64,
+    comment: String,
+}
+
+/// Computes the PSD columns of `spec` at its resolution.
+fn hsd_psd(spec: &HsdSpec) -> Result<HsdPsd, ContentError> {
     let rec = &spec.recording;
     let (n0, len) = sample_span(rec)?;
     let fs = rec.sample_rate;
@@ -153,33 +169,58 @@ pub(crate) fn hsd_mat(spec: &HsdSpec) -> Result<Vec<u8>, ContentError> {
             )
         }
     };
-    let n_cols = cols.time_s.len();
     let to_db = |p: f64| 10.0 * p.max(1e-30).log10();
     let db: Vec<f64> = if spec.downsample == 0 {
         sg.psd.iter().map(|&p| to_db(f64::from(p))).collect()
     } else {
         cols.power.iter().map(|&p| to_db(p)).collect()
     };
-    let start_s = rec.start.as_nanosecond() as f64 / 1e9;
-    let datenums: Vec<f64> = cols
-        .time_s
-        .iter()
-        .map(|t| (start_s + t) / 86_400.0 + DATENUM_UNIX_EPOCH)
-        .collect();
     let comment = format!(
         "{label}: {} frequency bins of {:.4} Hz (Hann, nfft {nfft}, hop {hop} samples), {col_desc}; \
          PSD in dB re 1 count^2/Hz (density, not power per bin); onc-hydro simulator",
         sg.n_freq,
         fsf / nfft as f64,
     );
-    let psd = MatMatrix::new(sg.n_freq, n_cols, db).map_err(|e| err(spec, e.to_string()))?;
+    Ok(HsdPsd {
+        frequency_hz: sg.frequency_hz.clone(),
+        n_freq: sg.n_freq,
+        time_s: cols.time_s,
+        db,
+        nfft,
+        hop,
+        duration,
+        comment,
+    })
+}
+
+/// The HSD MAT file for `spec` (see the module doc for layout and units).
+pub(crate) fn hsd_mat(spec: &HsdSpec) -> Result<Vec<u8>, ContentError> {
+    let rec = &spec.recording;
+    let fsf = f64::from(rec.sample_rate);
+    let HsdPsd {
+        frequency_hz,
+        n_freq,
+        time_s,
+        db,
+        nfft,
+        hop,
+        duration,
+        comment,
+    } = hsd_psd(spec)?;
+    let n_cols = time_s.len();
+    let start_s = rec.start.as_nanosecond() as f64 / 1e9;
+    let datenums: Vec<f64> = time_s
+        .iter()
+        .map(|t| (start_s + t) / 86_400.0 + DATENUM_UNIX_EPOCH)
+        .collect();
+    let psd = MatMatrix::new(n_freq, n_cols, db).map_err(|e| err(spec, e.to_string()))?;
     let end = rec.start + jiff::SignedDuration::from_secs_f64(duration);
     let file = MatFile::new()
         .with(
             "SpectData",
             MatStruct::new()
                 .with("PSD", psd)
-                .with("frequency", MatMatrix::column(sg.frequency_hz.clone()))
+                .with("frequency", MatMatrix::column(frequency_hz))
                 .with("time", MatMatrix::row(datenums))
                 .with("processingComment", comment)
                 .with("psdUnits", "dB re 1 count^2/Hz"),
@@ -203,4 +244,33 @@ pub(crate) fn hsd_mat(spec: &HsdSpec) -> Result<Vec<u8>, ContentError> {
         compress: spec.downsample != 0,
     };
     encode_mat(&file, opts).map_err(|e| err(spec, e.to_string()))
+}
+
+/// The HSD PNG plot for `spec`: the plot-resolution spectrogram (1 s columns, 1025 bins) of
+/// the same audio as the MAT, drawn by `media::png` with axes, labels and a colour bar.
+pub(crate) fn hsd_png(spec: &HsdSpec) -> Result<Vec<u8>, ContentError> {
+    let plot = HsdSpec {
+        downsample: 2,
+        ..spec.clone()
+    };
+    let psd = hsd_psd(&plot)?;
+    let db: Vec<f32> = psd.db.iter().map(|&v| v as f32).collect();
+    let title = format!(
+        "{} {} ({} s)",
+        spec.recording.device_code,
+        spec.recording.start,
+        psd.duration.round()
+    );
+    let img = SpectrogramImage {
+        db: &db,
+        n_freq: psd.n_freq,
+        n_time: psd.time_s.len(),
+        frequency_hz: &psd.frequency_hz,
+        time_s: &psd.time_s,
+        unit: "dB re 1 count²/Hz",
+        title: &title,
+    };
+    let rgb =
+        render_spectrogram(&img, &PngOptions::default()).map_err(|e| err(spec, e.to_string()))?;
+    encode_png(&rgb).map_err(|e| err(spec, e.to_string()))
 }

@@ -6,7 +6,7 @@
 //! names and start times) is not decided here; see the simulator's catalog.
 //!
 //! INTERFACE CONTRACT (shared by the simulator server and this module; change only by agreement):
-//! `flac`, `wav`, `hsd_mat`, `calls` and the types below.
+//! `flac`, `wav`, `hsd_mat`, `hsd_png`, `calls` and the types below.
 //!
 //! Layout: `events.rs` (the PRNG and the deterministic event schedule), `synth.rs` (audio from
 //! absolute time), `hsd.rs` (spectrogram → MAT). Audio levels and PSD units are documented
@@ -105,6 +105,11 @@ pub fn wav(rec: &Recording) -> Result<Vec<u8>, ContentError> {
 /// (layout, resolutions and units: see `hsd.rs`).
 pub fn hsd_mat(spec: &HsdSpec) -> Result<Vec<u8>, ContentError> {
     hsd::hsd_mat(spec)
+}
+
+/// The HSD product for one source recording as a PNG spectrogram plot (plot resolution).
+pub fn hsd_png(spec: &HsdSpec) -> Result<Vec<u8>, ContentError> {
+    hsd::hsd_png(spec)
 }
 
 /// The synthetic events of a device (by seed) overlapping `[from, to)`, in time order.
