@@ -6,6 +6,7 @@
 //! `api` → none · `dsp` → none · `media` → none · `sim` → api, media, dsp ·
 //! `engine` → api · `plan` → engine, api · `hydro` → engine, api, media, dsp · `cli` → all.
 
+pub mod analysis;
 pub mod api;
 pub mod cli;
 pub mod dsp;

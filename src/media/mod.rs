@@ -1,4 +1,4 @@
-//! File formats only: FLAC read/write, WAV, MATLAB v5 read/write, NPZ, PNG.
+//! File formats only: FLAC read/write, WAV, MATLAB v5 read/write, NPZ, PNG, NetCDF (write).
 //!
 //! Must not know: network, annotations.
 
@@ -6,6 +6,7 @@ mod error;
 mod flac_write;
 mod mat;
 mod mat_read;
+mod netcdf;
 mod npz;
 mod wav;
 
@@ -15,8 +16,14 @@ pub use mat::{
     encode_mat, write_mat_path, MatFile, MatMatrix, MatStruct, MatValue, MatWriteOptions,
 };
 pub use mat_read::{read_mat, read_mat_path};
+pub use netcdf::{NcFile, NcValues, MAX_DIMS_PER_VAR};
 pub use npz::{encode_npz, read_npz, read_npz_path, write_npz_path, NpyArray, NpyData};
 pub use wav::{encode_wav24, read_wav, read_wav_path, write_wav24_path, WavAudio};
+
+/// Writes `bytes` to `path` atomically (the public name for pipelines outside `media`).
+pub fn write_file_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<(), MediaError> {
+    write_atomic(path, bytes)
+}
 
 /// Writes `bytes` to `path` atomically: a temporary file in the same folder, synced, then
 /// renamed over `path`. Errors name `path`.
