@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use onc_hydro::cli::{spectrogram_file, OutputFormat, Precision, SpectrogramSpec};
+use onc_hydro::analysis::{spectrogram_file, OutputFormat, Precision, SpectrogramSpec};
 use onc_hydro::dsp::{Calibration, Scaling, Stft, StftParams, Window};
 use onc_hydro::media::AudioReader;
 

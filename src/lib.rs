@@ -4,7 +4,7 @@
 //! Module map and the allowed dependency directions are in `ARCHITECTURE.md` (checked in CI by
 //! `scripts/check_layers.sh`):
 //! `api` → none · `dsp` → none · `media` → none · `sim` → api, media, dsp ·
-//! `engine` → api · `plan` → engine, api · `hydro` → engine, api, media, dsp · `cli` → all.
+//! `engine` → api · `plan` → engine, api · `hydro` → engine, api, media, dsp · `analysis` → media, dsp · `cli` → all.
 
 pub mod analysis;
 pub mod api;

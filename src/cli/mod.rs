@@ -15,9 +15,9 @@ mod progress;
 mod resume;
 mod settings;
 mod sim_serve;
-mod spectrogram;
-mod spectrogram_job;
+mod slurm;
 mod soundscape;
+mod spectrogram;
 mod status;
 
 use std::process::ExitCode;
@@ -25,9 +25,6 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 pub use settings::{GlobalArgs, Settings};
-pub use spectrogram_job::{
-    process as spectrogram_file, FileReport, JobSpec as SpectrogramSpec, OutputFormat, Precision,
-};
 
 /// What a finished command reports; mapped to the process exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,6 +102,9 @@ pub enum Command {
     Status(status::StatusArgs),
     /// Cancel the server jobs of every unfinished task recorded in <out>/ledger.sqlite.
     Cancel(cancel::CancelArgs),
+    /// Split `spectrogram` over a Slurm job array (`submit`), follow it (`status`), merge step.
+    #[command(subcommand)]
+    Slurm(slurm::SlurmCommand),
 }
 
 /// Entry point used by `main.rs`.
@@ -148,5 +148,6 @@ async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Resume(args) => resume::resume(&cli.global, args).await,
         Command::Status(args) => status::run(&cli.global, args),
         Command::Cancel(args) => cancel::run(&cli.global, args).await,
+        Command::Slurm(cmd) => slurm::run(&cli.global, cmd),
     }
 }

@@ -82,7 +82,7 @@ pub fn run(_global: &GlobalArgs, args: SoundscapeArgs) -> anyhow::Result<Outcome
         png: !args.no_png,
         ..SoundscapeSpec::default()
     };
-    let files = super::spectrogram::expand_inputs(&args.inputs)?;
+    let files = crate::analysis::expand_inputs(&args.inputs)?;
     if files.is_empty() {
         bail!("no FLAC/WAV files found in the inputs");
     }

@@ -123,7 +123,10 @@ pub fn decidecade(fs: f64, nfft: usize) -> Bands {
         if u - l < fbw || u > top {
             continue;
         }
-        if limits.last().is_none_or(|&last: &f64| (last - l).abs() > 1e-9 * l) {
+        if limits
+            .last()
+            .is_none_or(|&last: &f64| (last - l).abs() > 1e-9 * l)
+        {
             if !centres.is_empty() {
                 break; // keep the list contiguous
             }
@@ -242,14 +245,21 @@ mod tests {
         let mut p = Vec::new();
         map.power(&psd, &mut p);
         // bin 300 spans [299.5, 300.5): 0.8 of it in band 0, 0.2 in band 1
-        assert!((p[0] - 8.0).abs() < 1e-9 && (p[1] - 2.0).abs() < 1e-9, "{p:?}");
+        assert!(
+            (p[0] - 8.0).abs() < 1e-9 && (p[1] - 2.0).abs() < 1e-9,
+            "{p:?}"
+        );
         let _ = fs;
     }
 
     #[test]
     fn decidecades_are_contiguous_and_inside_nyquist() {
         let b = decidecade(64_000.0, 64_000);
-        assert!((b.centres[0] - 10f64.powf(0.7)).abs() < 1e-9, "{:?}", &b.centres[..3]);
+        assert!(
+            (b.centres[0] - 10f64.powf(0.7)).abs() < 1e-9,
+            "{:?}",
+            &b.centres[..3]
+        );
         assert!(*b.limits.last().unwrap() <= 32_000.0);
         assert!(b.limits.windows(2).all(|w| w[1] > w[0]));
         assert_eq!(b.len(), 38); // 5.01 Hz … 25.1 kHz

@@ -25,8 +25,8 @@ mod window;
 
 pub use bands::{decidecade, hybrid_millidecade, BandMap, Bands};
 pub use error::DspError;
-pub use percentiles::{percentiles, spectral_probability_density};
 pub use level::{Calibration, Level, DB_FLOOR_LINEAR};
+pub use percentiles::{percentiles, spectral_probability_density};
 pub use stft::{Stft, StftFloat, WelchMean, MAX_NFFT};
 pub use window::bessel_i0;
 

@@ -72,9 +72,15 @@ impl NcValues {
         match self {
             NcValues::I8(v) => out.extend(v.iter().map(|&x| x as u8)),
             NcValues::Char(s) => out.extend_from_slice(s.as_bytes()),
-            NcValues::I32(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_be_bytes())),
-            NcValues::F32(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_be_bytes())),
-            NcValues::F64(v) => v.iter().for_each(|x| out.extend_from_slice(&x.to_be_bytes())),
+            NcValues::I32(v) => v
+                .iter()
+                .for_each(|x| out.extend_from_slice(&x.to_be_bytes())),
+            NcValues::F32(v) => v
+                .iter()
+                .for_each(|x| out.extend_from_slice(&x.to_be_bytes())),
+            NcValues::F64(v) => v
+                .iter()
+                .for_each(|x| out.extend_from_slice(&x.to_be_bytes())),
         }
         pad4(out, out.len() - start);
     }
@@ -408,8 +414,11 @@ mod tests {
         assert!(e.contains("1 values") && e.contains("2 expected"), "{e}");
         assert!(f.add_var("v", &["nope"], NcValues::F32(vec![])).is_err());
         assert!(f.set_var_attr("missing", "units", "s").is_err());
-        f.add_var("v", &["t"], NcValues::F64(vec![1.0, 2.0])).unwrap();
-        assert!(f.add_var("v", &["t"], NcValues::F64(vec![1.0, 2.0])).is_err());
+        f.add_var("v", &["t"], NcValues::F64(vec![1.0, 2.0]))
+            .unwrap();
+        assert!(f
+            .add_var("v", &["t"], NcValues::F64(vec![1.0, 2.0]))
+            .is_err());
     }
 
     #[test]
@@ -417,10 +426,16 @@ mod tests {
         let mut f = NcFile::new();
         f.add_dim("t", 2).unwrap();
         f.add_dim("f", 3).unwrap();
-        f.add_var("a", &["t", "f"], NcValues::F32((0..6).map(|i| i as f32).collect()))
+        f.add_var(
+            "a",
+            &["t", "f"],
+            NcValues::F32((0..6).map(|i| i as f32).collect()),
+        )
+        .unwrap();
+        f.add_var("b", &["t"], NcValues::F64(vec![-1.5, 2.5]))
             .unwrap();
-        f.add_var("b", &["t"], NcValues::F64(vec![-1.5, 2.5])).unwrap();
-        f.add_var("c", &["f"], NcValues::I32(vec![7, -8, 9])).unwrap();
+        f.add_var("c", &["f"], NcValues::I32(vec![7, -8, 9]))
+            .unwrap();
         f.add_var("s", &[], NcValues::F64(vec![42.0])).unwrap();
         f.set_attr("n", 3i32).unwrap();
         let b = f.encode().unwrap();

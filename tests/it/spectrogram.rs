@@ -364,3 +364,85 @@ fn mat_output_has_the_npz_arrays_and_a_metadata_struct() {
         Some("dB re 1 FS²/Hz")
     );
 }
+
+/// Issue 16 items 8, 9 and 16: absurd output sizes, NaN audio and stale temporaries each fail
+/// (or are cleaned) per file, and outputs get the umask's permissions.
+#[test]
+fn hostile_parameters_and_files_fail_per_file_and_leave_a_clean_folder() {
+    let (dir, good) = setup();
+    let out = dir.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+
+    // A float WAV of NaNs: a clear per-file error, exit 1, the good file still done.
+    let nan = dir.path().join("nan.wav");
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: FS,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
+    let mut w = hound::WavWriter::create(&nan, spec).unwrap();
+    for _ in 0..FS {
+        w.write_sample(f32::NAN).unwrap();
+    }
+    w.finalize().unwrap();
+
+    // Temporaries a killed run left: ours for this run's outputs go, anything else stays.
+    let stale = out.join(".tone.npz.onc-hydro-4242-0.tmp");
+    let foreign = out.join(".tmpAbCdEf");
+    let other_run = out.join(".elsewhere.npz.onc-hydro-4242-1.tmp");
+    for p in [&stale, &foreign, &other_run] {
+        std::fs::write(p, vec![0u8; 1000]).unwrap();
+    }
+    let o = run(&[
+        nan.to_str().unwrap(),
+        good.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--nfft",
+        "256",
+        "--format",
+        "npz,mat,png",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("nan.wav") && err.contains("NaN"), "{err}");
+    assert!(err.contains("removed 1 temporary file"), "{err}");
+    assert!(!out.join("nan.npz").exists());
+    assert!(!stale.exists() && foreign.exists() && other_run.exists());
+
+    // Outputs: the permissions a plain file gets under this umask (not tempfile's 0600).
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let probe = dir.path().join("probe");
+        std::fs::write(&probe, b"").unwrap();
+        let want = std::fs::metadata(&probe).unwrap().permissions().mode() & 0o777;
+        for ext in ["npz", "json", "mat", "png"] {
+            let p = out.join(format!("tone.{ext}"));
+            let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, want, "{}", p.display());
+        }
+    }
+    let hidden: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".onc-hydro-") && !n.starts_with(".elsewhere"))
+        .collect();
+    assert!(hidden.is_empty(), "{hidden:?}");
+
+    // An overlap that makes the hop 1 sample: refused before allocating, with the size named.
+    let o = run(&[
+        good.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--win-dur",
+        "1",
+        "--overlap",
+        "0.999999999",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("tone.flac") && err.contains("GB"), "{err}");
+}

@@ -139,7 +139,9 @@ impl DayAcc {
         self.netcdf(day_start, ctx, &stats)?.write_path(&nc_path)?;
         let mut outputs = vec![nc_path];
         if ctx.spec.png {
-            outputs.extend(super::output::write_pngs(out_dir, &day, &self, &stats, ctx)?);
+            outputs.extend(super::output::write_pngs(
+                out_dir, &day, &self, &stats, ctx,
+            )?);
         }
         let minutes_with_data = self.effort.iter().filter(|&&e| e > 0.0).count();
         let flagged_minutes = self
@@ -175,36 +177,78 @@ impl DayAcc {
         let t0 = day_start.as_second() as f64;
         let times = (0..MINUTES).map(|m| t0 + 60.0 * m as f64).collect();
         f.add_var("time", &["time"], NcValues::F64(times))?;
-        attrs(&mut f, "time", &[
-            ("standard_name", "time"),
-            ("long_name", "start of the minute (UTC)"),
-            ("units", "seconds since 1970-01-01 00:00:00"),
-            ("calendar", "standard"),
-            ("axis", "T"),
-        ])?;
+        attrs(
+            &mut f,
+            "time",
+            &[
+                ("standard_name", "time"),
+                ("long_name", "start of the minute (UTC)"),
+                ("units", "seconds since 1970-01-01 00:00:00"),
+                ("calendar", "standard"),
+                ("axis", "T"),
+            ],
+        )?;
         let centres = ctx.hmd.centres.iter().map(|&c| c as f32).collect();
         f.add_var("frequency", &["frequency"], NcValues::F32(centres))?;
-        attrs(&mut f, "frequency", &[
-            ("standard_name", "sound_frequency"),
-            ("long_name", "hybrid millidecade band centre frequency"),
-            ("units", "Hz"),
-        ])?;
-        f.add_var("lower_frequency", &["frequency"], NcValues::F64(ctx.hmd.lower().to_vec()))?;
-        f.add_var("upper_frequency", &["frequency"], NcValues::F64(ctx.hmd.upper().to_vec()))?;
-        attrs(&mut f, "lower_frequency", &[("long_name", "band lower edge"), ("units", "Hz")])?;
-        attrs(&mut f, "upper_frequency", &[("long_name", "band upper edge"), ("units", "Hz")])?;
-        f.add_var("psd", &["time", "frequency"], NcValues::F32(self.hmd_db.clone()))?;
+        attrs(
+            &mut f,
+            "frequency",
+            &[
+                ("standard_name", "sound_frequency"),
+                ("long_name", "hybrid millidecade band centre frequency"),
+                ("units", "Hz"),
+            ],
+        )?;
+        f.add_var(
+            "lower_frequency",
+            &["frequency"],
+            NcValues::F64(ctx.hmd.lower().to_vec()),
+        )?;
+        f.add_var(
+            "upper_frequency",
+            &["frequency"],
+            NcValues::F64(ctx.hmd.upper().to_vec()),
+        )?;
+        attrs(
+            &mut f,
+            "lower_frequency",
+            &[("long_name", "band lower edge"), ("units", "Hz")],
+        )?;
+        attrs(
+            &mut f,
+            "upper_frequency",
+            &[("long_name", "band upper edge"), ("units", "Hz")],
+        )?;
+        f.add_var(
+            "psd",
+            &["time", "frequency"],
+            NcValues::F32(self.hmd_db.clone()),
+        )?;
         let psd_unit = format!("{unit}/Hz");
-        attrs(&mut f, "psd", &[
-            ("long_name", "hybrid millidecade spectral density level (per-minute Welch mean)"),
-            ("units", &psd_unit),
-            ("comment", "NaN where the minute holds less than one Welch window"),
-        ])?;
+        attrs(
+            &mut f,
+            "psd",
+            &[
+                (
+                    "long_name",
+                    "hybrid millidecade spectral density level (per-minute Welch mean)",
+                ),
+                ("units", &psd_unit),
+                (
+                    "comment",
+                    "NaN where the minute holds less than one Welch window",
+                ),
+            ],
+        )?;
         f.add_var("effort", &["time"], NcValues::F32(self.effort.clone()))?;
-        attrs(&mut f, "effort", &[
-            ("long_name", "seconds of audio data in the minute"),
-            ("units", "seconds"),
-        ])?;
+        attrs(
+            &mut f,
+            "effort",
+            &[
+                ("long_name", "seconds of audio data in the minute"),
+                ("units", "seconds"),
+            ],
+        )?;
         let flags = self
             .effort
             .iter()
@@ -215,10 +259,14 @@ impl DayAcc {
             })
             .collect();
         f.add_var("minute_flag", &["time"], NcValues::I8(flags))?;
-        attrs(&mut f, "minute_flag", &[
-            ("long_name", "data sufficiency of the minute"),
-            ("flag_meanings", "ok too_little_data no_data"),
-        ])?;
+        attrs(
+            &mut f,
+            "minute_flag",
+            &[
+                ("long_name", "data sufficiency of the minute"),
+                ("flag_meanings", "ok too_little_data no_data"),
+            ],
+        )?;
         f.set_var_attr("minute_flag", "flag_values", NcValues::I8(vec![0, 1, 2]))?;
         f.set_var_attr("minute_flag", "min_effort_s", ctx.spec.min_effort_s)?;
         let dd_c: Vec<f32> = ctx.dd.centres.iter().map(|&c| c as f32).collect();
@@ -228,18 +276,40 @@ impl DayAcc {
             (dd_c, self.tol_db.clone())
         };
         f.add_var("decidecade", &["decidecade"], NcValues::F32(dd_c))?;
-        attrs(&mut f, "decidecade", &[
-            ("long_name", "decidecade (base-10 one-third octave) band centre frequency"),
-            ("units", "Hz"),
-        ])?;
+        attrs(
+            &mut f,
+            "decidecade",
+            &[
+                (
+                    "long_name",
+                    "decidecade (base-10 one-third octave) band centre frequency",
+                ),
+                ("units", "Hz"),
+            ],
+        )?;
         f.add_var("band_level", &["time", "decidecade"], NcValues::F32(tol))?;
-        attrs(&mut f, "band_level", &[("long_name", "decidecade band level"), ("units", unit)])?;
+        attrs(
+            &mut f,
+            "band_level",
+            &[("long_name", "decidecade band level"), ("units", unit)],
+        )?;
         f.add_var("spl", &["time"], NcValues::F32(self.spl_db.clone()))?;
-        attrs(&mut f, "spl", &[
-            ("long_name", "broadband sound pressure level, first bin to fs/2"),
-            ("units", unit),
-        ])?;
-        f.add_var("percentile", &["percentile"], NcValues::F64(PERCENTILES.to_vec()))?;
+        attrs(
+            &mut f,
+            "spl",
+            &[
+                (
+                    "long_name",
+                    "broadband sound pressure level, first bin to fs/2",
+                ),
+                ("units", unit),
+            ],
+        )?;
+        f.add_var(
+            "percentile",
+            &["percentile"],
+            NcValues::F64(PERCENTILES.to_vec()),
+        )?;
         attrs(&mut f, "percentile", &[(
             "long_name",
             "statistical percentile over the day's minutes (level not exceeded this % of the time)",
@@ -249,18 +319,43 @@ impl DayAcc {
             &["percentile", "frequency"],
             NcValues::F32(stats.percentiles.clone()),
         )?;
-        attrs(&mut f, "psd_percentile", &[
-            ("long_name", "daily percentile of the hybrid millidecade levels"),
-            ("units", &psd_unit),
-        ])?;
+        attrs(
+            &mut f,
+            "psd_percentile",
+            &[
+                (
+                    "long_name",
+                    "daily percentile of the hybrid millidecade levels",
+                ),
+                ("units", &psd_unit),
+            ],
+        )?;
         let levels = stats.spd_levels.iter().map(|&v| v as f32).collect();
         f.add_var("spd_level", &["spd_level"], NcValues::F32(levels))?;
-        attrs(&mut f, "spd_level", &[("long_name", "centre of the 1 dB level bin"), ("units", &psd_unit)])?;
-        f.add_var("spd", &["frequency", "spd_level"], NcValues::F32(stats.spd.clone()))?;
-        attrs(&mut f, "spd", &[
-            ("long_name", "spectral probability density of the minute levels"),
-            ("units", "1/dB"),
-        ])?;
+        attrs(
+            &mut f,
+            "spd_level",
+            &[
+                ("long_name", "centre of the 1 dB level bin"),
+                ("units", &psd_unit),
+            ],
+        )?;
+        f.add_var(
+            "spd",
+            &["frequency", "spd_level"],
+            NcValues::F32(stats.spd.clone()),
+        )?;
+        attrs(
+            &mut f,
+            "spd",
+            &[
+                (
+                    "long_name",
+                    "spectral probability density of the minute levels",
+                ),
+                ("units", "1/dB"),
+            ],
+        )?;
         self.global_attrs(&mut f, day_start, ctx)?;
         Ok(f)
     }
@@ -294,7 +389,10 @@ impl DayAcc {
         let pairs: Vec<(&str, String)> = vec![
             ("Conventions", "CF-1.8".into()),
             ("title", format!("Soundscape products for {day}")),
-            ("source", format!("onc-hydro {} soundscape", env!("CARGO_PKG_VERSION"))),
+            (
+                "source",
+                format!("onc-hydro {} soundscape", env!("CARGO_PKG_VERSION")),
+            ),
             ("history", format!("{now} onc-hydro soundscape")),
             ("date_created", now),
             ("time_coverage_start", format!("{day} 00:00:00Z")),

@@ -218,7 +218,10 @@ impl Engine {
             )));
         }
         if !(0.0..0.95).contains(&spec.overlap) {
-            return Err(bad(format!("overlap {} must be in [0, 0.95)", spec.overlap)));
+            return Err(bad(format!(
+                "overlap {} must be in [0, 0.95)",
+                spec.overlap
+            )));
         }
         let params = StftParams {
             nfft: win,
@@ -361,8 +364,11 @@ impl Engine {
         self.psd.clear();
         if self.welch.count() > 0 {
             let mean = self.welch.mean();
-            self.psd
-                .extend(mean.iter().zip(&self.ctx.gain).map(|(&p, g)| f64::from(p) * g));
+            self.psd.extend(
+                mean.iter()
+                    .zip(&self.ctx.gain)
+                    .map(|(&p, g)| f64::from(p) * g),
+            );
         }
         self.welch = WelchMean::new(self.ctx.params.n_freq());
         let day_index = minute.div_euclid(1440);
@@ -377,5 +383,61 @@ impl Engine {
             .get_or_insert_with(|| day::DayAcc::new(day_index, ctx));
         day.set_minute(minute.rem_euclid(1440) as usize, effort, &self.psd, ctx);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wav(path: &Path, seconds: usize) {
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: 1000,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let mut w = hound::WavWriter::create(path, spec).unwrap();
+        for i in 0..seconds * 1000 {
+            w.write_sample(((i * 7919) % 20_000) as i16 - 10_000)
+                .unwrap();
+        }
+        w.finalize().unwrap();
+    }
+
+    #[test]
+    fn minutes_are_built_across_files_and_midnight() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("X_20240401T235930.000Z.wav");
+        let b = dir.path().join("X_20240402T000030.000Z.wav");
+        wav(&a, 60);
+        wav(&b, 20);
+        let spec = SoundscapeSpec {
+            png: false,
+            ..SoundscapeSpec::default()
+        };
+        let reports = run(&[b.clone(), a.clone()], dir.path(), &spec, |_| {}).unwrap();
+        assert_eq!(reports.len(), 2);
+        assert_eq!(reports[0].day, "20240401");
+        assert_eq!(reports[1].day, "20240402");
+        // 23:59 holds 30 s of file A; 00:00 holds 30 s of A and 20 s of B (flagged: 50 ≥ 30 no).
+        assert_eq!(
+            (reports[0].minutes_with_data, reports[0].flagged_minutes),
+            (1, 0)
+        );
+        assert_eq!(
+            (reports[1].minutes_with_data, reports[1].flagged_minutes),
+            (1, 0)
+        );
+        let nc = std::fs::read(dir.path().join("soundscape_20240402.nc")).unwrap();
+        assert_eq!(&nc[..4], b"CDF\x02");
+        let err = start_from_name(Path::new("no_time.wav"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("no_time.wav"), "{err}");
+        assert_eq!(
+            start_from_name(&a).unwrap().to_string(),
+            "2024-04-01T23:59:30Z"
+        );
     }
 }
