@@ -3,7 +3,8 @@
 //! input expansion, and the output-file discipline (recognisable temporaries, fsync, rename,
 //! umask permissions, stale temporaries cleaned), and runs split into shards: a frozen
 //! manifest, the `--shard I/N` rule, per-shard progress records, the run summary, and the text
-//! of Slurm job-array scripts.
+//! of Slurm job-array scripts; and soundscape days (`soundscape`: per-minute HMD spectra, band
+//! levels, percentiles, NetCDF + PNG).
 //!
 //! Must not know: the network, terminals, flags (the CLI maps its flags onto
 //! [`SpectrogramSpec`] and draws [`BatchReporter`] events). Uses only `media` and `dsp`.
@@ -16,6 +17,7 @@ mod manifest;
 mod outputs;
 mod shard_run;
 mod slurm;
+pub mod soundscape;
 mod spectrogram;
 
 pub use batch::{run_spectrograms, BatchOptions, BatchReporter, BatchResult, ItemResult, Quiet};

@@ -19,6 +19,7 @@ mod resume;
 mod settings;
 mod sim_serve;
 mod slurm;
+mod soundscape;
 mod spectrogram;
 mod status;
 
@@ -89,6 +90,9 @@ pub enum Command {
     Download(download::DownloadArgs),
     /// Compute spectrograms (or Welch mean PSDs) of local FLAC/WAV files: NPZ, MAT, PNG.
     Spectrogram(Box<spectrogram::SpectrogramArgs>),
+    /// Soundscape products per UTC day (hybrid millidecade spectra, band levels, percentiles,
+    /// SPD) as NetCDF + LTSA PNG from local FLAC/WAV files.
+    Soundscape(Box<soundscape::SoundscapeArgs>),
     /// Exactly N five-minute windows per device, in bursts of K spread evenly over a range.
     Sample(hydro_cmds::SampleArgs),
     /// Every five-minute window of a range.
@@ -165,6 +169,7 @@ async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Plan(args) => plan_cmd::run(&cli.global, args).await,
         Command::Download(args) => download::run(&cli.global, args).await,
         Command::Spectrogram(args) => spectrogram::run(&cli.global, *args).await,
+        Command::Soundscape(args) => soundscape::run(&cli.global, *args),
         Command::Sample(args) => hydro_cmds::sample(&cli.global, args).await,
         Command::Span(args) => hydro_cmds::span(&cli.global, args).await,
         Command::Times(args) => hydro_cmds::times(&cli.global, args).await,

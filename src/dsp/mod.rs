@@ -9,22 +9,27 @@
 //! Nyquist not doubled, times at frame centres.
 //!
 //! Files: `window` (periodic windows), `stft` (the streaming STFT and Welch mean), `level`
-//! (calibration and dB), `error`. Conventions: samples are full-scale floats (±1.0); PSDs are
+//! (calibration and dB), `bands` (hybrid millidecade and decidecade bands), `percentiles`
+//! (percentiles and spectral probability density), `error`. Conventions: samples are full-scale floats (±1.0); PSDs are
 //! linear until [`level`] turns them into dB; the float64 STFT reproduces scipy's float64
 //! numbers, the float32 one is for speed.
 
 // TODO(issue 15 item 6): document the public items below, then delete this allow.
 #![allow(missing_docs)]
 
+mod bands;
 mod error;
 mod level;
+mod percentiles;
 #[cfg(test)]
 mod reference_tests;
 mod stft;
 mod window;
 
+pub use bands::{decidecade, hybrid_millidecade, BandMap, Bands};
 pub use error::DspError;
 pub use level::{Calibration, Level, DB_FLOOR_LINEAR};
+pub use percentiles::{percentiles, spectral_probability_density};
 pub use stft::{Stft, StftFloat, WelchMean, MAX_NFFT};
 pub use window::bessel_i0;
 

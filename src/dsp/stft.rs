@@ -185,6 +185,14 @@ impl<T: StftFloat> Stft<T> {
         self.frames
     }
 
+    /// Forgets pending samples and the frame count, keeping the FFT plan: the next sample
+    /// starts a new signal (a soundscape minute, or the far side of a gap).
+    pub fn reset(&mut self) {
+        self.pending.clear();
+        self.start = 0;
+        self.frames = 0;
+    }
+
     /// Feeds samples; calls `on_frame(k, psd)` for every frame completed by them.
     pub fn push(&mut self, samples: &[f32], mut on_frame: impl FnMut(u64, &[f32])) {
         let win = self.params.win_length;

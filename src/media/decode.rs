@@ -123,16 +123,40 @@ impl AudioReader {
         let n = read_up_to(&mut file, &mut magic).map_err(io)?;
         let magic = &magic[..n];
         let file = File::open(path).map_err(io)?;
-        if magic.starts_with(b"fLaC") {
-            open_flac(shown, file)
+        let file_len = file.metadata().map_err(io)?.len();
+        let reader = if magic.starts_with(b"fLaC") {
+            open_flac(shown, file)?
         } else if magic.len() >= 12 && &magic[0..4] == b"RIFF" && &magic[8..12] == b"WAVE" {
-            open_wav(shown, file)
+            open_wav(shown, file)?
         } else {
-            Err(DecodeError::UnknownFormat {
+            return Err(DecodeError::UnknownFormat {
                 path: shown,
                 magic: String::from_utf8_lossy(magic).into_owned(),
-            })
+            });
+        };
+        reader.check_claimed_length(file_len)?;
+        Ok(reader)
+    }
+
+    /// Refuses a header whose sample count the file cannot possibly hold, so that no caller ever
+    /// sizes a buffer from a hostile or corrupt header (a FLAC STREAMINFO may claim up to 2^36
+    /// samples from a file of a few hundred bytes).
+    fn check_claimed_length(&self, file_len: u64) -> Result<(), DecodeError> {
+        let Some(claimed) = self.info.total_frames else {
+            return Ok(());
+        };
+        let most = max_frames_in(self.info.format, file_len, &self.info);
+        if claimed <= most {
+            return Ok(());
         }
+        Err(DecodeError::Malformed {
+            path: self.path.clone(),
+            format: self.info.format.name(),
+            reason: format!(
+                "the header claims {claimed} samples per channel, but a file of {file_len} bytes \
+                 can hold at most {most}"
+            ),
+        })
     }
 
     /// The file's stream parameters.
@@ -226,6 +250,20 @@ impl AudioReader {
             all.extend_from_slice(&block);
         }
         Ok(all)
+    }
+}
+
+/// The most samples per channel a file of `file_len` bytes can hold. FLAC: every frame takes at
+/// least 8 bytes (header, one constant subframe, CRC-16) and holds at most 65,535 samples. WAV:
+/// the whole file as PCM data.
+fn max_frames_in(format: AudioFormat, file_len: u64, info: &AudioInfo) -> u64 {
+    match format {
+        AudioFormat::Flac => (file_len / 8 + 1).saturating_mul(65_535),
+        AudioFormat::Wav => {
+            let bytes_per_frame =
+                u64::from(info.bits_per_sample.div_ceil(8).max(1)) * u64::from(info.channels);
+            file_len / bytes_per_frame.max(1)
+        }
     }
 }
 
@@ -479,5 +517,52 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("none.wav"), "{err}");
+    }
+
+    /// Issue 16 item 6: a header claiming 2^36 samples must be refused at open (one failed
+    /// item), never turned into a 275 GB allocation.
+    #[test]
+    fn headers_claiming_more_samples_than_the_file_holds_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("liar.flac");
+        flac(&path, &ramp(4096, 1), 1);
+        let mut bytes = std::fs::read(&path).unwrap();
+        // STREAMINFO starts at byte 8; its total-samples field is the low 36 bits of bytes 18..26.
+        let mut word = u64::from_be_bytes(bytes[18..26].try_into().unwrap());
+        word |= (1u64 << 36) - 1;
+        bytes[18..26].copy_from_slice(&word.to_be_bytes());
+        std::fs::write(&path, &bytes).unwrap();
+        let err = AudioReader::open(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("liar.flac") && err.contains("68719476735") && err.contains("at most"),
+            "{err}"
+        );
+
+        let wpath = dir.path().join("liar.wav");
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: 8000,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let mut w = hound::WavWriter::create(&wpath, spec).unwrap();
+        for i in 0..100 {
+            w.write_sample(i as i16).unwrap();
+        }
+        w.finalize().unwrap();
+        let mut bytes = std::fs::read(&wpath).unwrap();
+        let data = bytes.windows(4).position(|w| w == b"data").unwrap();
+        bytes[data + 4..data + 8].copy_from_slice(&0xFFFF_FFF0u32.to_le_bytes());
+        std::fs::write(&wpath, &bytes).unwrap();
+        let err = AudioReader::open(&wpath).unwrap_err().to_string();
+        assert!(err.contains("liar.wav"), "{err}");
+
+        // An honest file right at the bound still opens.
+        let ok = dir.path().join("ok.flac");
+        flac(&ok, &ramp(4096, 1), 1);
+        assert_eq!(
+            AudioReader::open(&ok).unwrap().read_all().unwrap().len(),
+            4096
+        );
     }
 }

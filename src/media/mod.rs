@@ -1,5 +1,5 @@
-//! File formats only: FLAC read/write, WAV, MATLAB v5 read/write, NPZ, PNG; and the one
-//! atomic-write helper every module writes its outputs through ([`atomic`]).
+//! File formats only: FLAC read/write, WAV, MATLAB v5 read/write, NPZ, PNG, NetCDF (write); and
+//! the one atomic-write helper every module writes its outputs through ([`atomic`]).
 //!
 //! Must not know: network, annotations.
 
@@ -7,6 +7,7 @@ mod error;
 mod flac_write;
 mod mat;
 mod mat_read;
+mod netcdf;
 mod npz;
 mod wav;
 
@@ -16,6 +17,7 @@ pub use mat::{
     encode_mat, write_mat_path, MatFile, MatMatrix, MatStruct, MatValue, MatWriteOptions,
 };
 pub use mat_read::{read_mat, read_mat_path};
+pub use netcdf::{NcFile, NcValues, MAX_DIMS_PER_VAR};
 pub use npz::{encode_npz, read_npz, read_npz_path, write_npz_path, NpyArray, NpyData};
 pub use wav::{encode_wav24, read_wav, read_wav_path, write_wav24_path, WavAudio};
 

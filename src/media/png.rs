@@ -35,6 +35,13 @@ pub struct PngOptions {
     pub plot_height: u32,
     /// Fixed colour range in dB; `None` picks the 1st–99.9th percentile of the data.
     pub clim: Option<(f32, f32)>,
+    /// Logarithmic frequency axis from the first positive frequency (ticks at 1-2-5 × 10^k).
+    pub log_frequency: bool,
+    /// Label of the horizontal axis instead of "Time (…)" (its values are then plain numbers).
+    pub x_label: Option<&'static str>,
+    /// When set (seconds since the epoch of `time_s = 0`), the time axis is labelled in UTC
+    /// clock time (`HH:MM`) instead of seconds/minutes from the start.
+    pub utc_start: Option<i64>,
 }
 
 impl Default for PngOptions {
@@ -43,6 +50,9 @@ impl Default for PngOptions {
             plot_width: 1000,
             plot_height: 500,
             clim: None,
+            log_frequency: false,
+            x_label: None,
+            utc_start: None,
         }
     }
 }
@@ -103,8 +113,15 @@ pub fn render_spectrogram(img: &SpectrogramImage, opts: &PngOptions) -> Result<R
     let mut out = RgbImage::from_pixel(LEFT + pw + RIGHT, TOP + ph + BOTTOM, WHITE);
     // Plot area: each pixel shows the mean dB of the frames × bins it covers.
     let col_range = |x: u32| span(x as usize, pw as usize, nt);
-    let row_range = |y: u32| span((ph - 1 - y) as usize, ph as usize, nf);
-    let rows: Vec<(usize, usize)> = (0..ph).map(row_range).collect();
+    let axis = FreqAxis::new(img.frequency_hz, opts.log_frequency);
+    let rows: Vec<(usize, usize)> = match axis {
+        FreqAxis::Log { lo, hi } => (0..ph)
+            .map(|y| log_rows(img.frequency_hz, lo, hi, ph - 1 - y, ph))
+            .collect(),
+        FreqAxis::Linear => (0..ph)
+            .map(|y| span((ph - 1 - y) as usize, ph as usize, nf))
+            .collect(),
+    };
     let mut column = vec![0f64; nf];
     for x in 0..pw {
         let (t0, t1) = col_range(x);
@@ -126,7 +143,11 @@ pub fn render_spectrogram(img: &SpectrogramImage, opts: &PngOptions) -> Result<R
     // Time axis.
     let (t_first, t_last) = (img.time_s[0], img.time_s[nt - 1]);
     let t_span = (t_last - t_first).max(1e-9);
-    let (t_div, t_unit) = if t_last >= 600.0 {
+    let (t_div, t_unit) = if opts.x_label.is_some() {
+        (1.0, "")
+    } else if opts.utc_start.is_some() {
+        (3600.0, "UTC")
+    } else if t_last >= 600.0 {
         (60.0, "min")
     } else {
         (1.0, "s")
@@ -135,7 +156,13 @@ pub fn render_spectrogram(img: &SpectrogramImage, opts: &PngOptions) -> Result<R
         let x = LEFT as f64 + (tick * t_div - t_first) / t_span * (pw - 1) as f64;
         let x = x.round() as u32;
         vline(&mut out, x, TOP + ph, 6);
-        let label = fmt_tick(tick);
+        let label = match opts.utc_start {
+            Some(t0) => {
+                let s = (t0 + (tick * t_div).round() as i64).rem_euclid(86_400);
+                format!("{:02}:{:02}", s / 3600, s % 3600 / 60)
+            }
+            None => fmt_tick(tick),
+        };
         text(
             &mut out,
             &label,
@@ -143,7 +170,10 @@ pub fn render_spectrogram(img: &SpectrogramImage, opts: &PngOptions) -> Result<R
             TOP + ph + 10,
         );
     }
-    let xlabel = format!("Time ({t_unit})");
+    let xlabel = match opts.x_label {
+        Some(l) => l.to_string(),
+        None => format!("Time ({t_unit})"),
+    };
     text(
         &mut out,
         &xlabel,
@@ -154,16 +184,30 @@ pub fn render_spectrogram(img: &SpectrogramImage, opts: &PngOptions) -> Result<R
     // Frequency axis.
     let (f_first, f_last) = (img.frequency_hz[0], img.frequency_hz[nf - 1]);
     let f_span = (f_last - f_first).max(1e-9);
-    let (f_div, f_unit) = if f_last >= 2000.0 {
+    let (f_div, f_unit) = if f_last >= 2000.0 && !opts.log_frequency {
         (1000.0, "kHz")
     } else {
         (1.0, "Hz")
     };
-    for tick in nice_ticks(f_first / f_div, f_last / f_div, (ph / 60).max(2) as usize) {
-        let y = (TOP + ph - 1) as f64 - (tick * f_div - f_first) / f_span * (ph - 1) as f64;
+    let ticks: Vec<(f64, f64)> = match axis {
+        FreqAxis::Log { lo, hi } => log_ticks(lo, hi)
+            .into_iter()
+            .map(|v| (v, (v / lo).ln() / (hi / lo).ln()))
+            .collect(),
+        FreqAxis::Linear => nice_ticks(f_first / f_div, f_last / f_div, (ph / 60).max(2) as usize)
+            .into_iter()
+            .map(|t| (t, (t * f_div - f_first) / f_span))
+            .collect(),
+    };
+    for (tick, frac) in ticks {
+        let y = (TOP + ph - 1) as f64 - frac * (ph - 1) as f64;
         let y = y.round() as u32;
         hline(&mut out, LEFT - 7, y, 6);
-        let label = fmt_tick(tick);
+        let label = if opts.log_frequency && tick >= 1000.0 {
+            format!("{}k", fmt_tick(tick / 1000.0))
+        } else {
+            fmt_tick(tick)
+        };
         let w = text_width(&label);
         text(
             &mut out,
@@ -210,6 +254,56 @@ pub fn render_spectrogram(img: &SpectrogramImage, opts: &PngOptions) -> Result<R
     let title: String = img.title.chars().take(max_chars).collect();
     text(&mut out, &title, LEFT, 12);
     Ok(out)
+}
+
+/// How frequencies map to rows.
+#[derive(Debug, Clone, Copy)]
+enum FreqAxis {
+    Linear,
+    Log { lo: f64, hi: f64 },
+}
+
+impl FreqAxis {
+    fn new(freqs: &[f64], log: bool) -> FreqAxis {
+        let lo = freqs.iter().copied().find(|&f| f > 0.0);
+        match (log, lo, freqs.last()) {
+            (true, Some(lo), Some(&hi)) if hi > lo => FreqAxis::Log { lo, hi },
+            _ => FreqAxis::Linear,
+        }
+    }
+}
+
+/// Bins whose frequency lies in pixel row `r` (0 = bottom) of a log axis, or the nearest bin.
+fn log_rows(freqs: &[f64], lo: f64, hi: f64, r: u32, ph: u32) -> (usize, usize) {
+    let at = |k: f64| lo * (hi / lo).powf(k / f64::from(ph));
+    let (a, b) = (at(f64::from(r)), at(f64::from(r + 1)));
+    let i0 = freqs.partition_point(|&f| f < a);
+    let i1 = freqs.partition_point(|&f| f < b);
+    if r + 1 == ph {
+        return (i0.min(freqs.len() - 1), freqs.len());
+    }
+    if i1 > i0 {
+        (i0, i1)
+    } else {
+        let i = i0.min(freqs.len() - 1);
+        (i, i + 1)
+    }
+}
+
+/// 1-2-5 ticks between `lo` and `hi`.
+fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    let mut out = Vec::new();
+    let mut decade = 10f64.powf(lo.log10().floor());
+    while decade <= hi {
+        for m in [1.0, 2.0, 5.0] {
+            let v = decade * m;
+            if v >= lo && v <= hi {
+                out.push(v);
+            }
+        }
+        decade *= 10.0;
+    }
+    out
 }
 
 /// Encodes an image as PNG bytes.
