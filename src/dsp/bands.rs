@@ -234,7 +234,6 @@ mod tests {
 
     #[test]
     fn a_tone_lands_in_its_band_with_partial_weights_at_the_edges() {
-        let (fs, nfft) = (1000.0, 1000);
         let mut psd = vec![0.0; 501];
         psd[300] = 10.0;
         let bands = Bands {
@@ -249,7 +248,6 @@ mod tests {
             (p[0] - 8.0).abs() < 1e-9 && (p[1] - 2.0).abs() < 1e-9,
             "{p:?}"
         );
-        let _ = fs;
     }
 
     #[test]

@@ -29,11 +29,15 @@ const NC_ATTRIBUTE: u32 = 0x0C;
 /// Typed values of an attribute or a variable.
 #[derive(Debug, Clone, PartialEq)]
 pub enum NcValues {
+    /// Signed bytes (NC_BYTE).
     I8(Vec<i8>),
     /// Text (NC_CHAR), stored as UTF-8 bytes.
     Char(String),
+    /// 32-bit integers (NC_INT).
     I32(Vec<i32>),
+    /// 32-bit floats (NC_FLOAT).
     F32(Vec<f32>),
+    /// 64-bit floats (NC_DOUBLE).
     F64(Vec<f64>),
 }
 
@@ -164,6 +168,7 @@ fn check_attr(name: &str, value: &NcValues) -> Result<(), MediaError> {
 }
 
 impl NcFile {
+    /// An empty file: no dimensions, variables or attributes.
     pub fn new() -> Self {
         NcFile::default()
     }

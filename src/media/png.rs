@@ -558,6 +558,7 @@ mod tests {
             plot_width: 400,
             plot_height: 200,
             clim: Some((0.0, 63.0)),
+            ..PngOptions::default()
         };
         let out = render_spectrogram(&img, &opts).unwrap();
         assert_eq!(out.dimensions(), (LEFT + 400 + RIGHT, TOP + 200 + BOTTOM));

@@ -38,8 +38,11 @@ pub(crate) struct DayAcc {
 
 /// Daily statistics derived from the minutes.
 pub struct DayProduct {
+    /// Percentile spectra, percentile-major (one HMD spectrum per percentile).
     pub percentiles: Vec<f32>,
+    /// The dB levels of the spectral probability density's bins.
     pub spd_levels: Vec<f64>,
+    /// The spectral probability density, band-major over `spd_levels`.
     pub spd: Vec<f32>,
 }
 

@@ -31,14 +31,23 @@ pub use day::{DayProduct, PERCENTILES};
 /// Errors of a soundscape run; each names the file it concerns.
 #[derive(Debug, thiserror::Error)]
 pub enum SoundscapeError {
+    /// Reading or decoding an input failed.
     #[error(transparent)]
     Decode(#[from] DecodeError),
+    /// Writing an output (NetCDF, PNG) failed.
     #[error(transparent)]
     Media(#[from] MediaError),
+    /// The numerics refused the settings.
     #[error("{0}")]
     Dsp(#[from] dsp::DspError),
+    /// An input cannot be used (no start time in its name, another sample rate, …).
     #[error("{path}: {reason}")]
-    Input { path: String, reason: String },
+    Input {
+        /// The input concerned.
+        path: String,
+        /// What is wrong with it.
+        reason: String,
+    },
 }
 
 /// Settings of a soundscape run.
@@ -48,6 +57,7 @@ pub struct SoundscapeSpec {
     pub win_dur: f64,
     /// Welch overlap fraction (pbp: 0.5).
     pub overlap: f64,
+    /// How sample values become µPa (as `spectrogram` does).
     pub calibration: Calibration,
     /// Minutes with less data than this are flagged (1) in `minute_flag`.
     pub min_effort_s: f64,
@@ -73,7 +83,9 @@ impl Default for SoundscapeSpec {
 /// An input file with its start time.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Input {
+    /// The audio file.
     pub path: PathBuf,
+    /// The UTC time of its first sample.
     pub start: Timestamp,
 }
 
@@ -121,9 +133,13 @@ pub fn start_from_name(path: &Path) -> Result<Timestamp, SoundscapeError> {
 /// One day's result on disk.
 #[derive(Debug, Clone)]
 pub struct DayReport {
+    /// The UTC day, `YYYY-MM-DD`.
     pub day: String,
+    /// The files written for it (NetCDF, PNGs).
     pub outputs: Vec<PathBuf>,
+    /// Minutes holding any data.
     pub minutes_with_data: usize,
+    /// Minutes flagged for too little data.
     pub flagged_minutes: usize,
 }
 
@@ -180,7 +196,6 @@ pub fn run(
 pub(crate) struct Context {
     pub fs: u32,
     pub params: StftParams,
-    pub freqs: Vec<f64>,
     pub gain: Vec<f64>,
     pub hmd: dsp::Bands,
     pub hmd_map: dsp::BandMap,
@@ -249,7 +264,6 @@ impl Engine {
             dd_map: dsp::BandMap::new(&dd, fbw, n_freq),
             hmd,
             dd,
-            freqs,
             gain,
             params,
             spec: spec.clone(),
