@@ -181,8 +181,14 @@ impl BandMap {
     pub fn power(&self, psd: &[f64], power: &mut Vec<f64>) {
         power.clear();
         debug_assert_eq!(psd.len(), self.n_freq);
-        for &(li, lw, ui, uw, _) in &self.bands {
-            let mut s = psd[li] * lw + psd[ui] * uw;
+        for &(li, lw, ui, uw, width) in &self.bands {
+            // A band inside one bin takes that bin's share of its own width (lw and uw would
+            // both cover it: counting them would double it).
+            let mut s = if li == ui {
+                psd[li] * width / self.fbw
+            } else {
+                psd[li] * lw + psd[ui] * uw
+            };
             if ui > li + 1 {
                 s += psd[li + 1..ui].iter().sum::<f64>();
             }

@@ -277,8 +277,9 @@ async fn handle(State(sim): State<Arc<Sim>>, method: Method, uri: Uri) -> Respon
                 let reply = if let Some(FaultKind::Status(code)) = fault {
                     Reply::json(code, json!({"message": status_text(code)}))
                 } else if !sim.config.tokens.contains(&token) {
-                    entry.error_code = Some(401);
-                    Reply::from(ApiError::unauthorized())
+                    let e = ApiError::unauthorized();
+                    entry.error_code = e.code();
+                    Reply::from(e)
                 } else {
                     let ctx = Ctx {
                         sim: Arc::clone(&sim),

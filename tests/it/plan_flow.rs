@@ -128,7 +128,7 @@ async fn whale_discovery_walks_the_tree_and_clips_deployments() {
     // Everything offered is recorded (not just the filtered product), for later edits.
     let offered = &found.offerings.by_source[&SourceKey::Device("ICLISTENHF6324".into())];
     let names: Vec<String> = offered.iter().map(|(p, e)| format!("{p}.{e}")).collect();
-    assert_eq!(names, ["AD.flac", "AD.wav", "HSD.mat"]);
+    assert_eq!(names, ["AD.flac", "AD.wav", "HSD.mat", "HSD.png"]);
 }
 
 #[tokio::test]
@@ -269,7 +269,11 @@ async fn bad_rows_are_all_reported_and_nothing_is_requested() {
     assert!(o.status.success(), "{}", text(&o));
     let mut book = plan::read_workbook(&file).unwrap();
     let t = &mut book.requests[0].1;
-    assert_eq!(t.rows.len(), 9, "3 hydrophones × AD.flac, AD.wav, HSD.mat");
+    assert_eq!(
+        t.rows.len(),
+        12,
+        "3 hydrophones × AD.flac, AD.wav, HSD.mat, HSD.png"
+    );
     let c = |c: Column| t.column_index(c).unwrap();
     let (ext, dl, opts, begin, end) = (
         c(Column::Extension),

@@ -164,16 +164,19 @@ async fn plan_edit_download_matches_the_edited_plan_exactly() {
             "ICLISTENHF1560 AD.flac",
             "ICLISTENHF1560 AD.wav",
             "ICLISTENHF1560 HSD.mat",
+            "ICLISTENHF1560 HSD.png",
             "RDIADCP600WH25471 LF.txt",
             "SBECTD19p7128 LF.txt",
             "SBECTD19p7128 TSSD.csv",
             "SBECTD19p7128 TSSD.json",
         ]
     );
-    // Delete HSD (heavy) and AD flac; turn AD wav into flac with one more option; add an option
+    // Delete HSD (heavy; both the MAT and the PNG plots) and AD flac; turn AD wav into flac with one more option; add an option
     // to TSSD csv; switch the ADCP log off.
     let hsd = row_of(t, "ICLISTENHF1560", "HSD", "mat");
     t.rows.remove(hsd);
+    let hsd_png = row_of(t, "ICLISTENHF1560", "HSD", "png");
+    t.rows.remove(hsd_png);
     let flac = row_of(t, "ICLISTENHF1560", "AD", "flac");
     t.rows.remove(flac);
     let wav = row_of(t, "ICLISTENHF1560", "AD", "wav");

@@ -16,8 +16,14 @@ const SCALE: f64 = 0.05;
 const RECORDED_S: f64 = 102.6;
 
 async fn one_request(base: String, i: u32) -> u64 {
-    let from = format!("2024-04-01T{:02}:00:00.000Z", 2 * i);
-    let to = format!("2024-04-01T{:02}:00:00.000Z", 2 * i + 1);
+    // One hour every two hours from 2024-04-01T00:00Z (14 requests run past midnight).
+    let start: jiff::Timestamp = "2024-04-01T00:00:00Z".parse().unwrap();
+    let at = |h: u32| {
+        (start + jiff::SignedDuration::from_hours(i64::from(h)))
+            .strftime("%Y-%m-%dT%H:%M:%S.000Z")
+            .to_string()
+    };
+    let (from, to) = (at(2 * i), at(2 * i + 1));
     let q = [
         ("dataProductCode", "HSD"),
         ("extension", "mat"),

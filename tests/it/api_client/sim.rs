@@ -322,7 +322,7 @@ async fn delivery_errors_and_cancel() {
     let (_s, c) = sim().await;
     let bad = DataProductOrder::new(
         "HSD",
-        "png",
+        "csv",
         DataSource::Device {
             device: HYDROPHONE.into(),
             property: None,
