@@ -96,8 +96,9 @@ def main():
     print(f"max |frequency difference|: {fdiff:.3g} Hz")
     print(f"max |HMD difference|: {np.nanmax(d):.6f} dB at minute {worst[0]}, "
           f"{f_pbp[worst[1]]:.2f} Hz (ours {a[worst]:.4f}, pbp {b[worst]:.4f})")
-    print(f"effort (ours): {ours['effort'].values[: args.minutes].min():.1f}..."
-          f"{ours['effort'].values[: args.minutes].max():.1f} s")
+    # xarray decodes a variable in "seconds" as timedelta64: back to float seconds.
+    effort = ours["effort"].values[: args.minutes] / np.timedelta64(1, "s")
+    print(f"effort (ours): {effort.min():.1f}...{effort.max():.1f} s")
     ok = np.nanmax(d) <= args.tolerance and not np.isnan(a).any()
     print("PASS" if ok else "FAIL", f"(tolerance {args.tolerance} dB)")
     sys.exit(0 if ok else 1)
