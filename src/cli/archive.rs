@@ -17,7 +17,7 @@ use super::engine_cmd::run_batch;
 use super::resume::EngineArgs;
 use super::{GlobalArgs, Outcome, Settings};
 use crate::api::{self, ArchiveFile, ArchiveQuery, ReturnOptions};
-use crate::engine::{ArchiveSpec, TaskSpec, TaskState};
+use crate::engine::{with_retries, ArchiveSpec, EngineSettings, RetryPolicy, TaskSpec, TaskState};
 
 #[derive(Debug, Subcommand)]
 pub enum ArchiveCommand {
@@ -131,10 +131,11 @@ async fn list(global: &GlobalArgs, args: ListArgs) -> anyhow::Result<Outcome> {
     });
     let settings = Settings::resolve(global).await?;
     let client = client_for(&settings)?;
-    let listing = client
-        .archive_list(&query)
-        .await
-        .context("listing archive files")?;
+    let listing = with_retries(&RetryPolicy::default(), report_listing_retry, || {
+        client.archive_list(&query)
+    })
+    .await
+    .context("listing archive files")?;
     if settings.json {
         println!("{}", serde_json::to_string_pretty(&listing.files)?);
     } else {
@@ -210,8 +211,13 @@ async fn get(global: &GlobalArgs, args: GetArgs) -> anyhow::Result<Outcome> {
     let settings = Settings::resolve(global).await?;
     let wanted: Vec<ArchiveFile> = if args.names.is_empty() {
         let q = args.source.query()?.return_options(ReturnOptions::All);
-        client_for(&settings)?
-            .archive_list(&q)
+        let client = client_for(&settings)?;
+        // The listing is retried like every engine call (5xx, 429, timeouts, resets).
+        let policy = args
+            .server_time_scale
+            .map(|s| EngineSettings::scaled(s).retry)
+            .unwrap_or_default();
+        with_retries(&policy, report_listing_retry, || client.archive_list(&q))
             .await
             .context("listing archive files")?
             .files
@@ -313,6 +319,11 @@ fn report(
     } else {
         Outcome::AllDone
     })
+}
+
+/// Tells the user that a listing call is retried, and why.
+fn report_listing_retry(error: &api::ApiError, failures: u32, delay: Duration) {
+    eprintln!("listing failed ({failures}), retrying in {delay:.1?}: {error}");
 }
 
 #[cfg(test)]

@@ -94,10 +94,12 @@ pub fn hsd_tasks(plan: &Plan) -> Vec<TaskSpec> {
 }
 
 /// Lists the archive for every audio span of the plan and turns the chosen files into archive
-/// tasks. Returns the tasks and the uncovered ranges (`DEVICE range`).
+/// tasks; each listing is retried with `retry`. Returns the tasks and the uncovered ranges
+/// (`DEVICE range`).
 pub async fn audio_tasks(
     client: &Client,
     plan: &Plan,
+    retry: &crate::engine::RetryPolicy,
 ) -> Result<(Vec<TaskSpec>, Vec<String>), RunError> {
     let mut by_device: BTreeMap<(DeviceCode, AudioExtension), Vec<TimeRange>> = BTreeMap::new();
     for span in &plan.audio {
@@ -120,13 +122,14 @@ pub async fn audio_tasks(
         let query = ArchiveQuery::device(device.as_str())
             .between(from, to)
             .return_options(ReturnOptions::All);
-        let listing = client
-            .archive_list(&query)
-            .await
-            .map_err(|e| RunError::Listing {
-                device: device.to_string(),
-                message: e.to_string(),
-            })?;
+        // Retried like every engine call (5xx, 429, timeouts, resets) with the run's policy.
+        let listing =
+            crate::engine::with_retries(retry, |_, _, _| {}, || client.archive_list(&query))
+                .await
+                .map_err(|e| RunError::Listing {
+                    device: device.to_string(),
+                    message: e.to_string(),
+                })?;
         let listed: Vec<ListedFile> = listing.files.iter().map(ListedFile::from).collect();
         let preference = match ext {
             AudioExtension::Flac => vec![AudioExtension::Flac, AudioExtension::Wav],
@@ -223,7 +226,7 @@ pub async fn plan_tasks(
     let mut tasks = hsd_tasks(plan);
     let mut summary = HydroSummary::default();
     if !plan.audio.is_empty() {
-        let (audio, gaps) = audio_tasks(client, plan).await?;
+        let (audio, gaps) = audio_tasks(client, plan, &engine.settings().retry).await?;
         summary.audio_files_planned = audio.len() as u64;
         summary.audio_gaps = gaps;
         tasks.extend(audio);

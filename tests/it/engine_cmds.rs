@@ -254,3 +254,50 @@ async fn order_backs_off_on_a_job_that_stays_running_and_gives_up_after_max_wait
     assert_eq!(keys.len(), 1);
     assert_eq!(keys[0].1, "failed");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn archive_get_retries_a_failed_listing() {
+    // The first archive listing answers 503 (issue 16 item 12: one transient failure on a
+    // listing used to end `archive get` with exit 2).
+    let sim = SimServer::start(SimConfig {
+        audio_sample_rate_override: Some(2000),
+        faults: onc_hydro::sim::FaultPlan::parse("list#1=503").unwrap(),
+        ..sim_config()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("audio");
+    let o = cli(
+        sim.base_url(),
+        &[
+            "--json",
+            "archive",
+            "get",
+            "--device",
+            "ICLISTENHF6324",
+            "--ext",
+            "flac",
+            "--from",
+            "2024-04-01T00:00:00Z",
+            "--to",
+            "2024-04-01T00:10:00Z",
+            "--out",
+            out.to_str().unwrap(),
+            "--server-time-scale",
+            "0.001",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("listing failed (1), retrying"), "{stderr}");
+    assert!(json(&o)["downloaded"].as_u64().unwrap() >= 2);
+    let listings: Vec<u16> = sim
+        .request_log()
+        .iter()
+        .filter(|r| r.endpoint == "archivefile/device")
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(listings.first(), Some(&503), "{listings:?}");
+    assert!(listings[1..].contains(&200), "{listings:?}");
+}
