@@ -350,6 +350,18 @@ impl Engine {
         out_dir: &Path,
         reports: &mut Vec<DayReport>,
     ) -> Result<(), SoundscapeError> {
+        self.enter_day(minute, out_dir, reports)?
+            .add_input(path, sha);
+        Ok(())
+    }
+
+    /// The accumulator of `minute`'s UTC day; a previous day is written out first.
+    fn enter_day(
+        &mut self,
+        minute: i64,
+        out_dir: &Path,
+        reports: &mut Vec<DayReport>,
+    ) -> Result<&mut day::DayAcc, SoundscapeError> {
         let day_index = minute.div_euclid(1440);
         if self.day.as_ref().is_some_and(|d| d.day_index != day_index) {
             if let Some(d) = self.day.take() {
@@ -357,11 +369,9 @@ impl Engine {
             }
         }
         let ctx = &self.ctx;
-        let day = self
+        Ok(self
             .day
-            .get_or_insert_with(|| day::DayAcc::new(day_index, ctx));
-        day.add_input(path, sha);
-        Ok(())
+            .get_or_insert_with(|| day::DayAcc::new(day_index, ctx)))
     }
 
     /// Reduces the minute being accumulated into the day's products.
@@ -385,17 +395,15 @@ impl Engine {
             );
         }
         self.welch = WelchMean::new(self.ctx.params.n_freq());
-        let day_index = minute.div_euclid(1440);
-        if self.day.as_ref().is_some_and(|d| d.day_index != day_index) {
-            if let Some(d) = self.day.take() {
-                reports.push(d.write(out_dir, &self.ctx)?);
-            }
+        self.enter_day(minute, out_dir, reports)?;
+        if let Some(day) = self.day.as_mut() {
+            day.set_minute(
+                minute.rem_euclid(1440) as usize,
+                effort,
+                &self.psd,
+                &self.ctx,
+            );
         }
-        let ctx = &self.ctx;
-        let day = self
-            .day
-            .get_or_insert_with(|| day::DayAcc::new(day_index, ctx));
-        day.set_minute(minute.rem_euclid(1440) as usize, effort, &self.psd, ctx);
         Ok(())
     }
 }
