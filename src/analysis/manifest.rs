@@ -4,7 +4,10 @@
 //! input folders meanwhile.
 //!
 //! The assignment rule: the manifest lists files sorted by path; file number `k` (from 0)
-//! belongs to shard `k mod N`. Shard `I/N` is numbered from 0, like `SLURM_ARRAY_TASK_ID`.
+//! belongs to shard `k mod N`. A command whose work comes in larger units than files (the UTC
+//! days of `soundscape`) also freezes its units, each with the files it needs (a file may serve
+//! several units); then unit number `k` belongs to shard `k mod N`. Shard `I/N` is numbered
+//! from 0, like `SLURM_ARRAY_TASK_ID`.
 //!
 //! Must not know: what is computed per file, Slurm itself, terminals.
 
@@ -115,6 +118,31 @@ pub struct Manifest {
     pub rule: String,
     /// Every input file, sorted by path.
     pub files: Vec<PathBuf>,
+    /// Samples per file (parallel to `files`), for commands that place files on a clock.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub frames: Vec<u64>,
+    /// The common sample rate of `files`, for such commands.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sample_rate: Option<u32>,
+    /// What shards own: `file` (one per file) or the name of the unit in `units` (`day`).
+    #[serde(default = "file_unit")]
+    pub unit: String,
+    /// The units shards own instead of files, in order (empty: files).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub units: Vec<Unit>,
+}
+
+fn file_unit() -> String {
+    "file".into()
+}
+
+/// A unit of work larger than a file (a UTC day) and the files it needs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Unit {
+    /// Its name (`2024-04-01`).
+    pub name: String,
+    /// Numbers of the files it needs in [`Manifest::files`].
+    pub files: Vec<usize>,
 }
 
 impl Manifest {
@@ -128,7 +156,34 @@ impl Manifest {
             created: format!("{:.3}", jiff::Timestamp::now()),
             rule: "files sorted by path; file number k (from 0) belongs to shard k mod N".into(),
             files,
+            frames: Vec::new(),
+            sample_rate: None,
+            unit: file_unit(),
+            units: Vec::new(),
         }
+    }
+
+    /// Number of things shards own (units if any, else files).
+    pub fn items(&self) -> usize {
+        if self.units.is_empty() {
+            self.files.len()
+        } else {
+            self.units.len()
+        }
+    }
+
+    /// How many of them `shard` owns.
+    pub fn items_of(&self, shard: Shard) -> usize {
+        (0..self.items()).filter(|&k| shard.owns(k)).count()
+    }
+
+    /// The units of `shard`, with their numbers.
+    pub fn units_of(&self, shard: Shard) -> Vec<(usize, &Unit)> {
+        self.units
+            .iter()
+            .enumerate()
+            .filter(|(k, _)| shard.owns(*k))
+            .collect()
     }
 
     /// The files of `shard`, with their numbers in the manifest.
@@ -200,11 +255,24 @@ impl Manifest {
         inputs: &[PathBuf],
         expand: impl FnOnce() -> Result<Vec<PathBuf>, AnalysisError>,
     ) -> Result<Manifest, AnalysisError> {
+        Manifest::open_or_freeze_with(out, command, inputs, || {
+            Ok(Manifest::new(command, inputs, expand()?))
+        })
+    }
+
+    /// Like [`Manifest::open_or_freeze`], for a command that builds a manifest with units:
+    /// `build()` runs only when no manifest exists yet.
+    pub fn open_or_freeze_with<E: From<AnalysisError>>(
+        out: &Path,
+        command: &str,
+        inputs: &[PathBuf],
+        build: impl FnOnce() -> Result<Manifest, E>,
+    ) -> Result<Manifest, E> {
         let wanted = Manifest::new(command, inputs, Vec::new());
         if let Some(existing) = Manifest::read(out)? {
-            return wanted.agree(existing, &RunDir::of(out).manifest());
+            return Ok(wanted.agree(existing, &RunDir::of(out).manifest())?);
         }
-        Manifest::new(command, inputs, expand()?).freeze(out)
+        Ok(build()?.freeze(out)?)
     }
 
     fn agree(self, existing: Manifest, path: &Path) -> Result<Manifest, AnalysisError> {

@@ -24,9 +24,10 @@ pub use batch::{run_spectrograms, BatchOptions, BatchReporter, BatchResult, Item
 pub use error::AnalysisError;
 pub use files::{remove_stale_temporaries, temporary_target};
 pub use inputs::{check_stems, expand_inputs, is_audio, wildcard_match};
-pub use manifest::{Manifest, RunDir, Shard, RUN_DIR};
+pub use manifest::{Manifest, RunDir, Shard, Unit, RUN_DIR};
 pub use shard_run::{
-    run_spectrogram_shard, Failure, RunStatus, ShardRecord, ShardState, ShardStatus,
+    run_spectrogram_shard, slurm_job_id, Failure, ItemOutcome, RunStatus, ShardProgress,
+    ShardRecord, ShardState, ShardStatus,
 };
 pub use slurm::{
     array_script, array_script_path, array_spec, merge_script, merge_script_path, read_submissions,

@@ -2,9 +2,10 @@
 //! folder: each shard keeps `<out>/onc-hydro-run/shards/shard-IIII-of-NNNN.json` up to date
 //! (rewritten atomically after every file), so progress and what is left are visible from any
 //! machine that sees the folder. A shard's finished outputs are its checkpoints: running it
-//! again skips files whose outputs all exist and redoes the rest.
+//! again skips items (files, or the manifest's units such as days) whose outputs all exist and
+//! redoes the rest. [`ShardProgress`] keeps the record for any command's shards.
 //!
-//! Must not know: Slurm, terminals, what a job computes beyond "one item per file".
+//! Must not know: Slurm, terminals, what a job computes beyond "items with outputs".
 
 // TODO(issue 15 item 6): document the public items below, then delete this allow.
 #![allow(missing_docs)]
@@ -50,13 +51,14 @@ pub struct ShardRecord {
     pub shard: Shard,
     /// Where it stands.
     pub state: ShardState,
-    /// Number of files.
-    pub files: usize,
-    /// Files computed.
+    /// Number of items (files, or units such as days).
+    #[serde(alias = "files")]
+    pub items: usize,
+    /// Items computed.
     pub done: usize,
-    /// Files whose outputs existed already.
+    /// Items whose outputs existed already.
     pub skipped: usize,
-    /// Files that failed.
+    /// Items that failed.
     pub failed: usize,
     /// Host that ran it.
     pub host: String,
@@ -84,20 +86,62 @@ fn write_record(path: &Path, record: &ShardRecord) -> Result<(), AnalysisError> 
     write_bytes_atomic(path, text.as_bytes())
 }
 
-/// Keeps the shard record current and passes events on.
-struct Progress<'a> {
+/// The progress record of one running shard, rewritten atomically on every change.
+pub struct ShardProgress {
     path: PathBuf,
     record: Mutex<ShardRecord>,
-    inner: &'a dyn BatchReporter,
 }
 
-impl BatchReporter for Progress<'_> {
-    fn item(&self, index: usize, input: &Path, result: &ItemResult) {
+/// What became of one item of a shard.
+#[derive(Debug, Clone, Copy)]
+pub enum ItemOutcome<'a> {
+    /// Computed.
+    Done,
+    /// Its outputs existed already.
+    Skipped,
+    /// Failed with this error.
+    Failed(&'a str),
+}
+
+impl ShardProgress {
+    /// Starts the record of `shard` of the run in `out`, holding `items` items.
+    pub fn start(
+        out: &Path,
+        shard: Shard,
+        items: usize,
+        job: Option<String>,
+    ) -> Result<ShardProgress, AnalysisError> {
+        let run = RunDir::of(out);
+        std::fs::create_dir_all(run.shards()).map_err(|e| AnalysisError::io(run.shards(), e))?;
+        let path = run.shard_record(shard);
+        let record = ShardRecord {
+            shard,
+            state: ShardState::Running,
+            items,
+            done: 0,
+            skipped: 0,
+            failed: 0,
+            host: hostname(),
+            pid: std::process::id(),
+            job,
+            started: now(),
+            updated: now(),
+            failures: Vec::new(),
+        };
+        write_record(&path, &record)?;
+        Ok(ShardProgress {
+            path,
+            record: Mutex::new(record),
+        })
+    }
+
+    /// Counts one item (`input` names it in failures).
+    pub fn item(&self, input: &Path, outcome: ItemOutcome<'_>) {
         if let Ok(mut r) = self.record.lock() {
-            match result {
-                ItemResult::Done(_) => r.done += 1,
-                ItemResult::Skipped(_) => r.skipped += 1,
-                ItemResult::Failed(e) => {
+            match outcome {
+                ItemOutcome::Done => r.done += 1,
+                ItemOutcome::Skipped => r.skipped += 1,
+                ItemOutcome::Failed(e) => {
                     r.failed += 1;
                     r.failures.push(Failure {
                         input: input.to_path_buf(),
@@ -106,11 +150,58 @@ impl BatchReporter for Progress<'_> {
                 }
             }
             r.updated = now();
-            // Progress is advisory; a failed record update must not fail the file.
+            // Progress is advisory; a failed record update must not fail the item.
             let _ = write_record(&self.path, &r);
         }
+    }
+
+    /// Writes the final state: finished when nothing failed.
+    pub fn finish(self) -> Result<ShardRecord, AnalysisError> {
+        let mut record = self.record.into_inner().unwrap_or_else(|p| p.into_inner());
+        record.state = if record.failed == 0 && record.done + record.skipped >= record.items {
+            ShardState::Finished
+        } else {
+            ShardState::Failed
+        };
+        record.updated = now();
+        write_record(&self.path, &record)?;
+        Ok(record)
+    }
+}
+
+/// Keeps the shard record current and passes events on.
+struct Progress<'a> {
+    record: ShardProgress,
+    inner: &'a dyn BatchReporter,
+}
+
+impl BatchReporter for Progress<'_> {
+    fn item(&self, index: usize, input: &Path, result: &ItemResult) {
+        let error;
+        let outcome = match result {
+            ItemResult::Done(_) => ItemOutcome::Done,
+            ItemResult::Skipped(_) => ItemOutcome::Skipped,
+            ItemResult::Failed(e) => {
+                error = e.to_string();
+                ItemOutcome::Failed(&error)
+            }
+        };
+        self.record.item(input, outcome);
         self.inner.item(index, input, result);
     }
+}
+
+/// The scheduler's id of the running task, from Slurm's environment (`1234_3` in an array).
+pub fn slurm_job_id() -> Option<String> {
+    std::env::var("SLURM_ARRAY_JOB_ID")
+        .ok()
+        .map(|j| {
+            format!(
+                "{j}_{}",
+                std::env::var("SLURM_ARRAY_TASK_ID").unwrap_or_default()
+            )
+        })
+        .or_else(|| std::env::var("SLURM_JOB_ID").ok())
 }
 
 /// Runs shard `shard` of the run frozen in `out`: the shard's files from the manifest, outputs
@@ -124,28 +215,9 @@ pub fn run_spectrogram_shard(
     job: Option<String>,
     reporter: &dyn BatchReporter,
 ) -> Result<BatchResult, AnalysisError> {
-    let run = RunDir::of(out);
-    std::fs::create_dir_all(run.shards()).map_err(|e| AnalysisError::io(run.shards(), e))?;
     let files: Vec<PathBuf> = manifest.files_of(shard).into_iter().map(|x| x.1).collect();
-    let path = run.shard_record(shard);
-    let record = ShardRecord {
-        shard,
-        state: ShardState::Running,
-        files: files.len(),
-        done: 0,
-        skipped: 0,
-        failed: 0,
-        host: hostname(),
-        pid: std::process::id(),
-        job,
-        started: now(),
-        updated: now(),
-        failures: Vec::new(),
-    };
-    write_record(&path, &record)?;
     let progress = Progress {
-        path: path.clone(),
-        record: Mutex::new(record),
+        record: ShardProgress::start(out, shard, files.len(), job)?,
         inner: reporter,
     };
     let opts = BatchOptions {
@@ -153,17 +225,7 @@ pub fn run_spectrogram_shard(
         skip_finished: true,
     };
     let result = run_spectrograms(&files, out, spec, opts, &progress)?;
-    let mut record = progress
-        .record
-        .into_inner()
-        .unwrap_or_else(|p| p.into_inner());
-    record.state = if record.failed == 0 {
-        ShardState::Finished
-    } else {
-        ShardState::Failed
-    };
-    record.updated = now();
-    write_record(&path, &record)?;
+    progress.record.finish()?;
     Ok(result)
 }
 
@@ -179,8 +241,10 @@ fn hostname() -> String {
 pub struct RunStatus {
     /// The output folder.
     pub out: PathBuf,
-    /// Number of files.
-    pub files: usize,
+    /// What the shards own (`file`, `day`).
+    pub unit: String,
+    /// Number of items (files or units).
+    pub items: usize,
     /// Number of shards.
     pub count: usize,
     /// Every shard, by index.
@@ -192,8 +256,8 @@ pub struct RunStatus {
 pub struct ShardStatus {
     /// Shard number, from 0.
     pub index: usize,
-    /// Number of files.
-    pub files: usize,
+    /// Number of items it owns.
+    pub items: usize,
     /// Where it stands.
     pub state: ShardState,
     /// Its progress record, if it has started.
@@ -222,14 +286,15 @@ impl RunStatus {
             };
             shards.push(ShardStatus {
                 index,
-                files: manifest.files_of(shard).len(),
+                items: manifest.items_of(shard),
                 state: record.as_ref().map_or(ShardState::NotStarted, |r| r.state),
                 record,
             });
         }
         Ok(RunStatus {
             out: out.to_path_buf(),
-            files: manifest.files.len(),
+            unit: manifest.unit.clone(),
+            items: manifest.items(),
             count,
             shards,
         })
@@ -263,7 +328,8 @@ impl RunStatus {
         let doc = serde_json::json!({
             "out": self.out.display().to_string(),
             "created": now(),
-            "files": self.files,
+            "unit": self.unit,
+            "items": self.items,
             "shards": self.count,
             "finished_shards": self.count - self.unfinished().len(),
             "unfinished_shards": self.unfinished(),

@@ -85,13 +85,15 @@ fn sbatch_lines(res: &SlurmResources) -> String {
 
 /// The job-array script: task `$SLURM_ARRAY_TASK_ID` runs `exe command…
 /// --shard $SLURM_ARRAY_TASK_ID/tasks` in `workdir`. `command` is the command line after the
-/// program name (e.g. `spectrogram in/ --out out`).
+/// program name (e.g. `spectrogram in/ --out out`); `rule` is the manifest's assignment rule.
+/// A `spectrogram` task uses `$SLURM_CPUS_PER_TASK` worker threads unless `--jobs` is given.
 pub fn array_script(
     exe: &Path,
     command: &[String],
     tasks: usize,
     workdir: &Path,
     out: &Path,
+    rule: &str,
     res: &SlurmResources,
 ) -> String {
     let run = RunDir::of(out);
@@ -99,9 +101,10 @@ pub fn array_script(
         .chain(command.iter().cloned())
         .map(|a| shell_quote(&a))
         .collect();
-    let jobs_flag = if command
-        .iter()
-        .any(|a| a == "--jobs" || a.starts_with("--jobs="))
+    let jobs_flag = if command.first().is_none_or(|c| c != "spectrogram")
+        || command
+            .iter()
+            .any(|a| a == "--jobs" || a.starts_with("--jobs="))
     {
         String::new()
     } else {
@@ -111,10 +114,10 @@ pub fn array_script(
         "#!/bin/bash\n\
 # onc-hydro job array, written by `onc-hydro slurm submit` ({created}).\n\
 #\n\
-# The input list is frozen in {manifest}; array task I runs shard I/{tasks}: the files\n\
-# numbered k with k mod {tasks} = I in that (sorted) list. Each shard records its progress in\n\
-# {shards}/ and skips files whose outputs exist, so re-running a task redoes only what\n\
-# is missing. `onc-hydro slurm submit` with the same command submits only unfinished shards;\n\
+# The input list is frozen in {manifest}; array task I runs shard I/{tasks}.\n\
+# Rule: {rule}.\n\
+# Each shard records its progress in {shards}/ and skips work whose outputs\n\
+# exist, so re-running a task redoes only what is missing. `onc-hydro slurm submit` with the same command submits only unfinished shards;\n\
 # by hand: sbatch --array=0-{last} {script}\n\
 #\n\
 #SBATCH --job-name=onc-hydro-{name}\n\
@@ -126,6 +129,7 @@ echo \"onc-hydro shard ${{SLURM_ARRAY_TASK_ID}}/{tasks} on $(hostname) (job ${{S
 exec {line} --shard \"${{SLURM_ARRAY_TASK_ID}}/{tasks}\"{jobs_flag}\n",
         created = format_args!("{:.0}", jiff::Timestamp::now()),
         manifest = run.manifest().display(),
+        rule = rule.replace('\n', " "),
         shards = run.shards().display(),
         last = tasks.saturating_sub(1),
         script = array_script_path(out).display(),
@@ -254,6 +258,7 @@ mod tests {
             4,
             Path::new("/w"),
             Path::new("o"),
+            "files sorted by path; file number k (from 0) belongs to shard k mod N",
             &SlurmResources {
                 partition: Some("debug".into()),
                 ..Default::default()

@@ -27,9 +27,12 @@ onc-hydro slurm submit --tasks 16 --time 02:00:00 --mem 4G --cpus-per-task 4 -- 
 spectrogram archive/ICLISTENHF6324/ --nfft 4096 --format npz --out spec\n  \
 onc-hydro slurm status spec\n  \
 onc-hydro slurm submit --tasks 16 -- spectrogram archive/ICLISTENHF6324/ --nfft 4096 --format npz --out spec   \
-# again: only unfinished shards\n\n\
-Array task I runs `onc-hydro spectrogram … --shard I/N`: file number k of the sorted manifest \
-(<out>/onc-hydro-run/manifest.json) belongs to shard k mod N. Scripts, logs, shard records and the \
+# again: only unfinished shards\n  \
+onc-hydro slurm submit --tasks 8 --time 04:00:00 --mem 2G -- soundscape archive/ICLISTENHF6324/ --out ss\n\n\
+Array task I runs `onc-hydro <command> … --shard I/N` over the manifest frozen first in \
+<out>/onc-hydro-run/manifest.json: for spectrogram, file number k of the sorted list belongs to \
+shard k mod N; for soundscape, UTC day number k (in date order) belongs to shard k mod N and reads \
+every file with samples in that day. Scripts, logs, shard records and the \
 summary are in <out>/onc-hydro-run/. Use --dry-run to write the scripts without submitting.")]
     Submit(SubmitArgs),
     /// Per-shard progress of a run from its output folder (and squeue, when available).
@@ -105,18 +108,31 @@ fn submit(global: &GlobalArgs, args: SubmitArgs) -> anyhow::Result<Outcome> {
         std::iter::once("onc-hydro".to_string()).chain(args.command.iter().cloned()),
     )
     .map_err(|e| anyhow::anyhow!("the command to submit: {e}"))?;
-    let Command::Spectrogram(spec_args) = parsed.command else {
-        bail!("slurm submit can split `spectrogram` (the command must accept --shard)");
+    let shard_given = || bail!("leave --shard out of the command: each array task adds its own");
+    let (out, manifest) = match parsed.command {
+        Command::Spectrogram(a) => {
+            if a.shard.is_some() {
+                return shard_given();
+            }
+            let m = Manifest::open_or_freeze(&a.out, "spectrogram", &a.inputs, || {
+                let files = analysis::expand_inputs(&a.inputs)?;
+                analysis::check_stems(&files)?;
+                Ok(files)
+            })?;
+            (a.out, m)
+        }
+        Command::Soundscape(a) => {
+            if a.shard.is_some() {
+                return shard_given();
+            }
+            let spec = super::soundscape::spec_of(&a)?;
+            let m = analysis::soundscape::freeze_manifest(&a.out, &a.inputs, &spec)?;
+            (a.out, m)
+        }
+        _ => bail!(
+            "slurm submit can split `spectrogram` and `soundscape` (commands that accept --shard)"
+        ),
     };
-    if spec_args.shard.is_some() {
-        bail!("leave --shard out of the command: each array task adds its own");
-    }
-    let out = spec_args.out.clone();
-    let manifest = Manifest::open_or_freeze(&out, "spectrogram", &spec_args.inputs, || {
-        let files = analysis::expand_inputs(&spec_args.inputs)?;
-        analysis::check_stems(&files)?;
-        Ok(files)
-    })?;
     if manifest.files.is_empty() {
         bail!("no FLAC or WAV files found in the given inputs");
     }
@@ -171,7 +187,15 @@ fn submit(global: &GlobalArgs, args: SubmitArgs) -> anyhow::Result<Outcome> {
     let merge_path = analysis::merge_script_path(&out);
     analysis::write_script(
         &array_path,
-        &analysis::array_script(&exe, &args.command, args.tasks, &workdir, &out, &res),
+        &analysis::array_script(
+            &exe,
+            &args.command,
+            args.tasks,
+            &workdir,
+            &out,
+            &manifest.rule,
+            &res,
+        ),
     )?;
     analysis::write_script(
         &merge_path,
@@ -182,9 +206,11 @@ fn submit(global: &GlobalArgs, args: SubmitArgs) -> anyhow::Result<Outcome> {
     let array = array_spec(&todo, args.max_concurrent);
     if args.dry_run {
         println!(
-            "manifest: {} ({} files)",
+            "manifest: {} ({} files, {} {}s)",
             RunDir::of(&out).manifest().display(),
-            manifest.files.len()
+            manifest.files.len(),
+            manifest.items(),
+            manifest.unit
         );
         println!(
             "would run: sbatch --parsable --array={array} {}",
@@ -217,15 +243,18 @@ fn submit(global: &GlobalArgs, args: SubmitArgs) -> anyhow::Result<Outcome> {
         println!(
             "{}",
             serde_json::json!({"submitted": true, "job_id": job_id, "merge_job_id": merge_job_id,
-                "array": array, "shards": todo, "files": manifest.files.len()})
+                "array": array, "shards": todo, "files": manifest.files.len(),
+                "unit": manifest.unit, "items": manifest.items()})
         );
     } else {
         println!(
-            "submitted job {job_id} (array {array}: {} of {} shards, {} files); merge job {merge_job_id}\n\
-             progress: onc-hydro slurm status {}",
+            "submitted job {job_id} (array {array}: {} of {} shards, {} files, {} {}s); merge job \
+             {merge_job_id}\nprogress: onc-hydro slurm status {}",
             todo.len(),
             args.tasks,
             manifest.files.len(),
+            manifest.items(),
+            manifest.unit,
             out.display()
         );
     }
@@ -300,7 +329,8 @@ fn status(global: &GlobalArgs, args: StatusArgs) -> anyhow::Result<Outcome> {
         });
         println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
-        println!("shard  files   done  skipped  failed  state         squeue      updated");
+        let unit = format!("{}s", st.unit);
+        println!("shard  {unit:>5}   done  skipped  failed  state         squeue      updated");
         for s in &st.shards {
             let (done, skipped, failed, updated) =
                 s.record.as_ref().map_or((0, 0, 0, String::new()), |r| {
@@ -315,7 +345,7 @@ fn status(global: &GlobalArgs, args: StatusArgs) -> anyhow::Result<Outcome> {
             println!(
                 "{:>5}  {:>5}  {:>5}  {:>7}  {:>6}  {:12}  {:10}  {}",
                 s.index,
-                s.files,
+                s.items,
                 done,
                 skipped,
                 failed,
@@ -326,8 +356,8 @@ fn status(global: &GlobalArgs, args: StatusArgs) -> anyhow::Result<Outcome> {
         }
         let left = st.unfinished();
         println!(
-            "{} files in {} shards: {} finished, {} not{}",
-            st.files,
+            "{} {unit} in {} shards: {} finished, {} not{}",
+            st.items,
             tasks,
             tasks - left.len(),
             left.len(),

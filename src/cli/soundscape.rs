@@ -9,7 +9,8 @@ use anyhow::{bail, Context};
 use clap::Args;
 
 use super::{GlobalArgs, Outcome};
-use crate::analysis::soundscape::{self, SoundscapeSpec};
+use crate::analysis;
+use crate::analysis::soundscape::{self, Event, SoundscapeSpec};
 use crate::dsp::Calibration;
 
 /// Soundscape products per UTC day from local FLAC/WAV files.
@@ -22,10 +23,19 @@ as MBARI's pbp/PyPAM define them, decidecade band levels, broadband SPL and `eff
 data). Per day: percentiles L1 L5 L10 L50 L90 L95 L99 and the spectral probability density. A \
 minute is built from the samples inside it across file boundaries, midnight and gaps.\n\nOutputs in \
 --out: soundscape_YYYYMMDD.nc (NetCDF that xarray opens; pbp's names psd/effort/time/frequency), \
-soundscape_YYYYMMDD_ltsa.png and soundscape_YYYYMMDD_percentiles.png.",
+soundscape_YYYYMMDD_ltsa.png and soundscape_YYYYMMDD_percentiles.png. The same inputs and \
+settings give the same bytes.\n\nOn a cluster: `--shard I/N` computes only shard I of N (I from \
+0, as SLURM_ARRAY_TASK_ID). The input list, each file's sample count and the UTC days with data \
+are frozen first into <out>/onc-hydro-run/manifest.json (later shards use that list even if files \
+are added meanwhile); day number k (from 0, in date order) belongs to shard k mod N, and its shard \
+reads every file with samples in that day, so a day spanning files or midnight is exact. Days \
+whose outputs exist are skipped: re-running a shard finishes it. `onc-hydro slurm submit -- \
+soundscape …` runs the shards as a Slurm job array.",
     after_help = "Examples:\n  onc-hydro soundscape downloads/ICLISTENHF6324/ --out soundscape/\n  \
 onc-hydro soundscape day/*.flac --out out/ --sensitivity-db -170 --full-scale-volts 3\n  \
-python3 -c \"import xarray; print(xarray.open_dataset('out/soundscape_20240401.nc'))\""
+python3 -c \"import xarray; print(xarray.open_dataset('out/soundscape_20240401.nc'))\"\n  \
+onc-hydro soundscape month/ --out out/ --shard 0/4      # days 0, 4, 8, … of the month\n  \
+onc-hydro slurm submit --tasks 8 -- soundscape month/ --out out/"
 )]
 pub struct SoundscapeArgs {
     /// FLAC/WAV files or folders (searched recursively).
@@ -55,9 +65,14 @@ pub struct SoundscapeArgs {
     /// Skip the PNGs.
     #[arg(long)]
     pub no_png: bool,
+    /// Compute only shard I of N (I from 0): UTC day number k of the frozen manifest belongs
+    /// to shard k mod N; days whose outputs exist are skipped. See the long help.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
 }
 
-pub fn run(_global: &GlobalArgs, args: SoundscapeArgs) -> anyhow::Result<Outcome> {
+/// The settings the flags ask for.
+pub(super) fn spec_of(args: &SoundscapeArgs) -> anyhow::Result<SoundscapeSpec> {
     let volts = args.full_scale_volts.unwrap_or(f64::NAN);
     let calibration = match (&args.calibration, args.sensitivity_db) {
         (Some(path), _) => {
@@ -82,6 +97,14 @@ pub fn run(_global: &GlobalArgs, args: SoundscapeArgs) -> anyhow::Result<Outcome
         png: !args.no_png,
         ..SoundscapeSpec::default()
     };
+    Ok(spec)
+}
+
+pub fn run(global: &GlobalArgs, args: SoundscapeArgs) -> anyhow::Result<Outcome> {
+    let spec = spec_of(&args)?;
+    if let Some(text) = &args.shard {
+        return run_shard(global, &args, &spec, text);
+    }
     let files = crate::analysis::expand_inputs(&args.inputs)?;
     if files.is_empty() {
         bail!("no FLAC/WAV files found in the inputs");
@@ -105,4 +128,68 @@ pub fn run(_global: &GlobalArgs, args: SoundscapeArgs) -> anyhow::Result<Outcome
         );
     }
     Ok(Outcome::AllDone)
+}
+
+/// `--shard I/N`: the shard's days of the frozen run.
+fn run_shard(
+    global: &GlobalArgs,
+    args: &SoundscapeArgs,
+    spec: &SoundscapeSpec,
+    text: &str,
+) -> anyhow::Result<Outcome> {
+    let shard = analysis::Shard::parse(text)?;
+    let manifest = soundscape::freeze_manifest(&args.out, &args.inputs, spec)?;
+    let mine = manifest.units_of(shard).len();
+    if !global.json {
+        eprintln!(
+            "shard {shard}: {mine} of {} days ({} files in the run)",
+            manifest.units.len(),
+            manifest.files.len()
+        );
+    }
+    let mut days = 0usize;
+    let json = global.json;
+    let result = soundscape::run_soundscape_shard(
+        &manifest,
+        shard,
+        &args.out,
+        spec,
+        analysis::slurm_job_id(),
+        &mut |e| match e {
+            Event::File(p) if !json => eprintln!("  reading {}", p.display()),
+            Event::Day(r) if !json => {
+                days += 1;
+                eprintln!(
+                    "[{days}/{mine}] {}: {} minutes with data ({} flagged)",
+                    r.day, r.minutes_with_data, r.flagged_minutes
+                );
+            }
+            _ => {}
+        },
+    )?;
+    if json {
+        let doc = serde_json::json!({
+            "shard": shard.to_string(),
+            "days": mine,
+            "computed": result.computed.iter().map(|r| serde_json::json!({
+                "day": r.day,
+                "minutes_with_data": r.minutes_with_data,
+                "flagged_minutes": r.flagged_minutes,
+                "outputs": r.outputs.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+            "skipped": result.skipped,
+        });
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+    } else {
+        println!(
+            "shard {shard}: {} days computed, {} skipped (outputs existed)",
+            result.computed.len(),
+            result.skipped.len()
+        );
+    }
+    Ok(if result.computed.len() + result.skipped.len() < mine {
+        Outcome::SomeFailed
+    } else {
+        Outcome::AllDone
+    })
 }

@@ -188,15 +188,7 @@ fn run_blocking(args: SpectrogramArgs, json: bool) -> anyhow::Result<Outcome> {
                 analysis::check_stems(&files)?;
                 Ok(files)
             })?;
-        let job = std::env::var("SLURM_ARRAY_JOB_ID")
-            .ok()
-            .map(|j| {
-                format!(
-                    "{j}_{}",
-                    std::env::var("SLURM_ARRAY_TASK_ID").unwrap_or_default()
-                )
-            })
-            .or_else(|| std::env::var("SLURM_JOB_ID").ok());
+        let job = analysis::slurm_job_id();
         let result = analysis::run_spectrogram_shard(
             &manifest,
             shard,

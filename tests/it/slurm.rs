@@ -342,3 +342,172 @@ fn slurm_job_array_matches_a_single_machine_run_and_resumes() {
     assert!(leftovers.is_empty(), "{leftovers:?}");
     assert!(submit(&sargs).is_none());
 }
+
+/// Simulator FLACs over four UTC days, named like ONC's archive: a file crossing midnight into
+/// day 2, a file joined seamlessly to its end, one at noon of day 2, one crossing into day 4.
+fn soundscape_days(dir: &Path, rate: u32) -> Vec<PathBuf> {
+    std::fs::create_dir_all(dir).unwrap();
+    [
+        ("2024-04-01T23:58:00Z", 180.0),
+        ("2024-04-02T00:01:00Z", 60.0),
+        ("2024-04-02T12:00:00Z", 90.0),
+        ("2024-04-03T23:59:30Z", 60.0),
+    ]
+    .iter()
+    .map(|(start, seconds)| {
+        let start: jiff::Timestamp = start.parse().unwrap();
+        let rec = Recording {
+            device_code: "ICLISTENHF6324".into(),
+            start,
+            duration_s: *seconds,
+            sample_rate: rate,
+            seed: 7,
+        };
+        let path = dir.join(format!(
+            "ICLISTENHF6324_{}.flac",
+            start.strftime("%Y%m%dT%H%M%S.000Z")
+        ));
+        std::fs::write(&path, content::flac(&rec).unwrap()).unwrap();
+        path
+    })
+    .collect()
+}
+
+fn soundscape_args(input: &Path, out: &Path) -> Vec<String> {
+    [
+        "soundscape",
+        input.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+/// Every product file in `a` equals the one in `b` byte for byte, and there are `n` of them.
+fn assert_same_products(a: &Path, b: &Path, n: usize) {
+    let list = |d: &Path| -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(d)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("soundscape_"))
+            .collect();
+        v.sort();
+        v
+    };
+    let names = list(a);
+    assert_eq!(names.len(), n, "{names:?}");
+    assert_eq!(names, list(b));
+    for name in names {
+        assert!(
+            std::fs::read(a.join(&name)).unwrap() == std::fs::read(b.join(&name)).unwrap(),
+            "{name} differs between {} and {}",
+            a.display(),
+            b.display()
+        );
+    }
+}
+
+#[test]
+fn soundscape_shards_equal_the_unsharded_run_and_skip_finished_days() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    soundscape_days(&input, 2000);
+    let single = dir.path().join("single");
+    let sharded = dir.path().join("sharded");
+    ok(&bin()
+        .args(soundscape_args(&input, &single))
+        .output()
+        .unwrap());
+    for i in 0..2 {
+        let o = bin()
+            .args(soundscape_args(&input, &sharded))
+            .args(["--shard", &format!("{i}/2"), "--json"])
+            .output()
+            .unwrap();
+        let doc: serde_json::Value = serde_json::from_str(&ok(&o)).unwrap();
+        assert_eq!(doc["days"], 2, "four days, two per shard");
+        assert_eq!(doc["computed"].as_array().unwrap().len(), 2);
+    }
+    // Days 2024-04-01..04: 3 products each; day 2 (shard 1) needs the file from day 1.
+    assert_same_products(&single, &sharded, 12);
+    let manifest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(sharded.join("onc-hydro-run/manifest.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(manifest["unit"], "day");
+    assert_eq!(manifest["units"][1]["name"], "2024-04-02");
+    assert_eq!(manifest["units"][1]["files"], serde_json::json!([0, 1, 2]));
+    // A lost day is recomputed on its own; the other day of the shard is skipped.
+    let day2 = sharded.join("soundscape_20240402.nc");
+    std::fs::remove_file(&day2).unwrap();
+    let day4 = sharded.join("soundscape_20240404.nc");
+    let before = std::fs::metadata(&day4).unwrap().modified().unwrap();
+    let o = bin()
+        .args(soundscape_args(&input, &sharded))
+        .args(["--shard", "1/2", "--json"])
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&ok(&o)).unwrap();
+    assert_eq!(doc["skipped"], serde_json::json!(["2024-04-04"]));
+    assert_eq!(
+        std::fs::metadata(&day4).unwrap().modified().unwrap(),
+        before
+    );
+    assert_same_products(&single, &sharded, 12);
+    let o = bin()
+        .args(["slurm", "status", sharded.to_str().unwrap(), "--tasks", "2"])
+        .output()
+        .unwrap();
+    let text = ok(&o);
+    assert!(text.contains("shard   days"), "{text}");
+    assert!(
+        text.contains("4 days in 2 shards: 2 finished, 0 not"),
+        "{text}"
+    );
+}
+
+#[test]
+#[ignore = "needs a running Slurm cluster (scripts/slurm_up.sh); run by .ci/run"]
+fn slurm_soundscape_array_matches_a_single_machine_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    soundscape_days(&input, 8000);
+    let single = dir.path().join("single");
+    ok(&bin()
+        .args(soundscape_args(&input, &single))
+        .output()
+        .unwrap());
+    let cluster = dir.path().join("cluster");
+    let mut args: Vec<String> = ["slurm", "submit", "--json", "--tasks", "3", "--"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    args.extend(soundscape_args(&input, &cluster));
+    let (job, merge) = submit(&args).expect("a first submission");
+    wait_for(
+        "the soundscape array and merge",
+        Duration::from_secs(300),
+        || squeue_empty(&job) && squeue_empty(&merge),
+    );
+    assert_same_products(&single, &cluster, 12);
+    let summary: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(cluster.join("onc-hydro-run/summary.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(summary["unit"], "day");
+    assert_eq!(summary["done"], 4);
+    assert_eq!(summary["finished_shards"], 3);
+    let status = bin()
+        .args(["slurm", "status", cluster.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let text = ok(&status);
+    assert!(
+        text.contains("4 days in 3 shards: 3 finished, 0 not"),
+        "{text}"
+    );
+    assert!(submit(&args).is_none(), "every day is finished");
+}

@@ -138,7 +138,7 @@ impl DayAcc {
         let day_start = Timestamp::from_second(self.day_index * 86_400).unwrap_or_default();
         let day = day_start.strftime("%Y%m%d").to_string();
         let stats = self.statistics();
-        let nc_path = out_dir.join(format!("soundscape_{day}.nc"));
+        let [nc_path, ..] = super::output::day_paths(out_dir, &day);
         self.netcdf(day_start, ctx, &stats)?.write_path(&nc_path)?;
         let mut outputs = vec![nc_path];
         if ctx.spec.png {
@@ -388,7 +388,6 @@ impl DayAcc {
             ctx.spec.join_tolerance_s,
             ctx.spec.min_effort_s
         );
-        let now = Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
         let pairs: Vec<(&str, String)> = vec![
             ("Conventions", "CF-1.8".into()),
             ("title", format!("Soundscape products for {day}")),
@@ -396,8 +395,12 @@ impl DayAcc {
                 "source",
                 format!("onc-hydro {} soundscape", env!("CARGO_PKG_VERSION")),
             ),
-            ("history", format!("{now} onc-hydro soundscape")),
-            ("date_created", now),
+            // No wall-clock time: the same inputs and settings give the same bytes, whether
+            // the day was computed alone, in a shard of a cluster run, or again later.
+            (
+                "history",
+                format!("onc-hydro {} soundscape", env!("CARGO_PKG_VERSION")),
+            ),
             ("time_coverage_start", format!("{day} 00:00:00Z")),
             ("time_coverage_end", format!("{day} 23:59:00Z")),
             ("time_coverage_resolution", "PT1M".into()),

@@ -18,7 +18,10 @@
 
 mod day;
 mod output;
+mod plan;
+mod shard;
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
@@ -27,6 +30,10 @@ use crate::dsp::{self, Calibration, Scaling, Stft, StftParams, WelchMean, Window
 use crate::media::{AudioReader, DecodeError, MediaError};
 
 pub use day::{DayProduct, PERCENTILES};
+pub use plan::{day_label, day_name, Placed, Plan, PlanDay};
+pub use shard::{
+    day_outputs, freeze_manifest, plan_of_manifest, run_soundscape_shard, ShardDays, DAY_RULE,
+};
 
 /// Errors of a soundscape run; each names the file it concerns.
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +55,9 @@ pub enum SoundscapeError {
         /// What is wrong with it.
         reason: String,
     },
+    /// The bookkeeping of a sharded run (manifest, shard record) failed.
+    #[error(transparent)]
+    Run(#[from] crate::analysis::AnalysisError),
 }
 
 /// Settings of a soundscape run.
@@ -78,15 +88,6 @@ impl Default for SoundscapeSpec {
             png: true,
         }
     }
-}
-
-/// An input file with its start time.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Input {
-    /// The audio file.
-    pub path: PathBuf,
-    /// The UTC time of its first sample.
-    pub start: Timestamp,
 }
 
 /// The UTC start encoded in a file name as `YYYYMMDDTHHMMSS[.fff]Z` (ONC archive names).
@@ -143,6 +144,15 @@ pub struct DayReport {
     pub flagged_minutes: usize,
 }
 
+/// What a run reports as it goes.
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// A file is about to be decoded.
+    File(&'a Path),
+    /// A day's outputs were written.
+    Day(&'a DayReport),
+}
+
 /// Processes `inputs` (any order) into one product per UTC day under `out_dir`. `progress` is
 /// told about each file as it starts.
 pub fn run(
@@ -151,42 +161,64 @@ pub fn run(
     spec: &SoundscapeSpec,
     mut progress: impl FnMut(&Path),
 ) -> Result<Vec<DayReport>, SoundscapeError> {
-    let mut files = inputs
-        .iter()
-        .map(|p| {
-            Ok(Input {
-                path: p.clone(),
-                start: start_from_name(p)?,
-            })
-        })
-        .collect::<Result<Vec<_>, SoundscapeError>>()?;
-    files.sort_by_key(|f| f.start);
+    let plan = Plan::of(inputs, spec)?;
+    run_plan(&plan, None, out_dir, spec, &mut |e| {
+        if let Event::File(p) = e {
+            progress(p)
+        }
+    })
+}
+
+/// Processes the files of `plan` into day products under `out_dir`: every day, or only the
+/// days in `days` (days since the epoch; files without samples in them are not read, samples
+/// outside them are skipped). The products of a day are the same whichever other days are
+/// computed with it: each minute comes from its own samples, placed by the plan.
+pub fn run_plan(
+    plan: &Plan,
+    days: Option<&BTreeSet<i64>>,
+    out_dir: &Path,
+    spec: &SoundscapeSpec,
+    progress: &mut dyn FnMut(Event<'_>),
+) -> Result<Vec<DayReport>, SoundscapeError> {
     let mut engine: Option<Engine> = None;
     let mut reports = Vec::new();
-    for f in &files {
-        progress(&f.path);
+    for f in &plan.files {
+        if let Some(wanted) = days {
+            if !f.days(plan.fs).any(|d| wanted.contains(&d)) {
+                continue;
+            }
+        }
+        progress(Event::File(&f.path));
         let mut reader = AudioReader::open(&f.path)?;
         let fs = reader.info().sample_rate;
+        if fs != plan.fs {
+            return Err(SoundscapeError::Input {
+                path: f.path.display().to_string(),
+                reason: format!(
+                    "sample rate {fs} Hz, but the run was planned at {} Hz (the file changed?)",
+                    plan.fs
+                ),
+            });
+        }
         let eng = match &mut engine {
-            Some(e) if e.fs == fs => e,
-            Some(e) => {
-                return Err(SoundscapeError::Input {
-                    path: f.path.display().to_string(),
-                    reason: format!(
-                        "sample rate {fs} Hz differs from the earlier files' {} Hz",
-                        e.fs
-                    ),
-                })
-            }
-            None => engine.insert(Engine::new(fs, spec)?),
+            Some(e) => e,
+            None => engine.insert(Engine::new(fs, spec, days.cloned())?),
         };
         let sha = day::sha256_file(&f.path)?;
+        let before = reports.len();
         eng.feed_file(&mut reader, f, &sha, out_dir, &mut reports)?;
+        for r in &reports[before..] {
+            progress(Event::Day(r));
+        }
     }
     if let Some(mut e) = engine {
+        let before = reports.len();
         e.finish_minute(out_dir, &mut reports)?;
         if let Some(d) = e.day.take() {
             reports.push(d.write(out_dir, &e.ctx)?);
+        }
+        for r in &reports[before..] {
+            progress(Event::Day(r));
         }
     }
     Ok(reports)
@@ -212,15 +244,19 @@ struct Engine {
     /// Minute (since the epoch) being accumulated, its sample count.
     minute: Option<i64>,
     minute_samples: u64,
-    /// Sample-clock tick (samples since the epoch) just after the last sample fed.
-    end_tick: Option<i64>,
+    /// The days to compute (all when `None`).
+    wanted: Option<BTreeSet<i64>>,
     day: Option<day::DayAcc>,
     block: Vec<f32>,
     psd: Vec<f64>,
 }
 
 impl Engine {
-    fn new(fs: u32, spec: &SoundscapeSpec) -> Result<Engine, SoundscapeError> {
+    fn new(
+        fs: u32,
+        spec: &SoundscapeSpec,
+        wanted: Option<BTreeSet<i64>>,
+    ) -> Result<Engine, SoundscapeError> {
         let win = (spec.win_dur * f64::from(fs)).round() as usize;
         let bad = |reason: String| SoundscapeError::Input {
             path: "settings".into(),
@@ -275,7 +311,7 @@ impl Engine {
             welch: WelchMean::new(n_freq),
             minute: None,
             minute_samples: 0,
-            end_tick: None,
+            wanted,
             day: None,
             block: Vec::new(),
             psd: Vec::new(),
@@ -285,36 +321,46 @@ impl Engine {
     fn feed_file(
         &mut self,
         reader: &mut AudioReader,
-        file: &Input,
+        file: &Placed,
         sha: &str,
         out_dir: &Path,
         reports: &mut Vec<DayReport>,
     ) -> Result<(), SoundscapeError> {
-        let fs = i64::from(self.fs);
-        let ns = file.start.as_nanosecond();
-        let mut tick = (ns * i128::from(fs)).div_euclid(1_000_000_000) as i64;
-        let tol = (self.ctx.spec.join_tolerance_s * fs as f64).round() as i64;
-        let mut skip: u64 = 0;
-        match self.end_tick {
-            Some(end) if (tick - end).abs() <= tol => tick = end,
-            Some(end) if tick < end => {
-                skip = (end - tick) as u64;
-                tick = end;
-            }
-            _ => self.stft.reset(), // first file or a gap: frames never span it
+        let per_minute = 60 * i64::from(self.fs);
+        let mut tick = file.tick;
+        let mut skip = file.skip;
+        let mut left = file.kept();
+        if !file.continues {
+            self.stft.reset(); // first file or a gap: frames never span it
         }
-        let per_minute = 60 * fs;
         let mut first_minute = true;
         let mut block = std::mem::take(&mut self.block);
-        while reader.read_block(&mut block)? {
+        while left > 0 && reader.read_block(&mut block)? {
             let mut data = &block[..];
             if skip > 0 {
                 let k = (skip as usize).min(data.len());
                 data = &data[k..];
                 skip -= k as u64;
             }
+            // The plan placed the header's sample count; samples beyond it are not the run's.
+            let n = (data.len() as u64).min(left) as usize;
+            data = &data[..n];
+            left -= n as u64;
             while !data.is_empty() {
                 let minute = tick.div_euclid(per_minute);
+                let day_index = minute.div_euclid(1440);
+                if self
+                    .wanted
+                    .as_ref()
+                    .is_some_and(|w| !w.contains(&day_index))
+                {
+                    // Another shard's day: move the clock to its end without computing.
+                    let k = (((day_index + 1) * 1440 * per_minute - tick) as usize).min(data.len());
+                    tick += k as i64;
+                    data = &data[k..];
+                    first_minute = true;
+                    continue;
+                }
                 if self.minute != Some(minute) {
                     self.finish_minute(out_dir, reports)?;
                     self.minute = Some(minute);
@@ -337,7 +383,6 @@ impl Engine {
             }
         }
         self.block = block;
-        self.end_tick = Some(tick);
         Ok(())
     }
 

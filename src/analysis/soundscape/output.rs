@@ -31,6 +31,15 @@ fn write_png(
     Ok(())
 }
 
+/// The outputs of UTC day `day` (`YYYYMMDD`): NetCDF, LTSA PNG, percentile PNG.
+pub(crate) fn day_paths(out_dir: &Path, day: &str) -> [PathBuf; 3] {
+    [
+        out_dir.join(format!("soundscape_{day}.nc")),
+        out_dir.join(format!("soundscape_{day}_ltsa.png")),
+        out_dir.join(format!("soundscape_{day}_percentiles.png")),
+    ]
+}
+
 /// Writes `soundscape_<day>_ltsa.png` and `soundscape_<day>_percentiles.png`.
 pub(crate) fn write_pngs(
     out_dir: &Path,
@@ -49,7 +58,7 @@ pub(crate) fn write_pngs(
         .unwrap_or_default()
         .as_second();
     let times: Vec<f64> = (0..MINUTES).map(|m| 60.0 * m as f64).collect();
-    let ltsa = out_dir.join(format!("soundscape_{day}_ltsa.png"));
+    let [_, ltsa, pct] = day_paths(out_dir, day);
     let title = format!("LTSA {day} (1-minute hybrid millidecade spectra)");
     // Minutes without data are drawn at the bottom of the colour range.
     let lo_hi = finite_range(&acc.hmd_db);
@@ -95,7 +104,6 @@ pub(crate) fn write_pngs(
             }
         }
     }
-    let pct = out_dir.join(format!("soundscape_{day}_percentiles.png"));
     let title = format!("{day}: percentiles L1 L5 L10 L50 L90 L95 L99 (yellow) over the SPD");
     let img = SpectrogramImage {
         db: &grid,
