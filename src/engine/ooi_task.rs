@@ -42,9 +42,15 @@ pub(crate) async fn ooi_task(
     slot: Option<OwnedSemaphorePermit>,
 ) -> Result<(), Stop> {
     let id = row.id;
-    let ahead = slot.is_none().then(|| Ahead(&ctx));
-    let slot = run_slot(&ctx, slot).await?;
-    drop(ahead);
+    // A task found downloading was started without a run slot (its request is complete).
+    let slot = if row.state == TaskState::Downloading {
+        None
+    } else {
+        let ahead = slot.is_none().then(|| Ahead(&ctx));
+        let s = run_slot(&ctx, slot).await?;
+        drop(ahead);
+        Some(s)
+    };
     let dir = ctx.dir_for(spec.folder.as_deref())?;
     let refdes = spec.refdes().map_err(|e| Stop::permanent(e.to_string()))?;
     let mut estimate = row.estimate;
@@ -77,11 +83,9 @@ pub(crate) async fn ooi_task(
             remote
         }
     };
-    if row.state != TaskState::Downloading {
+    if let Some(slot) = slot {
         wait_complete(&ctx, &row, &spec, &remote, estimate, requested_at, slot).await?;
         ctx.ledger.set_state(id, TaskState::Downloading)?;
-    } else {
-        drop(slot);
     }
     let files = ctx
         .call(id, "THREDDS catalog", || {
