@@ -121,7 +121,6 @@ impl OoiSpec {
 #[cfg(test)]
 mod tests {
     use super::super::task::TaskSpec;
-    use super::*;
 
     #[test]
     fn key_label_and_checks() {

@@ -463,11 +463,12 @@ pub(crate) async fn serve(
                 job.ready_files()
                     .find(|f| f.name == name)
                     .cloned()
-                    .map(|f| Err((job.clone(), f)))
+                    .map(|f| Err(Box::new((job.clone(), f))))
             });
             match found.flatten() {
                 Some(Ok((data, ctype))) => Reply::file(data.into(), ctype, Some(name)),
-                Some(Err((job, f))) => {
+                Some(Err(pair)) => {
+                    let (job, f) = *pair;
                     let rendered = tokio::task::spawn_blocking(move || render(&job, &f)).await;
                     match rendered {
                         Ok(Ok(data)) => {
