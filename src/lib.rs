@@ -18,5 +18,6 @@ pub mod dsp;
 pub mod engine;
 pub mod hydro;
 pub mod media;
+pub mod ooi;
 pub mod plan;
 pub mod sim;

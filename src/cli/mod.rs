@@ -12,6 +12,7 @@ mod discover;
 mod download;
 mod engine_cmd;
 mod hydro_cmds;
+mod ooi;
 mod order;
 mod plan_cmd;
 mod progress;
@@ -103,6 +104,10 @@ pub enum Command {
     Fetch(hydro_cmds::FetchArgs),
     /// Plan a batch of download tasks (JSON) and run them with the resumable engine.
     RunTasks(resume::RunTasksArgs),
+    /// OOI (Ocean Observatories Initiative): inventory, and asynchronous NetCDF requests
+    /// downloaded on the resumable engine.
+    #[command(subcommand)]
+    Ooi(ooi::OoiCommand),
     /// Continue the run recorded in <out>/ledger.sqlite (re-attaches to server jobs).
     Resume(resume::ResumeArgs),
     /// Show the progress recorded in <out>/ledger.sqlite (safe while a run is going).
@@ -176,6 +181,7 @@ async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Fetch(args) => hydro_cmds::fetch(&cli.global, args).await,
         Command::RunTasks(args) => resume::run_tasks(&cli.global, args).await,
         Command::Resume(args) => resume::resume(&cli.global, args).await,
+        Command::Ooi(cmd) => ooi::run(&cli.global, cmd).await,
         Command::Status(args) => status::run(&cli.global, args),
         Command::Cancel(args) => cancel::run(&cli.global, args).await,
         Command::Slurm(cmd) => slurm::run(&cli.global, cmd),

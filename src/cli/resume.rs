@@ -14,7 +14,9 @@ use clap::Args;
 use super::discover::client_for;
 use super::progress::Progress;
 use super::{GlobalArgs, Outcome, Settings};
-use crate::engine::{Engine, EngineConfig, EngineSettings, RunWindow, Summary, TaskSpec};
+use crate::engine::{
+    Engine, EngineConfig, EngineSettings, Providers, RunWindow, Summary, TaskSpec,
+};
 
 /// Engine flags shared by `run-tasks` and `resume`. Flags not given keep the values stored in
 /// the ledger by the previous run (or the defaults).
@@ -169,18 +171,27 @@ pub struct ResumeArgs {
 
 /// Reads tasks: a JSON array, or one JSON object per line.
 pub fn read_tasks(path: &Path) -> anyhow::Result<Vec<TaskSpec>> {
+    read_json_items(path, "tasks", "a task")
+}
+
+/// Reads a JSON array of `T`, or one JSON object per line (`what`: "tasks"; `one`: "a task").
+pub(super) fn read_json_items<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    what: &str,
+    one: &str,
+) -> anyhow::Result<Vec<T>> {
     let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read the task file {}", path.display()))?;
+        .with_context(|| format!("cannot read the {what} file {}", path.display()))?;
     if text.trim_start().starts_with('[') {
         return serde_json::from_str(&text)
-            .with_context(|| format!("{}: not a JSON array of tasks", path.display()));
+            .with_context(|| format!("{}: not a JSON array of {what}", path.display()));
     }
     text.lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
         .map(|(i, l)| {
             serde_json::from_str(l)
-                .with_context(|| format!("{} line {}: not a task", path.display(), i + 1))
+                .with_context(|| format!("{} line {}: not {one}", path.display(), i + 1))
         })
         .collect()
 }
@@ -199,11 +210,45 @@ pub(super) fn open(out: &Path, global: &GlobalArgs, args: &EngineArgs) -> anyhow
     Ok(engine.with_settings(settings)?)
 }
 
-async fn execute(engine: Engine, global: &GlobalArgs, quiet: bool) -> anyhow::Result<Outcome> {
-    let settings = Settings::resolve(global).await?;
-    let client = client_for(&settings)?;
+/// Which providers the ledger's tasks need: (Oceans 3.0, OOI).
+fn providers_needed(engine: &Engine) -> anyhow::Result<(bool, bool)> {
+    let (mut onc, mut ooi) = (false, false);
+    crate::engine::for_each_task(engine.ledger(), |row| {
+        match row.spec {
+            TaskSpec::Ooi(_) => ooi = true,
+            _ => onc = true,
+        }
+        Ok(())
+    })?;
+    Ok((onc, ooi))
+}
+
+/// Runs the engine with the clients its tasks need (shared with `ooi request`).
+pub(super) async fn execute(
+    engine: Engine,
+    global: &GlobalArgs,
+    quiet: bool,
+) -> anyhow::Result<Outcome> {
+    let (need_onc, need_ooi) = providers_needed(&engine)?;
+    let settings = if need_onc || !need_ooi {
+        Settings::resolve(global).await?
+    } else {
+        Settings::resolve_lenient(global).await?
+    };
+    let providers = Providers {
+        onc: if settings.has_onc_token() {
+            Some(client_for(&settings)?)
+        } else {
+            None
+        },
+        ooi: if need_ooi {
+            Some(settings.ooi_client()?)
+        } else {
+            None
+        },
+    };
     let progress = Arc::new(Progress::new(quiet));
-    let result = engine.run(&client, progress.clone()).await;
+    let result = engine.run_with(providers, progress.clone()).await;
     progress.finish();
     let summary = result?;
     print_summary(&summary, engine.out_dir(), settings.json);

@@ -8,7 +8,8 @@ use anyhow::Context;
 use clap::Args;
 
 use crate::api;
-use crate::sim::{SimConfig, SimServer, DEMO_TOKEN};
+use crate::ooi;
+use crate::sim::{SimConfig, SimServer, DEMO_TOKEN, OOI_DEMO_TOKEN, OOI_DEMO_USERNAME};
 
 /// The real Oceans 3.0 service.
 pub const ONC_BASE_URL: &str = "https://data.oceannetworks.ca/";
@@ -42,6 +43,26 @@ pub struct GlobalArgs {
     /// Print machine-readable JSON on stdout instead of tables.
     #[arg(long, global = true)]
     pub json: bool,
+
+    /// Your OOI API username (ooinet.oceanobservatories.org → profile). Also OOI_USERNAME, a
+    /// .env file, or `machine ooinet.oceanobservatories.org login …` in ~/.netrc.
+    #[arg(long, global = true, env = "OOI_USERNAME", value_name = "NAME")]
+    pub ooi_username: Option<String>,
+
+    /// Your OOI API token. Prefer OOI_TOKEN (environment or .env) or ~/.netrc: a flag can be
+    /// seen in the process list. Never printed.
+    #[arg(
+        long,
+        global = true,
+        env = "OOI_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
+    pub ooi_token: Option<String>,
+
+    /// Base URL of OOI's M2M service.
+    #[arg(long, global = true, env = "OOI_M2M_URL", default_value = ooi::DEFAULT_M2M_BASE, value_name = "URL")]
+    pub ooi_base_url: String,
 }
 
 /// Resolved settings. Holds the in-process simulator (if any) alive for the command's duration.
@@ -51,6 +72,9 @@ pub struct Settings {
     token: String,
     /// Machine-readable output (`--json`) instead of tables.
     pub json: bool,
+    /// OOI's M2M base URL (the simulator's `ooi/api/m2m/` when `--sim`).
+    pub ooi_base_url: String,
+    ooi_creds: Option<(String, String)>,
     _sim: Option<SimServer>,
 }
 
@@ -70,6 +94,20 @@ impl Settings {
     /// Resolves the flags; starts the simulator for `--sim`. A missing token is an error only
     /// when talking to a real server.
     pub async fn resolve(global: &GlobalArgs) -> anyhow::Result<Settings> {
+        Settings::resolve_with(global, true).await
+    }
+
+    /// [`Settings::resolve`] without requiring an Oceans 3.0 token (OOI commands, and ledgers
+    /// that hold OOI tasks).
+    pub async fn resolve_lenient(global: &GlobalArgs) -> anyhow::Result<Settings> {
+        Settings::resolve_with(global, false).await
+    }
+
+    async fn resolve_with(global: &GlobalArgs, need_onc: bool) -> anyhow::Result<Settings> {
+        let explicit_ooi = global.ooi_username.clone().zip(global.ooi_token.clone());
+        if let Some((_, t)) = &explicit_ooi {
+            remember_ooi_secret(t);
+        }
         if global.sim {
             if !(global.sim_time_scale.is_finite() && global.sim_time_scale >= 0.0) {
                 anyhow::bail!(
@@ -90,10 +128,16 @@ impl Settings {
                 .clone()
                 .unwrap_or_else(|| DEMO_TOKEN.to_string());
             remember_secret(&token);
+            let ooi_creds = explicit_ooi.or(Some((
+                OOI_DEMO_USERNAME.to_string(),
+                OOI_DEMO_TOKEN.to_string(),
+            )));
             return Ok(Settings {
                 base_url: sim.base_url().to_string(),
                 token,
                 json: global.json,
+                ooi_base_url: format!("{}ooi/api/m2m/", sim.base_url()),
+                ooi_creds,
                 _sim: Some(sim),
             });
         }
@@ -102,7 +146,7 @@ impl Settings {
             .clone()
             .map(|t| clean_token(&t))
             .unwrap_or_default();
-        if token.is_empty() {
+        if token.is_empty() && need_onc {
             anyhow::bail!(
                 "no Oceans 3.0 token: set ONC_TOKEN (environment or a .env file) or pass --token; \
                  or add --sim to use the built-in simulator"
@@ -113,6 +157,8 @@ impl Settings {
             base_url: global.base_url.clone(),
             token,
             json: global.json,
+            ooi_base_url: global.ooi_base_url.clone(),
+            ooi_creds: explicit_ooi,
             _sim: None,
         })
     }
@@ -120,6 +166,36 @@ impl Settings {
     /// The token, for handing to the API client. Never print it.
     pub fn token(&self) -> &str {
         &self.token
+    }
+
+    /// Whether an Oceans 3.0 token is set (or the simulator runs).
+    pub fn has_onc_token(&self) -> bool {
+        !self.token.is_empty()
+    }
+
+    /// The OOI client: credentials from the flags / `OOI_USERNAME` + `OOI_TOKEN` (environment or
+    /// `.env`), else `~/.netrc`; the simulator's demo pair with `--sim`.
+    pub fn ooi_client(&self) -> anyhow::Result<ooi::Client> {
+        let (u, t) = self.ooi_creds.clone().unzip();
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+        let netrc = std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".netrc"));
+        let (creds, _) = ooi::Credentials::resolve(
+            u.as_deref(),
+            t.as_deref(),
+            &env,
+            Some(std::path::Path::new(".env")),
+            netrc.as_deref(),
+        )?;
+        remember_ooi_secret(creds.token());
+        Ok(ooi::Client::new(&self.ooi_base_url, creds)?)
+    }
+}
+
+static OOI_SECRET: OnceLock<String> = OnceLock::new();
+
+fn remember_ooi_secret(token: &str) {
+    if !token.is_empty() {
+        let _ = OOI_SECRET.set(token.to_string());
     }
 }
 
@@ -137,7 +213,11 @@ fn remember_secret(token: &str) {
 /// Formats an error with its causes, with every trace of the token removed.
 pub fn redact_chain(err: &anyhow::Error) -> String {
     let text = format!("{err:#}");
-    api::redact(&text, SECRET.get().map(String::as_str).unwrap_or(""))
+    let text = api::redact(&text, SECRET.get().map(String::as_str).unwrap_or(""));
+    match OOI_SECRET.get().filter(|s| s.len() >= 4) {
+        Some(s) => text.replace(s.as_str(), ooi::REDACTED),
+        None => text,
+    }
 }
 
 /// Loads `.env` from the working folder (or a parent), if present, into the environment.

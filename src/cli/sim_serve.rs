@@ -7,12 +7,13 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 
 use super::{GlobalArgs, Outcome};
-use crate::sim::{FaultPlan, SimConfig, SimServer, DEMO_TOKEN};
+use crate::sim::{FaultPlan, SimConfig, SimServer, DEMO_TOKEN, OOI_DEMO_TOKEN, OOI_DEMO_USERNAME};
 
 #[derive(Debug, Subcommand)]
 pub enum SimCommand {
-    /// Serve the simulated Oceans 3.0 API until interrupted. Prints the base URL on stdout's
-    /// first line; the demo token is accepted.
+    /// Serve the simulated Oceans 3.0 API (and the OOI M2M + THREDDS simulator under `ooi/`)
+    /// until interrupted. Prints the base URL on stdout's first line; the demo token (and the
+    /// OOI demo username/token pair) are accepted.
     Serve(ServeArgs),
 }
 
@@ -20,9 +21,10 @@ const FAULTS_HELP: &str = "Inject faults. Comma-separated items:\n  \
 SCOPE#N=KIND  the N-th request (1-based) of SCOPE gets KIND\n  \
 SCOPE~P=KIND  each request of SCOPE gets KIND with probability P (0..1)\n\
 SCOPE: any, discovery, request, run, status, download (data product download), cancel, restart, \
-list (archive listings), archive (archive file download), scalar, raw\n\
+list (archive listings), archive (archive file download), scalar, raw; OOI: m2m (inventory, \
+deployments, requests), thredds (catalog pages), fileserver (file downloads), async (status.txt)\n\
 KIND: 500, 502, 503, 504, 429, gone (410 on a product download), error (the data product run fails; \
-run/status/download scopes), reset (connection reset mid-body), \
+run/status/download scopes; on m2m an OOI request that never completes), reset (connection reset mid-body), \
 truncate (Content-Length larger than the body sent), slow[:SECONDS] (delay × time scale, default 30)\n\
 Example: --faults 'download#3=503,archive#5=reset,any~0.02=502'";
 
@@ -106,7 +108,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<Outcome> {
         .await
         .context("starting the simulator")?;
     println!("{}", server.base_url());
-    eprintln!("simulator listening; demo token: {DEMO_TOKEN}; Ctrl-C stops it");
+    eprintln!(
+        "simulator listening; demo token: {DEMO_TOKEN}; OOI M2M at {}ooi/api/m2m/ \
+         (username {OOI_DEMO_USERNAME}, token {OOI_DEMO_TOKEN}); Ctrl-C stops it",
+        server.base_url()
+    );
     tokio::signal::ctrl_c()
         .await
         .context("waiting for Ctrl-C")?;

@@ -16,11 +16,10 @@ use super::error::EngineError;
 use super::ledger::Ledger;
 use super::remote::Remote;
 use super::report::{Event, Reporter};
-use super::retry::{classify, FailureClass};
+use super::retry::{Classify, FailureClass};
 use super::storage::Validator;
 use super::summary::Stats;
 use super::task::TaskId;
-use crate::api::ApiError;
 
 /// Why a worker stopped before finishing its task.
 #[derive(Debug)]
@@ -176,8 +175,8 @@ impl Ctx {
     }
 
     /// Turns an API error into a `Stop` (after retries were exhausted or for non-transient ones).
-    pub(crate) fn stop_for(&self, what: &str, e: &ApiError) -> Stop {
-        match classify(e) {
+    pub(crate) fn stop_for(&self, what: &str, e: &impl Classify) -> Stop {
+        match e.class() {
             FailureClass::Fatal => Stop::Fatal(e.to_string()),
             FailureClass::Permanent => Stop::permanent(format!("{what}: {e}")),
             FailureClass::Transient => Stop::transient(format!("{what}: {e}")),
@@ -186,15 +185,16 @@ impl Ctx {
 
     /// Calls `op` until it succeeds, retrying transient failures with backoff up to
     /// `max_attempts`; permanent failures and 401 return at once.
-    pub(crate) async fn call<T, F, Fut>(
+    pub(crate) async fn call<T, E, F, Fut>(
         &self,
         task: TaskId,
         what: &str,
         mut op: F,
     ) -> Result<T, Stop>
     where
+        E: Classify,
         F: FnMut() -> Fut,
-        Fut: Future<Output = Result<T, ApiError>>,
+        Fut: Future<Output = Result<T, E>>,
     {
         let policy = self.settings.retry;
         let mut failures = 0u32;
@@ -206,7 +206,7 @@ impl Ctx {
                 Ok(v) => return Ok(v),
                 Err(e) => e,
             };
-            if classify(&e) != FailureClass::Transient {
+            if e.class() != FailureClass::Transient {
                 return Err(self.stop_for(what, &e));
             }
             failures += 1;

@@ -16,10 +16,10 @@ use super::ctx::{Ctx, Stop};
 use super::error::EngineError;
 use super::ledger::{FileRow, FileState, Ledger, TaskRow};
 use super::report::Event;
-use super::retry::{classify, FailureClass};
-use super::storage::{self, check_file_name, StorageError};
+use super::retry::{classify, Classify, FailureClass};
+use super::storage::{self, check_file_name, Incoming, StorageError, Validator};
 use super::task::{ArchiveSpec, TaskId, TaskSpec, TaskState};
-use crate::api::{ApiError, DownloadIndex, DownloadOutcome, FileBody, RunId};
+use crate::api::{ApiError, DownloadIndex, DownloadOutcome, RunId};
 
 /// What a transfer ended with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,7 +34,7 @@ pub(crate) enum Fetched {
 
 /// What opening a transfer gave.
 enum Opened {
-    Body(Box<FileBody>, Option<String>),
+    Body(Box<Incoming>, Option<String>),
     NotReady(Option<String>),
     NoData,
     End,
@@ -48,6 +48,8 @@ struct Target<'a> {
     index: String,
     dir: &'a Path,
     expected: Option<u64>,
+    /// The check before rename (default: the engine's validator).
+    check: Option<Validator>,
 }
 
 /// A verified file from an earlier run that is still in place.
@@ -156,15 +158,16 @@ pub(crate) fn recheck(ledger: &Ledger, out: &Path, verify: bool) -> Result<Reche
     }
 }
 
-async fn transfer<F, Fut>(
+async fn transfer<E, F, Fut>(
     ctx: &Ctx,
     t: Target<'_>,
     what: &str,
     mut open: F,
 ) -> Result<Fetched, Stop>
 where
+    E: Classify,
     F: FnMut() -> Fut,
-    Fut: Future<Output = Result<Opened, ApiError>>,
+    Fut: Future<Output = Result<Opened, E>>,
 {
     if let Some(name) = verified(ctx, &t)? {
         ctx.stats.add(&ctx.stats.files_skipped, 1);
@@ -207,7 +210,7 @@ where
                     t.dir,
                     &name,
                     t.expected,
-                    ctx.validator.as_ref(),
+                    t.check.as_ref().or(ctx.validator.as_ref()),
                     &on_bytes,
                 )
                 .await;
@@ -236,6 +239,9 @@ where
                     Err(StorageError::Transfer(e)) if classify(&e) == FailureClass::Fatal => {
                         return Err(Stop::Fatal(e.to_string()));
                     }
+                    Err(StorageError::OoiTransfer(e)) if e.class() == FailureClass::Fatal => {
+                        return Err(Stop::Fatal(e.to_string()));
+                    }
                     Err(e) if e.is_transient() => e.to_string(),
                     Err(e) => {
                         ctx.ledger
@@ -259,7 +265,7 @@ where
             Ok(Opened::NoData) => return Ok(Fetched::NoData),
             Ok(Opened::End) => return Ok(Fetched::End),
             Ok(Opened::Gone(m)) => format!("{what}: HTTP 410 Gone {}", m.unwrap_or_default()),
-            Err(e) => match classify(&e) {
+            Err(e) => match e.class() {
                 FailureClass::Transient => e.to_string(),
                 _ => {
                     let stop = ctx.stop_for(what, &e);
@@ -296,14 +302,15 @@ pub(crate) async fn product_file(
         index: index.to_string(),
         dir: &dir,
         expected: None,
+        check: None,
     };
     let what = format!("download run {run} file {index}");
     let c = Arc::clone(&ctx);
     transfer(&ctx, target, &what, || {
         let c = Arc::clone(&c);
         async move {
-            Ok(match c.remote.download(run, index).await? {
-                DownloadOutcome::Ready(b) => Opened::Body(Box::new(b), None),
+            Ok::<_, ApiError>(match c.remote.download(run, index).await? {
+                DownloadOutcome::Ready(b) => Opened::Body(Box::new(b.into()), None),
                 DownloadOutcome::NotReady { message, .. } => Opened::NotReady(message),
                 DownloadOutcome::NoData { .. } => Opened::NoData,
                 DownloadOutcome::End => Opened::End,
@@ -335,6 +342,7 @@ pub(crate) async fn archive_task(
         index: String::new(),
         dir: &dir,
         expected: spec.size,
+        check: None,
     };
     let what = format!("archive file {}", spec.filename);
     let name = spec.filename.clone();
@@ -343,7 +351,7 @@ pub(crate) async fn archive_task(
         let (c, name) = (Arc::clone(&c), name.clone());
         async move {
             let body = c.remote.archive_download(&name).await?;
-            Ok(Opened::Body(Box::new(body), Some(name)))
+            Ok::<_, ApiError>(Opened::Body(Box::new(body.into()), Some(name)))
         }
     })
     .await?;
@@ -404,4 +412,62 @@ async fn adopt_existing(
         })?;
     }
     Ok(())
+}
+
+/// The magic numbers of NetCDF: classic (`CDF\x01`), 64-bit offset (`CDF\x02`), 64-bit data
+/// (`CDF\x05`) and NetCDF-4 (HDF5, `\x89HDF\r\n\x1a\n`).
+pub(crate) fn check_netcdf_magic(path: &Path) -> Result<(), String> {
+    use std::io::Read;
+    let mut head = [0u8; 8];
+    let mut f = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let n = f.read(&mut head).map_err(|e| e.to_string())?;
+    let classic = n >= 4 && &head[..3] == b"CDF" && matches!(head[3], 1 | 2 | 5);
+    let hdf5 = n == 8 && head == *b"\x89HDF\r\n\x1a\n";
+    if classic || hdf5 {
+        Ok(())
+    } else {
+        Err(format!(
+            "not a NetCDF file (starts with {:02x?}; NetCDF starts with CDF\\x01/02/05 or \\x89HDF)",
+            &head[..n.min(8)]
+        ))
+    }
+}
+
+/// Downloads one file of an OOI request into `dir`: sized by `Content-Length` (and the
+/// catalog's byte size when given), NetCDF files checked by their magic number (then by the
+/// engine's validator, if any) before the rename.
+pub(crate) async fn ooi_file(
+    ctx: Arc<Ctx>,
+    task: TaskId,
+    dir: PathBuf,
+    file: crate::ooi::RemoteFile,
+) -> Result<Fetched, Stop> {
+    let user = ctx.validator.clone();
+    let check: Validator = Arc::new(move |p: &Path, name: &str| {
+        if name.to_ascii_lowercase().ends_with(".nc") {
+            check_netcdf_magic(p)?;
+        }
+        match &user {
+            Some(v) => v(p, name),
+            None => Ok(()),
+        }
+    });
+    let target = Target {
+        task,
+        run_id: 0,
+        index: file.file.url_path.clone(),
+        dir: &dir,
+        expected: file.file.size,
+        check: Some(check),
+    };
+    let what = format!("OOI file {}", file.file.name);
+    let (c, url, name) = (Arc::clone(&ctx), file.url.clone(), file.file.name.clone());
+    transfer(&ctx, target, &what, || {
+        let (c, url, name) = (Arc::clone(&c), url.clone(), name.clone());
+        async move {
+            let body = c.remote.ooi_download(&url).await?;
+            Ok::<_, crate::ooi::OoiError>(Opened::Body(Box::new(body.into()), Some(name)))
+        }
+    })
+    .await
 }

@@ -66,7 +66,10 @@ pub const LEDGER_FILE: &str = "ledger.sqlite";
 const APPLICATION_ID: i64 = 0x4F4E_4348;
 
 /// Columns added after the first release, with their type (added to older ledgers on open).
-const ADDED_COLUMNS: [(&str, &str, &str); 1] = [("files", "mtime_ns", "INTEGER")];
+const ADDED_COLUMNS: [(&str, &str, &str); 2] = [
+    ("files", "mtime_ns", "INTEGER"),
+    ("tasks", "remote", "TEXT"),
+];
 
 /// Refuses a file that is not an onc-hydro ledger: empty, not SQLite, or another program's
 /// database. A database with our id, or (older ledgers) with our tables, is accepted.
@@ -148,6 +151,8 @@ pub struct TaskRow {
     pub attempts: u32,
     pub next_retry: Option<Timestamp>,
     pub requested_at: Option<Timestamp>,
+    /// A provider's request reference as JSON (OOI: request UUID, catalog, results folder).
+    pub remote: Option<String>,
 }
 
 /// Which tasks the scheduler wants next.
@@ -232,7 +237,7 @@ mod files;
 pub use files::{FileRow, FileState};
 
 const TASK_COLS: &str = "id, key, label, spec, state, request_id, run_ids, estimate_s, message, \
-                         reason, attempts, next_retry, requested_at";
+                         reason, attempts, next_retry, requested_at, remote";
 
 impl Ledger {
     /// Opens (creating if needed) the ledger at `path` for reading and writing.
@@ -350,7 +355,7 @@ impl Ledger {
                 .map_err(|e| self.err(e))?;
             let mut revive = tx
                 .prepare_cached(
-                    "UPDATE tasks SET state = 'planned', request_id = NULL, run_ids = NULL,
+                    "UPDATE tasks SET state = 'planned', request_id = NULL, run_ids = NULL, remote = NULL,
                      reason = NULL, message = NULL, attempts = 0, next_retry = NULL, updated = ?2
                      WHERE key = ?1 AND state IN ('cancelled', 'dropped')",
                 )
@@ -433,6 +438,7 @@ impl Ledger {
             attempts: r.get::<_, i64>(10)?.max(0) as u32,
             next_retry: parse_ts(r.get(11)?),
             requested_at: parse_ts(r.get(12)?),
+            remote: r.get(13)?,
         }))
     }
 
@@ -553,6 +559,23 @@ impl Ledger {
                 &estimate.map(|d| d.as_secs_f64()),
                 &now,
             ],
+        )
+        .map(drop)
+    }
+
+    /// Records a provider's request reference (OOI: UUID and URLs as JSON), committed before
+    /// anything else is asked of the server so a crash re-attaches to it.
+    pub fn set_remote(
+        &self,
+        id: TaskId,
+        remote: &str,
+        estimate: Option<Duration>,
+    ) -> Result<(), EngineError> {
+        let now = ts_text(Timestamp::now());
+        self.exec(
+            "UPDATE tasks SET state = 'requested', remote = ?2, estimate_s = ?3,
+             requested_at = ?4, updated = ?4, reason = NULL, next_retry = NULL WHERE id = ?1",
+            &[&id.0, &remote, &estimate.map(|d| d.as_secs_f64()), &now],
         )
         .map(drop)
     }

@@ -10,7 +10,8 @@
 //! remote call, running the same command again (or `resume <out>`) re-attaches to recorded jobs,
 //! and verified files are never downloaded again.
 //!
-//! Must not know: FLAC, MAT, annotations, terminals. Talks to the server only through `api`.
+//! Must not know: FLAC, MAT, annotations, terminals. Talks to the servers only through `api`
+//! (Oceans 3.0) and `ooi` (OOI M2M + THREDDS: the asynchronous-request task kind).
 
 mod config;
 mod ctx;
@@ -18,6 +19,8 @@ mod error;
 mod fetch;
 mod ledger;
 mod lock;
+mod ooi_spec;
+mod ooi_task;
 mod order;
 mod remote;
 mod report;
@@ -42,8 +45,10 @@ pub use ledger::{
     FailureRow, FileRow, FileState, Ledger, LedgerStatus, PlanReport, TaskRow, LEDGER_FILE,
 };
 pub use lock::LOCK_FILE;
+pub use ooi_spec::{OoiRemote, OoiSpec};
+pub use remote::Providers;
 pub use report::{CollectingReporter, Event, NullReporter, Reporter};
-pub use retry::{classify, with_retries, FailureClass, PollPolicy, RetryPolicy};
+pub use retry::{classify, with_retries, Classify, FailureClass, PollPolicy, RetryPolicy};
 pub use storage::{check_file_name, StorageError, Validator};
 pub use summary::{Stats, Summary};
 pub use task::{
@@ -188,6 +193,20 @@ impl Engine {
         client: &Client,
         reporter: Arc<dyn Reporter>,
     ) -> Result<Summary, EngineError> {
+        let providers = Providers {
+            onc: Some(client.clone()),
+            ooi: None,
+        };
+        self.run_with(providers, reporter).await
+    }
+
+    /// [`Engine::run`] with the clients of every provider the ledger's tasks need (an OOI task
+    /// run without an OOI client fails naming what is missing).
+    pub async fn run_with(
+        &self,
+        providers: Providers,
+        reporter: Arc<dyn Reporter>,
+    ) -> Result<Summary, EngineError> {
         let started = Timestamp::now();
         let clock = Instant::now();
         if self.config.retry_failed {
@@ -211,7 +230,7 @@ impl Engine {
         });
         let stats = Arc::new(Stats::default());
         let remote = remote::Remote::new(
-            client.clone(),
+            providers,
             self.settings.max_requests_per_second,
             Arc::clone(&stats),
         );

@@ -43,18 +43,18 @@ fn describe(resp: &RunResponse) -> String {
         .join("; ")
 }
 
-type Files = JoinSet<Result<Fetched, Stop>>;
+pub(crate) type Files = JoinSet<Result<Fetched, Stop>>;
 
 /// Holds the job's place in the server count; gives it back however the worker ends.
-struct OnServer<'a> {
-    ctx: &'a Ctx,
-    slot: Option<OwnedSemaphorePermit>,
-    counted: bool,
-    since: Instant,
+pub(crate) struct OnServer<'a> {
+    pub ctx: &'a Ctx,
+    pub slot: Option<OwnedSemaphorePermit>,
+    pub counted: bool,
+    pub since: Instant,
 }
 
 impl OnServer<'_> {
-    fn release(&mut self) {
+    pub(crate) fn release(&mut self) {
         if self.counted {
             self.counted = false;
             self.ctx.jobs_changed(-1);
@@ -74,7 +74,7 @@ impl Drop for OnServer<'_> {
 }
 
 /// Gives back a request-ahead place however the worker ends.
-struct Ahead<'a>(&'a Ctx);
+pub(crate) struct Ahead<'a>(pub &'a Ctx);
 
 impl Drop for Ahead<'_> {
     fn drop(&mut self) {
@@ -111,13 +111,7 @@ pub(crate) async fn order_task(
             r.dp_request_id
         }
     };
-    let slot = match slot {
-        Some(s) => s,
-        None => Arc::clone(&ctx.run_slots)
-            .acquire_owned()
-            .await
-            .map_err(|_| Stop::Fatal("run slots closed".into()))?,
-    };
+    let slot = run_slot(&ctx, slot).await?;
     drop(ahead);
     let mut job = OnServer {
         ctx: &ctx,
@@ -225,6 +219,34 @@ pub(crate) async fn order_task(
             ));
         }
     }
+    if let Err(e) = join_files(&mut files).await {
+        failure.get_or_insert(e);
+    }
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    ctx.ledger.set_state(id, TaskState::Done)?;
+    Ok(())
+}
+
+/// The run slot a worker was given, or the next free one.
+pub(crate) async fn run_slot(
+    ctx: &Ctx,
+    slot: Option<OwnedSemaphorePermit>,
+) -> Result<OwnedSemaphorePermit, Stop> {
+    match slot {
+        Some(s) => Ok(s),
+        None => Arc::clone(&ctx.run_slots)
+            .acquire_owned()
+            .await
+            .map_err(|_| Stop::Fatal("run slots closed".into())),
+    }
+}
+
+/// Waits for every file transfer of a task: a fatal stop returns at once (the rest are
+/// dropped), otherwise the first failure is returned after all have ended.
+pub(crate) async fn join_files(files: &mut Files) -> Result<(), Stop> {
+    let mut failure = None;
     while let Some(joined) = files.join_next().await {
         match joined {
             Ok(Ok(_)) => {}
@@ -239,11 +261,7 @@ pub(crate) async fn order_task(
             }
         }
     }
-    if let Some(e) = failure {
-        return Err(e);
-    }
-    ctx.ledger.set_state(id, TaskState::Done)?;
-    Ok(())
+    failure.map_or(Ok(()), Err)
 }
 
 /// Downloads the files of runs that already exist (`order --run-id`): every index until the

@@ -11,6 +11,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::api::ApiError;
+use crate::ooi::OoiError;
 
 /// What to do about a failure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +33,32 @@ pub fn classify(e: &ApiError) -> FailureClass {
         FailureClass::Transient
     } else {
         FailureClass::Permanent
+    }
+}
+
+/// A provider error the engine can classify (ONC's `ApiError`, OOI's `OoiError`).
+pub trait Classify: std::fmt::Display {
+    /// What to do about it.
+    fn class(&self) -> FailureClass;
+}
+
+impl Classify for ApiError {
+    fn class(&self) -> FailureClass {
+        classify(self)
+    }
+}
+
+impl Classify for OoiError {
+    /// 401 stops the run; 5xx, 429, transport failures, truncated or undecodable answers are
+    /// retried; refusals (400), 404 and bad arguments fail the task.
+    fn class(&self) -> FailureClass {
+        if self.is_unauthorized() {
+            FailureClass::Fatal
+        } else if self.is_transient() {
+            FailureClass::Transient
+        } else {
+            FailureClass::Permanent
+        }
     }
 }
 

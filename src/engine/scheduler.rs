@@ -19,6 +19,7 @@ use super::ctx::{Ctx, Stop};
 use super::error::EngineError;
 use super::fetch::archive_task;
 use super::ledger::{Pick, TaskRow};
+use super::ooi_task::ooi_task;
 use super::order::{order_task, run_files_task};
 use super::report::Event;
 use super::task::{TaskId, TaskKind, TaskSpec, TaskState};
@@ -60,6 +61,7 @@ fn start(
             TaskSpec::Order(spec) => order_task(Arc::clone(&ctx), row, spec, slot).await,
             TaskSpec::Archive(spec) => archive_task(Arc::clone(&ctx), row, spec).await,
             TaskSpec::Run(spec) => run_files_task(Arc::clone(&ctx), row, spec, slot).await,
+            TaskSpec::Ooi(spec) => ooi_task(Arc::clone(&ctx), row, spec, slot).await,
         };
         (id, attempts, result)
     });
@@ -107,7 +109,7 @@ fn finish(
 
 /// Whether a failed task being retried still has a job on the server.
 fn has_job(row: &TaskRow) -> bool {
-    row.request_id.is_some()
+    row.request_id.is_some() || row.remote.is_some()
 }
 
 /// Runs until every task is done or finally failed, or the run must stop.

@@ -18,6 +18,53 @@ use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
 use crate::api::{ApiError, FileBody};
+use crate::ooi::{self, OoiError};
+
+/// A body being received from either provider.
+#[derive(Debug)]
+pub enum Incoming {
+    /// An Oceans 3.0 file.
+    Onc(FileBody),
+    /// A file from OOI's THREDDS file server.
+    Ooi(ooi::FileBody),
+}
+
+impl From<FileBody> for Incoming {
+    fn from(b: FileBody) -> Incoming {
+        Incoming::Onc(b)
+    }
+}
+
+impl From<ooi::FileBody> for Incoming {
+    fn from(b: ooi::FileBody) -> Incoming {
+        Incoming::Ooi(b)
+    }
+}
+
+impl Incoming {
+    /// `Content-Length`, if sent.
+    pub fn content_length(&self) -> Option<u64> {
+        match self {
+            Incoming::Onc(b) => b.content_length(),
+            Incoming::Ooi(b) => b.content_length(),
+        }
+    }
+
+    /// The server's file name (`Content-Disposition`), if any.
+    pub fn file_name(&self) -> Option<&str> {
+        match self {
+            Incoming::Onc(b) => b.file_name(),
+            Incoming::Ooi(_) => None,
+        }
+    }
+
+    async fn chunk(&mut self) -> Result<Option<bytes::Bytes>, StorageError> {
+        match self {
+            Incoming::Onc(b) => Ok(b.chunk().await?),
+            Incoming::Ooi(b) => Ok(b.chunk().await?),
+        }
+    }
+}
 
 /// A post-download check run on the complete `.part` file before it is renamed into place,
 /// e.g. "decodes as FLAC". Gets the `.part` path and the final file name; returns a reason on
@@ -42,6 +89,9 @@ pub enum StorageError {
     /// The transfer itself failed (truncated body, reset, …).
     #[error(transparent)]
     Transfer(#[from] ApiError),
+    /// An OOI transfer failed (truncated body, reset, …).
+    #[error(transparent)]
+    OoiTransfer(#[from] OoiError),
     /// Fewer or more bytes than announced or expected.
     #[error("{name}: received {received} bytes, expected {expected}")]
     SizeMismatch {
@@ -76,6 +126,7 @@ impl StorageError {
     pub fn is_transient(&self) -> bool {
         match self {
             StorageError::Transfer(e) => e.is_transient(),
+            StorageError::OoiTransfer(e) => e.is_transient(),
             StorageError::SizeMismatch { .. }
             | StorageError::ChangedOnDisk { .. }
             | StorageError::Invalid { .. } => true,
@@ -193,13 +244,14 @@ pub fn mtime_ns(meta: &std::fs::Metadata) -> Option<i64> {
 /// Streams `body` into `dir/name` via `dir/<name>.<pid>.part`. `expected` is a size known
 /// beforehand (e.g. from an archive listing); `on_bytes` is called with each chunk's length.
 pub async fn receive(
-    mut body: FileBody,
+    body: impl Into<Incoming>,
     dir: &Path,
     name: &str,
     expected: Option<u64>,
     validator: Option<&Validator>,
     on_bytes: &(dyn Fn(u64) + Send + Sync),
 ) -> Result<StoredFile, StorageError> {
+    let mut body: Incoming = body.into();
     check_file_name(name)?;
     tokio::fs::create_dir_all(dir)
         .await

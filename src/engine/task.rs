@@ -28,6 +28,8 @@ pub enum TaskSpec {
     Archive(ArchiveSpec),
     /// The files of existing data-product runs.
     Run(RunSpec),
+    /// An OOI asynchronous NetCDF request (request → wait for `status.txt` → THREDDS files).
+    Ooi(super::ooi_spec::OoiSpec),
 }
 
 /// A data-product order: the typed API order itself (validated when built or read), plus
@@ -408,7 +410,7 @@ impl TaskSpec {
     /// Which kind of task this is (a run download is driven like an order: it holds a run slot).
     pub fn kind(&self) -> TaskKind {
         match self {
-            TaskSpec::Order(_) | TaskSpec::Run(_) => TaskKind::Order,
+            TaskSpec::Order(_) | TaskSpec::Run(_) | TaskSpec::Ooi(_) => TaskKind::Order,
             TaskSpec::Archive(_) => TaskKind::Archive,
         }
     }
@@ -424,6 +426,7 @@ impl TaskSpec {
                     return Err(EngineError::invalid("run_ids", "give at least one dpRunId"));
                 }
             }
+            TaskSpec::Ooi(o) => o.check()?,
         }
         match self.folder() {
             Some(f) => check_folder(f),
@@ -437,6 +440,7 @@ impl TaskSpec {
             TaskSpec::Order(o) => o.folder.as_deref(),
             TaskSpec::Archive(a) => a.folder.as_deref(),
             TaskSpec::Run(r) => r.folder.as_deref(),
+            TaskSpec::Ooi(o) => o.folder.as_deref(),
         }
     }
 
@@ -454,6 +458,7 @@ impl TaskSpec {
                 parts.extend(r.run_ids.iter().map(|id| format!("dpRunId={id}")));
                 digest_key(&parts)
             }
+            TaskSpec::Ooi(o) => digest_key(&o.key_parts()),
         }
     }
 
@@ -483,6 +488,7 @@ impl TaskSpec {
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
+            TaskSpec::Ooi(o) => o.label(),
         }
     }
 }

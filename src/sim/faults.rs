@@ -11,12 +11,15 @@
 //! ITEM  := SCOPE '#' N '=' KIND        the N-th request (1-based) of SCOPE gets KIND
 //!        | SCOPE '~' P '=' KIND        each request of SCOPE gets KIND with probability P (0..1)
 //! SCOPE := any | discovery | request | run | status | download | cancel | restart
-//!        | list | archive | scalar | raw
+//!        | list | archive | scalar | raw | m2m | thredds | fileserver | async
 //!          (download = dataProductDelivery/download, archive = archivefile/download,
-//!           list = archive file listings)
+//!           list = archive file listings; the OOI simulator: m2m = inventory, deployments and
+//!           data requests, thredds = catalog pages, fileserver = file downloads,
+//!           async = status.txt)
 //! KIND  := 500 | 502 | 503 | 504 | 429 | gone | error | reset | truncate | slow[:SECONDS]
 //!          (slow waits SECONDS × time scale, default 30; gone = 410 on a product download;
-//!           error = the data product run fails, on run/status/download scopes)
+//!           error = the data product run fails, on run/status/download scopes; on m2m, an
+//!           OOI data request that never completes)
 //! ```
 //! Example: `download#3=503,archive#5=reset,any~0.05=502,status~0.1=slow:50`.
 //!
@@ -47,10 +50,18 @@ pub enum FaultScope {
     Archive,
     Scalar,
     Raw,
+    /// OOI M2M calls (inventory, deployments, data requests).
+    M2m,
+    /// OOI THREDDS catalog pages.
+    Thredds,
+    /// OOI THREDDS file-server downloads.
+    FileServer,
+    /// OOI `status.txt` checks.
+    Async,
 }
 
 impl FaultScope {
-    const ALL: [(&'static str, FaultScope); 12] = [
+    const ALL: [(&'static str, FaultScope); 16] = [
         ("any", FaultScope::Any),
         ("discovery", FaultScope::Discovery),
         ("request", FaultScope::Request),
@@ -63,6 +74,10 @@ impl FaultScope {
         ("archive", FaultScope::Archive),
         ("scalar", FaultScope::Scalar),
         ("raw", FaultScope::Raw),
+        ("m2m", FaultScope::M2m),
+        ("thredds", FaultScope::Thredds),
+        ("fileserver", FaultScope::FileServer),
+        ("async", FaultScope::Async),
     ];
 
     pub fn name(self) -> &'static str {

@@ -1,4 +1,5 @@
-//! The Oceans 3.0 simulator: synthetic catalog, deterministic archive content, the
+//! The Oceans 3.0 simulator (and, under the `ooi/` path prefix, the OOI M2M + THREDDS one, see
+//! `sim/ooi`): synthetic catalog, deterministic archive content, the
 //! request → run → download state machine, latency model with a time scale, fault injection,
 //! request log, and a thin axum transport. Serves both URL styles (path style and legacy
 //! `?method=`) under `/api/...` as described in onc-api.md §8.
@@ -18,6 +19,7 @@ mod faults;
 mod jobs;
 mod listing;
 mod log;
+mod ooi;
 mod outputs;
 mod params;
 mod products;
@@ -39,6 +41,7 @@ pub use error::SimError;
 pub use faults::{FaultKind, FaultParseError, FaultPlan, FaultScope};
 pub use jobs::DEFAULT_JOB_WORKERS;
 pub use log::{LogOpenError, LoggedRequest};
+pub use ooi::{OOI_DEMO_TOKEN, OOI_DEMO_USERNAME};
 pub use server::SimServer;
 
 /// The token the simulator accepts by default (a demo value, not a secret).
@@ -68,6 +71,8 @@ pub struct SimConfig {
     pub seed: u64,
     /// Emit occasional bare `NaN` values in scalar data (valid for ONC, invalid JSON).
     pub scalar_nan: bool,
+    /// OOI API `(username, token)` pairs accepted by the OOI simulator's basic auth.
+    pub ooi_credentials: Vec<(String, String)>,
 }
 
 impl Default for SimConfig {
@@ -82,6 +87,7 @@ impl Default for SimConfig {
             audio_sample_rate_override: None,
             seed: 0,
             scalar_nan: false,
+            ooi_credentials: vec![(OOI_DEMO_USERNAME.to_string(), OOI_DEMO_TOKEN.to_string())],
         }
     }
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use axum::body::Body as AxBody;
 use axum::extract::State;
-use axum::http::{header, Method, Response, StatusCode, Uri};
+use axum::http::{header, HeaderMap, Method, Response, StatusCode, Uri};
 use axum::Router;
 use bytes::Bytes;
 use futures_util::StreamExt;
@@ -22,7 +22,7 @@ use super::log::LoggedRequest;
 use super::params::Params;
 use super::reply::{ApiError, Body, Reply};
 use super::state::{Ctx, Sim};
-use super::{delivery, discovery, download, listing, scalar};
+use super::{delivery, discovery, download, listing, ooi, scalar};
 
 /// Every operation the simulator serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -235,7 +235,53 @@ fn resolve(path: &str, params: &Params) -> Result<(Ep, bool), ApiError> {
     }
 }
 
-async fn handle(State(sim): State<Arc<Sim>>, method: Method, uri: Uri) -> Response<AxBody> {
+/// Answers an `ooi/…` request: fault, basic auth (M2M only), the OOI handler, latency.
+async fn handle_ooi(
+    sim: &Arc<Sim>,
+    rest: &str,
+    params: &Params,
+    headers: &HeaderMap,
+    entry: &mut LoggedRequest,
+) -> (Reply, Option<FaultKind>) {
+    let route = ooi::route(rest);
+    entry.endpoint = route.name().to_string();
+    let fault = sim.faults.decide(route.scope());
+    entry.fault = fault.map(|f| f.to_string());
+    let scale = sim.config.time_scale;
+    let mut delay = route.latency() * scale;
+    if let Some(FaultKind::Slow(s)) = fault {
+        delay += s * scale;
+    }
+    let auth = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let user = if route.needs_auth() {
+        ooi::authorized(sim, auth)
+    } else {
+        Some(String::new())
+    };
+    let reply = if let Some(FaultKind::Status(code)) = fault {
+        Reply::json(code, json!({"message": status_text(code)}))
+    } else if let Some(user) = user {
+        ooi::serve(sim, route, params, &user, fault).await
+    } else {
+        ooi::unauthorized()
+    };
+    if let Body::File { data, .. } = &reply.body {
+        delay += data.len() as f64 / 20e6 * scale;
+    }
+    if delay > 0.0 && delay.is_finite() {
+        tokio::time::sleep(Duration::from_secs_f64(delay.min(3600.0))).await;
+    }
+    (reply, fault)
+}
+
+async fn handle(
+    State(sim): State<Arc<Sim>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response<AxBody> {
     let arrived = sim.now();
     let path = uri.path().trim_matches('/').to_string();
     let params = Params::parse(uri.query());
@@ -257,6 +303,8 @@ async fn handle(State(sim): State<Arc<Sim>>, method: Method, uri: Uri) -> Respon
             Reply::json(405, json!({"message": "Only GET and HEAD are supported"})),
             None,
         )
+    } else if let Some(rest) = path.strip_prefix("ooi/") {
+        handle_ooi(&sim, rest, &params, &headers, &mut entry).await
     } else {
         match resolve(&path, &params) {
             Err(e) => {

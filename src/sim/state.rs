@@ -33,6 +33,8 @@ pub(crate) struct Sim {
     pub jobs: Mutex<Jobs>,
     pub log: RequestLog,
     pub faults: FaultState,
+    /// The OOI simulator's requests.
+    pub ooi: Mutex<super::ooi::Requests>,
 }
 
 impl Sim {
@@ -46,6 +48,7 @@ impl Sim {
             jobs: Mutex::new(Jobs::default()),
             log,
             faults,
+            ooi: Mutex::new(super::ooi::Requests::default()),
             config,
         }
     }
