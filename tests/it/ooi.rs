@@ -196,6 +196,8 @@ async fn a_rejected_token_stops_the_run_and_a_stuck_request_fails_at_its_max_wai
         matches!(result, Err(EngineError::Unauthorized(_))),
         "{result:?}"
     );
+    // A fresh simulator: the rejected call above was its first M2M call and took fault #1.
+    let sim = SimServer::start(config("m2m#1=error")).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut spec = botpt_spec();
     spec.max_wait_s = Some(0.5);
