@@ -20,3 +20,4 @@ pub mod hydro;
 pub mod media;
 pub mod plan;
 pub mod sim;
+pub mod sync;
