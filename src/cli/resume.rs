@@ -41,6 +41,10 @@ pub struct EngineArgs {
     /// Attempts per request / file before a task fails.
     #[arg(long, value_name = "N")]
     pub max_attempts: Option<u32>,
+    /// Rounds per task: a task that failed transiently (e.g. a job cancelled after --max-wait)
+    /// is requested again later in the same run until it has had this many (1 = never again).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub task_rounds: Option<u32>,
     /// Only submit new work between these times of day (UTC), e.g. 22:00-06:00.
     #[arg(long, value_name = "HH:MM-HH:MM")]
     pub window: Option<RunWindow>,
@@ -106,6 +110,9 @@ impl EngineArgs {
         }
         if let Some(v) = self.max_attempts {
             s.retry.max_attempts = v;
+        }
+        if let Some(v) = self.task_rounds {
+            s.retry.task_rounds = v;
         }
         if let Some(w) = self.window {
             s.window = Some(w);

@@ -223,12 +223,14 @@ async fn order_backs_off_on_a_job_that_stays_running_and_gives_up_after_max_wait
             "--server-time-scale",
             "0.001",
             "--poll-min",
-            "0.02",
+            "0.05",
             "--poll-max",
-            "0.2",
+            "1.0",
             "--max-wait",
-            "1.5",
+            "3",
             "--max-attempts",
+            "1",
+            "--task-rounds",
             "1",
         ],
     );
@@ -244,7 +246,26 @@ async fn order_backs_off_on_a_job_that_stays_running_and_gives_up_after_max_wait
         .map(|r| r.time)
         .collect();
     // A bounded number of polls (the simulator answers in ~0.3 s at time scale 1), then give up.
-    assert!((4..=25).contains(&polls.len()), "{} polls", polls.len());
+    assert!((3..=12).contains(&polls.len()), "{} polls", polls.len());
+    // Backoff, not a fixed interval: the waits between polls grow by 1.5× from --poll-min
+    // 0.05 s towards --poll-max 1 s (a fixed interval would give equal gaps of ~0.35 s).
+    let gaps: Vec<f64> = polls
+        .windows(2)
+        .map(|w| (w[1] - w[0]).total(jiff::Unit::Second).unwrap_or(0.0))
+        .collect();
+    // (The first gap is the wait for the server's estimate; the backoff starts after it.)
+    let shortest = gaps.iter().copied().fold(f64::INFINITY, f64::min);
+    let last = gaps[gaps.len() - 1];
+    assert!(
+        last > shortest + 0.25,
+        "poll gaps do not back off: {gaps:?}"
+    );
+    // --task-rounds 1: the cancelled job is not requested again (one request, one round).
+    let requests = log
+        .iter()
+        .filter(|r| r.endpoint == "dataProductDelivery/request")
+        .count();
+    assert_eq!(requests, 1, "the order was requested {requests} times");
     assert!(
         log.iter()
             .any(|r| r.endpoint == "dataProductDelivery/cancel"),
