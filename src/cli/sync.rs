@@ -88,9 +88,8 @@ pub async fn run(global: &GlobalArgs, args: SyncArgs) -> anyhow::Result<Outcome>
     loop {
         let started = Instant::now();
         let outcome = once(global, &settings, &spec, &args).await;
-        match &outcome {
-            Ok(_) => {}
-            Err(e) => eprintln!("sync failed: {}", super::settings::redact_chain(e)),
+        if let Err(e) = &outcome {
+            eprintln!("sync failed: {}", super::settings::redact_chain(e));
         }
         let next = every.saturating_sub(started.elapsed());
         if !args.quiet {

@@ -168,8 +168,20 @@ fn human(d: Duration) -> String {
     }
 }
 
-fn log_retry(what: &str) -> impl FnMut(&crate::api::ApiError, u32, Duration) + '_ {
-    move |e, n, delay| tracing::warn!("{what} failed ({n}), retrying in {delay:.1?}: {e}")
+/// Runs a discovery or listing call under the engine's retry policy, naming it in errors.
+async fn retried<T, F, Fut>(engine: &Engine, what: String, op: F) -> Result<T, SyncError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, crate::api::ApiError>>,
+{
+    let policy = engine.settings().retry;
+    let log = |e: &crate::api::ApiError, n: u32, delay: Duration| {
+        tracing::warn!("{what} failed ({n}), retrying in {delay:.1?}: {e}")
+    };
+    match with_retries(&policy, log, op).await {
+        Ok(v) => Ok(v),
+        Err(source) => Err(SyncError::Api { what, source }),
+    }
 }
 
 /// The devices of each source, by discovery.
@@ -180,7 +192,6 @@ async fn resolve(
     sp: &Span,
     now: Timestamp,
 ) -> Result<BTreeMap<String, Vec<DeviceCode>>, SyncError> {
-    let policy = engine.settings().retry.clone();
     let slack = SignedDuration::from_hours(24);
     let mut out = BTreeMap::new();
     for s in &spec.sources {
@@ -196,12 +207,7 @@ async fn resolve(
                 let filters = Params::new()
                     .with("locationCode", location.as_str())
                     .with("deviceCategoryCode", device_category.as_str());
-                let deps = with_retries(&policy, log_retry(&what), || client.deployments(&filters))
-                    .await
-                    .map_err(|source| SyncError::Api {
-                        what: what.clone(),
-                        source,
-                    })?;
+                let deps = retried(engine, what, || client.deployments(&filters)).await?;
                 let start = sp.approx_start - slack;
                 let end = sp.to.unwrap_or(now + slack);
                 let mut devices: Vec<DeviceCode> = Vec::new();
@@ -226,7 +232,6 @@ async fn list(
     sp: &Span,
     device: &DeviceCode,
 ) -> Result<Vec<ArchiveFile>, SyncError> {
-    let policy = engine.settings().retry.clone();
     let exts: Vec<Option<&str>> = if spec.extensions.is_empty() {
         vec![None]
     } else {
@@ -248,12 +253,7 @@ async fn list(
             q = q.extension(e);
         }
         let what = format!("listing the archive files of {device}");
-        let got = with_retries(&policy, log_retry(&what), || client.archive_list(&q))
-            .await
-            .map_err(|source| SyncError::Api {
-                what: what.clone(),
-                source,
-            })?;
+        let got = retried(engine, what, || client.archive_list(&q)).await?;
         files.extend(got.files);
     }
     Ok(files)
