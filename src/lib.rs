@@ -21,3 +21,4 @@ pub mod media;
 pub mod ooi;
 pub mod plan;
 pub mod sim;
+pub mod sync;

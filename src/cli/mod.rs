@@ -2,7 +2,8 @@
 //! one file per subcommand, human / `--json` output and exit codes.
 //!
 //! The only module allowed `println!`, `anyhow` and terminal drawing. Exit codes: 0 all done,
-//! 1 some items failed, 2 fatal error or bad usage.
+//! 1 some items failed, 2 fatal error or bad usage, 3 reprocessed data found (`sync`), 4 the
+//! output folder is in use by another run.
 // The terminal layer: the one place that prints.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
@@ -23,6 +24,7 @@ mod slurm;
 mod soundscape;
 mod spectrogram;
 mod status;
+mod sync;
 
 use std::process::ExitCode;
 
@@ -37,6 +39,10 @@ pub enum Outcome {
     AllDone,
     /// The run finished but some items failed (they are recorded and reported).
     SomeFailed,
+    /// `sync` found files ONC reprocessed (new versions fetched, old ones kept): exit 3.
+    Reprocessed,
+    /// The output folder is in use by another run; nothing was done: exit 4.
+    Busy,
 }
 
 impl From<Outcome> for ExitCode {
@@ -44,6 +50,8 @@ impl From<Outcome> for ExitCode {
         match o {
             Outcome::AllDone => ExitCode::from(0),
             Outcome::SomeFailed => ExitCode::from(1),
+            Outcome::Reprocessed => ExitCode::from(3),
+            Outcome::Busy => ExitCode::from(4),
         }
     }
 }
@@ -110,6 +118,9 @@ pub enum Command {
     Ooi(ooi::OoiCommand),
     /// Continue the run recorded in <out>/ledger.sqlite (re-attaches to server jobs).
     Resume(resume::ResumeArgs),
+    /// Keep a local archive current from a sync spec: only new files, reprocessed files
+    /// detected (old versions kept), high-water marks; cron-friendly (--quiet, exit codes, lock).
+    Sync(sync::SyncArgs),
     /// Show the progress recorded in <out>/ledger.sqlite (safe while a run is going).
     Status(status::StatusArgs),
     /// Cancel the server jobs of every unfinished task recorded in <out>/ledger.sqlite.
@@ -182,6 +193,7 @@ async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::RunTasks(args) => resume::run_tasks(&cli.global, args).await,
         Command::Resume(args) => resume::resume(&cli.global, args).await,
         Command::Ooi(cmd) => ooi::run(&cli.global, cmd).await,
+        Command::Sync(args) => sync::run(&cli.global, args).await,
         Command::Status(args) => status::run(&cli.global, args),
         Command::Cancel(args) => cancel::run(&cli.global, args).await,
         Command::Slurm(cmd) => slurm::run(&cli.global, cmd),

@@ -7,7 +7,13 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 
 use super::{GlobalArgs, Outcome};
-use crate::sim::{FaultPlan, SimConfig, SimServer, DEMO_TOKEN, OOI_DEMO_TOKEN, OOI_DEMO_USERNAME};
+use crate::sim::{
+    FaultPlan, Reprocessing, SimConfig, SimServer, DEMO_TOKEN, OOI_DEMO_TOKEN, OOI_DEMO_USERNAME,
+};
+
+fn parse_reprocessing(s: &str) -> Result<Reprocessing, String> {
+    Reprocessing::parse(s).map_err(|e| e.to_string())
+}
 
 #[derive(Debug, Subcommand)]
 pub enum SimCommand {
@@ -54,6 +60,16 @@ pub struct ServeArgs {
     #[arg(long, value_name = "TIMESTAMP")]
     pub now: Option<jiff::Timestamp>,
 
+    /// Simulated seconds per wall-clock second: 1 = real time, 3600 = an hour per second (new
+    /// files and samples appear as it moves), 0 = frozen at --now.
+    #[arg(long, default_value_t = 1.0, value_name = "X")]
+    pub clock_speed: f64,
+
+    /// Re-archive a file with new content, size and modifyDate at a simulated time
+    /// (repeatable), e.g. ICLISTENHF1560_20260101T000000.000Z.flac@2026-01-02T00:00:00.000Z.
+    #[arg(long, value_name = "NAME@TIME", value_parser = parse_reprocessing)]
+    pub reprocess: Vec<Reprocessing>,
+
     /// Render audio at this sample rate instead of each device's real one (faster).
     #[arg(long, value_name = "HZ")]
     pub audio_sample_rate: Option<u32>,
@@ -81,6 +97,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<Outcome> {
     if !(args.time_scale.is_finite() && args.time_scale >= 0.0) {
         anyhow::bail!("--time-scale must be a number ≥ 0, got {}", args.time_scale);
     }
+    if !(args.clock_speed.is_finite() && args.clock_speed >= 0.0) {
+        anyhow::bail!(
+            "--clock-speed must be a number ≥ 0, got {}",
+            args.clock_speed
+        );
+    }
     if args.max_jobs == 0 {
         anyhow::bail!("--max-jobs must be at least 1");
     }
@@ -99,6 +121,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<Outcome> {
         audio_sample_rate_override: args.audio_sample_rate,
         seed: args.seed,
         scalar_nan: args.scalar_nan,
+        clock_speed: args.clock_speed,
+        reprocess: args.reprocess.clone(),
         ..SimConfig::default()
     };
     if let Some(now) = args.now {

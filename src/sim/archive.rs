@@ -42,6 +42,8 @@ pub(crate) struct ArchiveFile {
     pub start: Timestamp,
     pub duration_ms: i64,
     pub ext: &'static str,
+    /// 0 as first archived; each reprocessing event passed adds one (see `sim/reprocess.rs`).
+    pub version: u32,
 }
 
 impl ArchiveFile {
@@ -53,6 +55,22 @@ impl ArchiveFile {
     pub(crate) fn end(&self) -> Timestamp {
         from_ms(ms(self.start) + self.duration_ms)
     }
+
+    /// The content cache's key: the name, plus the version once reprocessed.
+    pub(crate) fn cache_key(&self) -> String {
+        match self.version {
+            0 => self.name(),
+            v => format!("{}#v{v}", self.name()),
+        }
+    }
+}
+
+/// Extra FLAC padding per reprocessed version (so the listed size changes).
+const REPROCESS_PAD: u64 = 4096;
+
+/// The content seed of a version (version 0 keeps the plain seed).
+fn version_seed(seed: u64, version: u32) -> u64 {
+    seed ^ u64::from(version).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
 fn slot_len(layout: FileLayout) -> i64 {
@@ -138,6 +156,7 @@ pub(crate) fn files_in_deployment(
                     start,
                     duration_ms: len,
                     ext,
+                    version: 0,
                 });
             }
         }
@@ -227,7 +246,7 @@ pub(crate) fn predicted_size(
     let dev = cat.device(file.device)?;
     let n = sample_count(&recording(dev, file.start, rate_override, seed));
     match file.ext {
-        "flac" => Some(flac_target(n)),
+        "flac" => Some(flac_target(n) + REPROCESS_PAD * u64::from(file.version)),
         "wav" => wav_header_len().map(|h| h + 3 * n),
         _ => None,
     }
@@ -295,9 +314,11 @@ pub(crate) fn render(
         })?;
     match file.ext {
         "flac" | "wav" => {
+            let seed = version_seed(seed, file.version);
             let rec = recording(dev, file.start, rate_override, seed);
             if file.ext == "flac" {
-                let target = flac_target(sample_count(&rec));
+                let target =
+                    flac_target(sample_count(&rec)) + REPROCESS_PAD * u64::from(file.version);
                 let flac = content::flac(&rec)?;
                 if flac.len() as u64 > target {
                     tracing::warn!(
@@ -310,7 +331,13 @@ pub(crate) fn render(
                 content::wav(&rec)
             }
         }
-        "txt" => Ok(readings::log_text(dev, file.start, file.end()).into_bytes()),
+        "txt" => {
+            let mut text = readings::log_text(dev, file.start, file.end());
+            if file.version > 0 {
+                text.push_str(&format!("# reprocessed, version {}\n", file.version));
+            }
+            Ok(text.into_bytes())
+        }
         other => Err(ContentError::Render {
             what: file.name(),
             reason: format!("no renderer for .{other}"),
@@ -523,6 +550,7 @@ mod padding_tests {
             start: crate::sim::clock::lit("2024-04-01T12:00:00Z"),
             duration_ms: AUDIO_FILE_MS,
             ext: "flac",
+            version: 0,
         };
         let rec = recording(dev, f.start, Some(1_000), 0);
         let plain = content::flac(&rec).unwrap();
@@ -542,6 +570,19 @@ mod padding_tests {
             Some(render(&cat, &wav, Some(1_000), 0).unwrap().len() as u64),
             predicted_size(&cat, &wav, Some(1_000), 0)
         );
+        // A reprocessed version: other samples, 4 KiB more, and the prediction still exact.
+        let v1 = ArchiveFile {
+            version: 1,
+            ..f.clone()
+        };
+        let re = render(&cat, &v1, Some(1_000), 0).unwrap();
+        assert_eq!(re.len(), padded.len() + 4096);
+        assert_eq!(
+            Some(re.len() as u64),
+            predicted_size(&cat, &v1, Some(1_000), 0)
+        );
+        assert_ne!(decode(&re), decode(&padded));
+        assert_ne!(v1.cache_key(), f.cache_key());
         // Odd remainders never leave a 1–3 byte hole.
         for extra in 4..12u64 {
             let p = pad_flac(plain.clone(), plain.len() as u64 + MAX_BLOCK + extra);

@@ -1,11 +1,13 @@
 //! Time for the simulator: ONC's timestamp formats (re-exported from `api::time`, their one
-//! home), ISO-8601 durations as
-//! used by `dateFrom=-P1D` / `dateTo=PT12H`, and the simulator's own clock ("now" from the
-//! configuration plus the wall time elapsed since the server started, scaled by nothing: the
-//! clock moves in real time, only latencies and processing times are scaled).
+//! home), ISO-8601 durations as used by `dateFrom=-P1D` / `dateTo=PT12H`, and the simulator's
+//! own clock: "now" = the configured start + wall time elapsed since start-up × the clock speed
+//! (`SimConfig::clock_speed`: 1.0 real time, 60.0 an hour a minute, 0.0 frozen) + every manual
+//! advance (`SimServer::advance`). New archive files and scalar samples appear as it moves.
+//! The job state machine keeps its own time base (real seconds, scaled by the time scale).
 //!
 //! Must not know: HTTP, the catalog.
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Instant;
 
 use jiff::{civil::Date, tz::TimeZone, SignedDuration, Span, Timestamp};
@@ -76,25 +78,43 @@ pub(crate) fn lit(s: &str) -> Timestamp {
     s.parse().unwrap_or(Timestamp::UNIX_EPOCH)
 }
 
-/// The simulator's clock: the configured "now" at start-up, advancing in real time.
-#[derive(Debug, Clone)]
+/// The simulator's clock: the configured "now" at start-up, advancing with wall time × speed,
+/// plus manual advances.
+#[derive(Debug)]
 pub(crate) struct SimClock {
     origin: Timestamp,
     started: Instant,
+    speed: f64,
+    /// Milliseconds added by [`SimClock::advance`].
+    shift_ms: AtomicI64,
 }
 
 impl SimClock {
-    pub(crate) fn new(origin: Timestamp) -> Self {
+    /// A clock starting at `origin`, moving `speed` simulated seconds per wall second (a
+    /// negative or non-finite speed counts as frozen).
+    pub(crate) fn new(origin: Timestamp, speed: f64) -> Self {
         SimClock {
             origin,
             started: Instant::now(),
+            speed: if speed.is_finite() && speed > 0.0 {
+                speed
+            } else {
+                0.0
+            },
+            shift_ms: AtomicI64::new(0),
         }
     }
 
     pub(crate) fn now(&self) -> Timestamp {
-        let elapsed =
-            SignedDuration::try_from(self.started.elapsed()).unwrap_or(SignedDuration::ZERO);
-        self.origin.checked_add(elapsed).unwrap_or(self.origin)
+        let moved = self.started.elapsed().as_secs_f64() * self.speed;
+        let shift = self.shift_ms.load(Ordering::Relaxed) as f64 / 1000.0;
+        plus_secs(self.origin, moved + shift)
+    }
+
+    /// Moves "now" forward (or back, for a negative duration) by `by`.
+    pub(crate) fn advance(&self, by: SignedDuration) {
+        let ms = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
+        self.shift_ms.fetch_add(ms, Ordering::Relaxed);
     }
 
     /// Seconds of real time since start-up (the time base of the job state machine).
@@ -106,6 +126,20 @@ impl SimClock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_clock_advances_by_hand_and_by_speed() {
+        let t0 = lit("2024-04-01T00:00:00Z");
+        let frozen = SimClock::new(t0, 0.0);
+        assert_eq!(frozen.now(), t0);
+        frozen.advance(SignedDuration::from_hours(1));
+        assert_eq!(frozen.now(), lit("2024-04-01T01:00:00Z"));
+        // 10^6 simulated seconds per wall second: any wall time at all moves it visibly.
+        let fast = SimClock::new(t0, 1e6);
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        assert!(fast.now() >= lit("2024-04-01T00:30:00Z"), "{}", fast.now());
+        assert_eq!(SimClock::new(t0, f64::NAN).now(), t0);
+    }
 
     #[test]
     fn formats_round_trip() {

@@ -5,7 +5,9 @@
 //!
 //! Fields of `returnOptions=all` rows beyond `filename`, `dateFrom`, `archiveLocation` and
 //! `uncompressedFileSize` (`dateTo`, `dateArchived`, `fileSize`, `compression`, `modifyDate`,
-//! `dataProductCode`, `deviceCode`) are guesses [?].
+//! `dataProductCode`, `deviceCode`) are guesses [?]. A reprocessed file (`sim/reprocess.rs`) is
+//! listed with its new size and `modifyDate` = the time of its latest reprocessing, and
+//! downloads with its new content.
 //!
 //! Must not know: job state, axum.
 
@@ -170,6 +172,8 @@ pub(crate) async fn list(ctx: &Ctx, by_location: bool) -> Result<Reply, ApiError
     let more = end < files.len();
     let mut rows = Vec::with_capacity(slice.len());
     for f in slice {
+        let (f, reprocessed) = ctx.sim.current(f.clone());
+        let f = &f;
         let name = f.name();
         let location = format!(
             "/archive/{}/{}/{}",
@@ -188,7 +192,7 @@ pub(crate) async fn list(ctx: &Ctx, by_location: bool) -> Result<Reply, ApiError
                 json!({"archiveLocation": location, "compression": if f.ext == "txt" { json!("gzip") } else { Value::Null },
                        "dataProductCode": product_code(f), "dateArchived": iso(archived_at(f)), "dateFrom": iso(f.start),
                        "dateTo": iso(f.end()), "deviceCode": f.device, "fileSize": stored, "filename": name,
-                       "modifyDate": iso(archived_at(f)), "uncompressedFileSize": size})
+                       "modifyDate": iso(reprocessed.unwrap_or_else(|| archived_at(f))), "uncompressedFileSize": size})
             }
         });
     }
@@ -228,6 +232,7 @@ pub(crate) async fn download(ctx: &Ctx) -> Result<Reply, ApiError> {
             "filename",
         )
     })?;
+    let (file, _) = ctx.sim.current(file);
     let bytes = ctx.sim.file_bytes(&file).await.map_err(|e| {
         ApiError::plain(500, json!({"errors": [{"errorCode": 500, "errorMessage": e.to_string(), "parameter": "filename"}]}))
     })?;

@@ -25,6 +25,7 @@ mod params;
 mod products;
 mod readings;
 mod reply;
+mod reprocess;
 mod rng;
 mod routes;
 mod scalar;
@@ -42,6 +43,7 @@ pub use faults::{FaultKind, FaultParseError, FaultPlan, FaultScope};
 pub use jobs::DEFAULT_JOB_WORKERS;
 pub use log::{LogOpenError, LoggedRequest};
 pub use ooi::{OOI_DEMO_TOKEN, OOI_DEMO_USERNAME};
+pub use reprocess::{ReprocessParseError, Reprocessing};
 pub use server::SimServer;
 
 /// The token the simulator accepts by default (a demo value, not a secret).
@@ -58,9 +60,14 @@ pub struct SimConfig {
     /// (default [`DEFAULT_JOB_WORKERS`]; calibration in `sim/jobs.rs`). ONC asks each user to
     /// keep to 4 concurrent requests, but that is client guidance, not a server limit.
     pub job_workers: usize,
-    /// The simulator's "now" at start-up (it then advances in real time). Decides what is
+    /// The simulator's "now" at start-up (it then advances by `clock_speed`). Decides what is
     /// published (the newest hour is withheld) and what counts as the future (400/25).
     pub now: Timestamp,
+    /// Simulated seconds per wall-clock second: 1.0 real time (the default), 3600.0 an hour a
+    /// second, 0.0 a frozen clock that only [`SimServer::advance`] moves (tests).
+    pub clock_speed: f64,
+    /// Files re-archived with new content at a given simulated time (see [`Reprocessing`]).
+    pub reprocess: Vec<Reprocessing>,
     /// Injected faults.
     pub faults: FaultPlan,
     /// Also append every request as one JSON line to this file.
@@ -82,6 +89,8 @@ impl Default for SimConfig {
             tokens: vec![DEMO_TOKEN.to_string()],
             job_workers: DEFAULT_JOB_WORKERS,
             now: Timestamp::now(),
+            clock_speed: 1.0,
+            reprocess: Vec::new(),
             faults: FaultPlan::none(),
             request_log_file: None,
             audio_sample_rate_override: None,

@@ -7,7 +7,9 @@ use std::sync::Arc;
 use tokio::sync::oneshot;
 
 use super::log::{LoggedRequest, RequestLog};
+use super::reprocess::Reprocessing;
 use super::state::Sim;
+use super::sync::lock;
 use super::{SimConfig, SimError};
 
 /// A running simulator. Dropping it stops the server.
@@ -66,6 +68,21 @@ impl SimServer {
     /// The socket address the server listens on.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The simulator's "now".
+    pub fn now(&self) -> jiff::Timestamp {
+        self.sim.now()
+    }
+
+    /// Moves the simulator's clock forward by `by` (newly published files and samples appear).
+    pub fn advance(&self, by: jiff::SignedDuration) {
+        self.sim.clock.advance(by);
+    }
+
+    /// Adds a reprocessing event: from simulated time `event.at` on, the file has a new version.
+    pub fn reprocess(&self, event: Reprocessing) {
+        lock(&self.sim.reprocess).push(event);
     }
 
     /// Every request served so far, oldest first (the token is never recorded).

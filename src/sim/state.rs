@@ -17,6 +17,7 @@ use super::faults::FaultState;
 use super::jobs::Jobs;
 use super::log::RequestLog;
 use super::params::Params;
+use super::reprocess::{version_at, Reprocessing};
 use super::sync::lock;
 use super::SimConfig;
 
@@ -35,13 +36,16 @@ pub(crate) struct Sim {
     pub faults: FaultState,
     /// The OOI simulator's requests.
     pub ooi: Mutex<super::ooi::Requests>,
+    /// Reprocessing events (from the configuration and added at run time).
+    pub reprocess: Mutex<Vec<Reprocessing>>,
 }
 
 impl Sim {
     pub(crate) fn new(config: SimConfig, base_url: String, log: RequestLog) -> Sim {
         let faults = FaultState::new(config.faults.clone(), config.seed);
         Sim {
-            clock: SimClock::new(config.now),
+            clock: SimClock::new(config.now, config.clock_speed),
+            reprocess: Mutex::new(config.reprocess.clone()),
             catalog: Catalog::builtin(),
             base_url,
             cache: Mutex::new(ContentCache::new(CACHE_BYTES)),
@@ -57,12 +61,19 @@ impl Sim {
         self.clock.now()
     }
 
+    /// `file` in its current version, with the time of its last reprocessing (if any).
+    pub(crate) fn current(&self, mut file: ArchiveFile) -> (ArchiveFile, Option<Timestamp>) {
+        let (version, at) = version_at(&lock(&self.reprocess), &file.name(), self.now());
+        file.version = version;
+        (file, at)
+    }
+
     /// The bytes of an archive file (rendered off the async threads, cached).
     pub(crate) async fn file_bytes(
         self: &Arc<Self>,
         file: &ArchiveFile,
     ) -> Result<Bytes, ContentError> {
-        let key = file.name();
+        let key = file.cache_key();
         if let Some(b) = lock(&self.cache).get(&key) {
             return Ok(b);
         }
@@ -97,7 +108,7 @@ impl Sim {
         {
             return Ok(n);
         }
-        if let Some(n) = lock(&self.cache).size(&file.name()) {
+        if let Some(n) = lock(&self.cache).size(&file.cache_key()) {
             return Ok(n);
         }
         Ok(self.file_bytes(file).await?.len() as u64)

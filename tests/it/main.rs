@@ -36,4 +36,5 @@ mod sim_replay;
 mod sim_serve;
 mod slurm;
 mod spectrogram;
+mod sync_cli;
 mod whale_calls;
