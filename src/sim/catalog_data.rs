@@ -242,7 +242,7 @@ pub(crate) fn builtin() -> Catalog {
     let devices = vec![
         Device {
             code: "ICLISTENHF6324",
-            id: 24021,
+            id: 74140,
             name: "Ocean Sonics icListen HF Hydrophone 6324",
             category: HYDRO,
             sample_rate: Some(64_000),
@@ -253,7 +253,7 @@ pub(crate) fn builtin() -> Catalog {
         },
         Device {
             code: "ICLISTENHF1560",
-            id: 23155,
+            id: 24346,
             name: "Ocean Sonics icListen HF Hydrophone 1560",
             category: HYDRO,
             sample_rate: Some(128_000),
@@ -262,6 +262,8 @@ pub(crate) fn builtin() -> Catalog {
             seed: 1560,
             properties: &[],
         },
+        // Not in the real snapshot (an invented device with jittered, unaligned file starts);
+        // the others carry their real deviceId and name, and discovery serves their real record.
         Device {
             code: "NAXYS_HYD-023",
             id: 20007,
@@ -275,7 +277,7 @@ pub(crate) fn builtin() -> Catalog {
         },
         Device {
             code: "ICLISTENHF1266",
-            id: 23990,
+            id: 23235,
             name: "Ocean Sonics icListen HF Hydrophone 1266",
             category: HYDRO,
             sample_rate: Some(64_000),
@@ -286,7 +288,7 @@ pub(crate) fn builtin() -> Catalog {
         },
         Device {
             code: "SBECTD19p7128",
-            id: 22314,
+            id: 23830,
             name: "Sea-Bird SeaCAT SBE19plus V2 7128",
             category: "CTD",
             sample_rate: None,
@@ -302,8 +304,8 @@ pub(crate) fn builtin() -> Catalog {
         },
         Device {
             code: "RDIADCP600WH25471",
-            id: 21890,
-            name: "RDI Workhorse Monitor ADCP 600 kHz (25471)",
+            id: 30699,
+            name: "RDI Workhorse Monitor ADCP 600 kHz (SN 25471)",
             category: "ADCP600KHZ",
             sample_rate: None,
             sample_period_s: 0.0,

@@ -310,6 +310,10 @@ pub(crate) fn devices(ctx: &Ctx) -> Result<Reply, ApiError> {
         .iter()
         .filter(|d| contains_ci(d.name, name) && device_has_dep(cat, &f, d))
         .map(|d| {
+            // A modelled device that exists in the real catalog answers with its real record.
+            if let Some(real) = super::snapshot::real_device(d.code) {
+                return real.clone();
+            }
             let period = d.sample_rate.map_or(d.sample_period_s, |r| 1.0 / f64::from(r));
             let first = cat.deployments_of(d.code).first().map(|x| iso(x.begin));
             json!({"deviceCode": d.code, "deviceId": d.id, "deviceName": d.name, "deviceCategoryCode": d.category,

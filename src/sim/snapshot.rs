@@ -6,7 +6,9 @@
 //!
 //! Must not know: HTTP, the simulated content.
 
+use std::collections::HashMap;
 use std::io::Read;
+use std::sync::OnceLock;
 
 use flate2::read::GzDecoder;
 
@@ -66,6 +68,28 @@ impl SnapshotTable {
     }
 }
 
+/// The real `devices` record of `code` (as the unfiltered real response holds it), if the
+/// snapshot has one. The table is inflated and indexed once per process.
+pub(crate) fn real_device(code: &str) -> Option<&'static serde_json::Value> {
+    static INDEX: OnceLock<HashMap<String, serde_json::Value>> = OnceLock::new();
+    INDEX
+        .get_or_init(|| {
+            let records: Vec<serde_json::Value> = SnapshotTable::Devices
+                .json()
+                .ok()
+                .and_then(|b| serde_json::from_slice(&b).ok())
+                .unwrap_or_default();
+            records
+                .into_iter()
+                .filter_map(|r| {
+                    let code = r.get("deviceCode")?.as_str()?.to_owned();
+                    Some((code, r))
+                })
+                .collect()
+        })
+        .get(code)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -77,5 +101,12 @@ mod tests {
             let v: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
             assert!(v.as_array().is_some_and(|a| !a.is_empty()), "{t:?}");
         }
+    }
+
+    #[test]
+    fn the_seed_hydrophone_has_its_real_identity() {
+        let d = real_device("ICLISTENHF6324").expect("in the snapshot");
+        assert_eq!(d["deviceId"], 74140);
+        assert!(real_device("NO_SUCH_DEVICE").is_none());
     }
 }

@@ -217,6 +217,12 @@ pub async fn check_discovery(base: &str, token: &str) {
             devs[0]["dataRating"][0]["samplePeriod"].is_number()
                 && devs[0]["cvTerm"]["device"].is_array()
         );
+        // The real ICLISTENHF6324 is deviceId 74140 (the real `devices` dump).
+        let seed = devs
+            .iter()
+            .find(|d| d["deviceCode"] == "ICLISTENHF6324")
+            .unwrap();
+        assert_eq!(seed["deviceId"], 74140, "{seed}");
         let v = get(
             base,
             token,

@@ -300,3 +300,50 @@ async fn a_gone_fault_answers_410_while_a_file_is_transferring() {
         "running, gone while transferring, then ready"
     );
 }
+
+/// Issue 16 item 13: hostile or absurd requests get an answer, never a panicked handler or a
+/// request thread busy for seconds.
+#[tokio::test]
+async fn hostile_names_and_absurd_ranges_are_answered_at_once() {
+    let s = SimServer::start(test_config()).await.unwrap();
+    let (b, t) = (s.base_url(), DEMO_TOKEN);
+    // Multi-byte characters where the archive-name parser slices (used to panic a handler).
+    for name in [
+        "ICLISTENHF6324_2024040éT000000.000Z.flac",
+        "ICLISTENHF6324_ééééééééééééééééééééé.flac",
+        "é_é",
+    ] {
+        let r = get(
+            b,
+            t,
+            Style::Path,
+            "archivefile/download",
+            &[("filename", name)],
+        )
+        .await;
+        assert!((400..500).contains(&r.status), "{name}: {}", r.status);
+    }
+    // Audio over 24 years: refused naming dateTo before any file is enumerated, as the real
+    // service refuses oversized requests.
+    let r = get(
+        b,
+        t,
+        Style::Path,
+        "dataProductDelivery/request",
+        &[
+            ("dataProductCode", "AD"),
+            ("extension", "flac"),
+            ("deviceCode", "ICLISTENHF6324"),
+            ("dateFrom", "2000-01-01T00:00:00.000Z"),
+            ("dateTo", "2024-01-01T00:00:00.000Z"),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", String::from_utf8_lossy(&r.body));
+    let v = r.json();
+    assert_eq!(v["errors"][0]["errorCode"], 127, "{v}");
+    assert_eq!(v["errors"][0]["parameter"], "dateTo", "{v}");
+    // The simulator still answers.
+    let r = get(b, t, Style::Path, "deviceCategories", &[]).await;
+    assert_eq!(r.status, 200);
+}
