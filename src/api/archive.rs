@@ -5,9 +5,6 @@
 //!
 //! Must not know: where files are saved, hydrophone window logic.
 
-// TODO(issue 15 item 6): document the public items below, then delete this allow.
-#![allow(missing_docs)]
-
 use jiff::Timestamp;
 use reqwest::Method;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -24,9 +21,13 @@ use super::time::{format_onc, parse_onc};
 /// data are addressed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DeviceOrLocation {
+    /// One device (`deviceCode`, the `…/device` route).
     Device(DeviceCode),
+    /// A device category at a location (`locationCode` + `deviceCategoryCode`, the `…/location` route).
     Location {
+        /// `locationCode`, e.g. `BACAX`.
         location: LocationCode,
+        /// `deviceCategoryCode`, e.g. `HYDROPHONE`.
         device_category: DeviceCategoryCode,
     },
 }
@@ -70,12 +71,17 @@ pub enum ReturnOptions {
 /// An archive listing query.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArchiveQuery {
+    /// Whose files to list.
     pub source: DeviceOrLocation,
+    /// `dateFrom`: inclusive UTC start (a file overlapping it is listed); `None` = beginning of time.
     pub date_from: Option<Timestamp>,
+    /// `dateTo`: exclusive UTC end; `None` = end of time.
     pub date_to: Option<Timestamp>,
     /// Server-side extension filter (`fileExtension`), without the dot.
     pub file_extension: Option<String>,
+    /// `returnOptions`: names only, or rows with more fields.
     pub return_options: ReturnOptions,
+    /// `rowLimit`: rows per page; `None` lets the server choose (about 11,000 observed).
     pub row_limit: Option<u64>,
     /// Further ONC parameters (`dateArchivedFrom`, `dataProductCode`, `getLatest`, …).
     pub extra: Params,
@@ -171,11 +177,17 @@ impl ArchiveQuery {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ArchiveFile {
+    /// `filename`: the archive file name, e.g. `ICLISTENHF6016_20250401T022000.000Z.flac`.
     pub filename: String,
+    /// `dateFrom` of the row: UTC start of the file's data; `None` for name-only listings.
     pub date_from: Option<Timestamp>,
+    /// `dateTo` of the row: UTC end of the file's data, when sent.
     pub date_to: Option<Timestamp>,
+    /// `archiveLocation`: ONC's storage location of the file, when asked for.
     pub archive_location: Option<String>,
+    /// `uncompressedFileSize`: bytes once decompressed (what a download delivers).
     pub uncompressed_file_size: Option<u64>,
+    /// `fileSize`: bytes as stored in the archive (possibly compressed), when sent.
     pub file_size: Option<u64>,
     /// Every other member of the row.
     #[serde(flatten)]
@@ -283,11 +295,13 @@ impl Paged for ArchivePage {
 /// Every page of a listing, concatenated.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ArchiveListing {
+    /// Every file of every page, in the server's order.
     pub files: Vec<ArchiveFile>,
     /// Requests made.
     pub pages: u32,
     /// Redacted `queryUrl` of the first page.
     pub query_url: Option<String>,
+    /// Server `messages` of every page, as text.
     pub messages: Vec<String>,
 }
 

@@ -4,9 +4,6 @@
 //!
 //! Must not know: what the sensors measure.
 
-// TODO(issue 15 item 6): document the public items below, then delete this allow.
-#![allow(missing_docs)]
-
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -21,17 +18,24 @@ use super::time::{format_onc, parse_onc};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SensorData {
+    /// `sensorCode`: the sensor's code, e.g. `dart_pressure_residual`; pages are merged by it.
     pub sensor_code: String,
+    /// `sensorName`: human-readable name, e.g. "DART Pressure Residual".
     #[serde(default, deserialize_with = "string_opt")]
     pub sensor_name: Option<String>,
+    /// `sensorCategoryCode`: the sensor category (the `sensorCategoryCodes` filter value).
     #[serde(default, deserialize_with = "string_opt")]
     pub sensor_category_code: Option<String>,
+    /// `unitOfMeasure`: unit of the values, e.g. `decibar`; may be absent.
     #[serde(default, deserialize_with = "string_opt")]
     pub unit_of_measure: Option<String>,
+    /// `propertyCode`: the measured property; often absent in full responses.
     #[serde(default, deserialize_with = "string_opt")]
     pub property_code: Option<String>,
+    /// `outputFormat`: `array` or `object`, the shape of `data`.
     #[serde(default, deserialize_with = "string_opt")]
     pub output_format: Option<String>,
+    /// `actualSamples`: samples the server reported for this sensor, summed over the pages.
     #[serde(default, deserialize_with = "u64_opt")]
     pub actual_samples: Option<u64>,
     /// `{"sampleTimes": [...], "values": [...], "qaqcFlags": [...]}` (array format) or a list of
@@ -101,13 +105,19 @@ impl SensorData {
 /// Scalar data of one query, all pages.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ScalarData {
+    /// `sensorData`: one entry per sensor; empty when the device route sent `null` (no data).
     pub sensors: Vec<SensorData>,
+    /// `qaqcFlagInfo`: QAQC flag number → meaning (e.g. `"1"` → "Data Passed All Tests").
     pub qaqc_flag_info: Map<String, Value>,
+    /// `citations` of every page, as sent.
     pub citations: Vec<Value>,
+    /// `messages` of every page, as sent.
     pub messages: Vec<Value>,
+    /// `metadata` (with `metadata=Full`: `deviceCategoryCode`, `locationName`, `depth`, …); `None` when not sent.
     pub metadata: Option<Value>,
     /// Redacted `queryUrl` of the first page.
     pub query_url: Option<String>,
+    /// Requests made.
     pub pages: u32,
 }
 
@@ -139,13 +149,19 @@ impl Paged for ScalarPage {
 /// Raw data of one query, all pages (`lineTypes`, `readings`, `times`, … concatenated).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct RawData {
+    /// `data`: `lineTypes`, `readings`, `times` (and any other key) as arrays, pages concatenated.
     pub data: Map<String, Value>,
+    /// `metadata`, e.g. `{"locationName": …}` (location route only); `None` when not sent.
     pub metadata: Option<Value>,
+    /// `outputFormat` of the response, e.g. `array`.
     pub output_format: Option<String>,
+    /// `citations` of every page, as sent.
     pub citations: Vec<Value>,
+    /// `messages` of every page, as sent.
     pub messages: Vec<Value>,
     /// Redacted `queryUrl` of the first page.
     pub query_url: Option<String>,
+    /// Requests made.
     pub pages: u32,
 }
 

@@ -4,9 +4,6 @@
 //!
 //! Must not know: where files are saved, how many orders run at once (the engine's business).
 
-// TODO(issue 15 item 6): document the public items below, then delete this allow.
-#![allow(missing_docs)]
-
 use std::time::Duration;
 
 use jiff::Timestamp;
@@ -31,13 +28,18 @@ const SERVICE: &str = "dataProductDelivery";
 pub enum DataSource {
     /// `deviceCode` (+ optional `propertyCode`).
     Device {
+        /// `deviceCode`.
         device: DeviceCode,
+        /// `propertyCode`, to narrow to one sensor property.
         property: Option<PropertyCode>,
     },
     /// `locationCode` + `deviceCategoryCode` and/or `propertyCode`.
     Location {
+        /// `locationCode`.
         location: LocationCode,
+        /// `deviceCategoryCode`, e.g. `HYDROPHONE`.
         device_category: Option<DeviceCategoryCode>,
+        /// `propertyCode`.
         property: Option<PropertyCode>,
     },
 }
@@ -45,9 +47,11 @@ pub enum DataSource {
 /// One data product to order: what `dataProductDelivery/request` needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DataProductOrder {
+    /// `dataProductCode`, e.g. `HSD`, `AD`, `TSSD`.
     pub product: DataProductCode,
     /// Exact, case-sensitive extension, e.g. `mat`, `png`, `flac`.
     pub extension: String,
+    /// Where the data come from.
     pub source: DataSource,
     /// Inclusive start.
     pub date_from: Timestamp,
@@ -163,7 +167,9 @@ pub enum RequestEstimate {
     },
     /// The product already exists in the archive (numeric `fileSize`, no estimates).
     AlreadyArchived {
+        /// `fileSize`: total bytes.
         file_size: Option<u64>,
+        /// `numFiles`: how many files the request will return (older responses only).
         num_files: Option<u64>,
     },
 }
@@ -172,27 +178,36 @@ pub enum RequestEstimate {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DataProductRequest {
+    /// `dpRequestId`: the request's id, passed to `run`, `status`, `cancel` and `restart`.
     pub dp_request_id: RequestId,
+    /// `estimatedFileSize`: formatted size such as `"151 kB"`; absent for already archived products.
     #[serde(default, deserialize_with = "string_opt")]
     pub estimated_file_size: Option<String>,
+    /// `estimatedProcessingTime`: `"<int> <unit>"` such as `"20 s"` or `"2 min"`; see [`DataProductRequest::processing_time`].
     #[serde(default, deserialize_with = "string_opt")]
     pub estimated_processing_time: Option<String>,
+    /// `fileSize`: bytes, for products that already exist in the archive.
     #[serde(default, deserialize_with = "u64_opt")]
     pub file_size: Option<u64>,
+    /// `numFiles`: number of files (legacy responses).
     #[serde(default, deserialize_with = "u64_opt")]
     pub num_files: Option<u64>,
+    /// `compressedFileSize`: compressed bytes (legacy responses).
     #[serde(default, deserialize_with = "u64_opt")]
     pub compressed_file_size: Option<u64>,
+    /// `citations`: how to cite the data ordered (with the subset's `queryPid`).
     #[serde(default, deserialize_with = "vec_or_null")]
     pub citations: Vec<Citation>,
+    /// `disclaimer`: ONC's note that estimates are rough.
     #[serde(default, deserialize_with = "string_opt")]
     pub disclaimer: Option<String>,
+    /// `messages`: warnings, e.g. which defaults were applied.
     #[serde(default, deserialize_with = "vec_or_null")]
     pub messages: Vec<Value>,
     /// A list, or a bare number in some real responses.
     #[serde(default, deserialize_with = "vec_or_one")]
     pub query_pids: Vec<Value>,
-    /// Redacted. ONC spells it `queryURL` here.
+    /// `queryURL` (capital URL here, `queryUrl` elsewhere): the request URL, token redacted.
     #[serde(
         default,
         rename = "queryURL",
@@ -288,27 +303,42 @@ pub enum DownloadOutcome {
     Ready(FileBody),
     /// 202: not ready yet (queued, running, transferring); poll again.
     NotReady {
+        /// `status` of the 202 body (`queued`, `running`, …); `Unknown` when absent.
         status: RunStatus,
+        /// `message`: progress text such as "Running... getting data for time segment 1 of 1."; often absent.
         message: Option<String>,
     },
     /// 204: the run finished without data.
-    NoData { message: Option<String> },
+    NoData {
+        /// `message` of the body, when it had one.
+        message: Option<String>,
+    },
     /// 404: the index is past the last file.
     End,
     /// 410: not (or no longer) on ONC's file server.
-    Gone { message: Option<String> },
+    Gone {
+        /// `message` of the body, when it had one.
+        message: Option<String>,
+    },
 }
 
 /// The answer to a HEAD on `download` (no body).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DownloadProbe {
+    /// 200: the file is ready.
     Ready {
+        /// Name from `Content-Disposition: attachment; filename=…`, when sent.
         file_name: Option<String>,
+        /// `Content-Length` in bytes, when sent.
         content_length: Option<u64>,
     },
+    /// 202: not ready yet; poll again.
     NotReady,
+    /// 204: the run finished without data.
     NoData,
+    /// 404: the index is past the last file.
     End,
+    /// 410: not (or no longer) on ONC's file server.
     Gone,
 }
 

@@ -5,9 +5,6 @@
 //! A valid query that matches nothing is HTTP 404 ([`ApiError::NotFound`]); `deployments` answers
 //! 400/127 instead. Must not know: hydrophone specifics or how results are presented.
 
-// TODO(issue 15 item 6): document the public items below, then delete this allow.
-#![allow(missing_docs)]
-
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -21,13 +18,21 @@ use super::time::de_timestamp_opt;
 /// The discovery services, with their path under `api/`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DiscoveryService {
+    /// `locations`: flat list of sites (404 when nothing matches).
     Locations,
+    /// `locations/tree`: sites as a nested search tree.
     LocationTree,
+    /// `deployments`: which device was where, when (400/127 when nothing matches).
     Deployments,
+    /// `devices`: instruments and their data ratings.
     Devices,
+    /// `deviceCategories`: instrument kinds such as `HYDROPHONE` or `CTD`.
     DeviceCategories,
+    /// `properties`: measured quantities and their units.
     Properties,
+    /// `dataProducts`: products ONC can generate, one per product/extension pair.
     DataProducts,
+    /// `dataAvailability/dataproducts`: which products exist for a source and period (an object, not an array).
     DataAvailability,
 }
 
@@ -50,8 +55,10 @@ impl DiscoveryService {
 /// A `{uri, vocabulary}` controlled-vocabulary term.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CvTermEntry {
+    /// `uri`: the term's URI in its vocabulary (e.g. a NERC vocabulary URL); may be absent.
     #[serde(default, deserialize_with = "string_opt")]
     pub uri: Option<String>,
+    /// `vocabulary`: name of the vocabulary, e.g. "SeaVoX Device Catalogue"; may be absent.
     #[serde(default, deserialize_with = "string_opt")]
     pub vocabulary: Option<String>,
 }
@@ -60,16 +67,22 @@ pub struct CvTermEntry {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BoundingBox {
+    /// `maxDepth`: deepest point, metres below sea surface.
     #[serde(default, deserialize_with = "f64_opt")]
     pub max_depth: Option<f64>,
+    /// `maxLat`: northern edge, decimal degrees.
     #[serde(default, deserialize_with = "f64_opt")]
     pub max_lat: Option<f64>,
+    /// `maxLon`: eastern edge, decimal degrees.
     #[serde(default, deserialize_with = "f64_opt")]
     pub max_lon: Option<f64>,
+    /// `minDepth`: shallowest point, metres below sea surface.
     #[serde(default, deserialize_with = "f64_opt")]
     pub min_depth: Option<f64>,
+    /// `minLat`: southern edge, decimal degrees.
     #[serde(default, deserialize_with = "f64_opt")]
     pub min_lat: Option<f64>,
+    /// `minLon`: western edge, decimal degrees.
     #[serde(default, deserialize_with = "f64_opt")]
     pub min_lon: Option<f64>,
 }
@@ -78,25 +91,36 @@ pub struct BoundingBox {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Location {
+    /// `locationCode`: the site's code, e.g. `FGPD` or `BACCC.A1` (may contain dots).
     pub location_code: LocationCode,
+    /// `locationName`: human-readable site name; may be absent.
     #[serde(default, deserialize_with = "string_opt")]
     pub location_name: Option<String>,
+    /// `description`: free-text description of the site (often with leading spaces); may be absent.
     #[serde(default, deserialize_with = "string_opt")]
     pub description: Option<String>,
+    /// `deployments`: number of deployments at the site.
     #[serde(default, deserialize_with = "u64_opt")]
     pub deployments: Option<u64>,
+    /// `hasDeviceData`: whether device data is archived here (the server sends the string `"true"`/`"false"`; both forms are accepted).
     #[serde(default, deserialize_with = "bool_opt")]
     pub has_device_data: Option<bool>,
+    /// `hasPropertyData`: whether property (scalar) data is archived here; string or boolean on the wire.
     #[serde(default, deserialize_with = "bool_opt")]
     pub has_property_data: Option<bool>,
+    /// `lat`: latitude, decimal degrees; `None` when the server sends `null`.
     #[serde(default, deserialize_with = "f64_opt")]
     pub lat: Option<f64>,
+    /// `lon`: longitude, decimal degrees; `None` when the server sends `null`.
     #[serde(default, deserialize_with = "f64_opt")]
     pub lon: Option<f64>,
+    /// `depth`: nominal depth, metres; `None` when the server sends `null`.
     #[serde(default, deserialize_with = "f64_opt")]
     pub depth: Option<f64>,
+    /// `bbox`: extent of the site's deployments; `None` when absent or `null`.
     #[serde(default)]
     pub bbox: Option<BoundingBox>,
+    /// `dataSearchURL` (also accepted as `dataSearchUrl`): link to the site in ONC's Data Search web page.
     #[serde(
         default,
         rename = "dataSearchURL",
@@ -110,15 +134,21 @@ pub struct Location {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LocationNode {
+    /// `locationCode`: the node's site code.
     pub location_code: LocationCode,
+    /// `locationName`: human-readable name; may be absent.
     #[serde(default, deserialize_with = "string_opt")]
     pub location_name: Option<String>,
+    /// `description`: free-text description; may be absent.
     #[serde(default, deserialize_with = "string_opt")]
     pub description: Option<String>,
+    /// `hasDeviceData`: whether device data is archived here (string or boolean on the wire).
     #[serde(default, deserialize_with = "bool_opt")]
     pub has_device_data: Option<bool>,
+    /// `hasPropertyData`: whether property data is archived here (string or boolean on the wire).
     #[serde(default, deserialize_with = "bool_opt")]
     pub has_property_data: Option<bool>,
+    /// `children`: sub-locations; empty for leaves (the server sends `null`).
     #[serde(default, deserialize_with = "vec_or_null")]
     pub children: Vec<LocationNode>,
 }
@@ -142,12 +172,16 @@ impl LocationNode {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Citation {
+    /// `citation`: full citation text, ready to paste into a paper.
     #[serde(default, deserialize_with = "string_opt")]
     pub citation: Option<String>,
+    /// `doi`: the dataset's DOI, e.g. `10.80242/14d156f2-…`; may be absent.
     #[serde(default, deserialize_with = "string_opt")]
     pub doi: Option<String>,
+    /// `landingPageUrl`: DOI landing page URL; may be absent.
     #[serde(default, deserialize_with = "string_opt")]
     pub landing_page_url: Option<String>,
+    /// `queryPid`: persistent id of the subset query; `null` for whole-deployment citations.
     #[serde(default, deserialize_with = "u64_opt")]
     pub query_pid: Option<u64>,
 }
@@ -156,29 +190,42 @@ pub struct Citation {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Deployment {
+    /// `begin`: when the deployment started (UTC).
     #[serde(default, deserialize_with = "de_timestamp_opt")]
     pub begin: Option<Timestamp>,
+    /// `end`: when it ended (UTC); `None` (`null`) while the device is still deployed.
     #[serde(default, deserialize_with = "de_timestamp_opt")]
     pub end: Option<Timestamp>,
+    /// `deviceCode`: the deployed device, e.g. `ICLISTENHF6324`.
     pub device_code: DeviceCode,
+    /// `deviceCategoryCode`: the device's category, e.g. `HYDROPHONE`; may be absent.
     #[serde(default)]
     pub device_category_code: Option<DeviceCategoryCode>,
+    /// `locationCode`: where the device was deployed; may be absent.
     #[serde(default)]
     pub location_code: Option<LocationCode>,
+    /// `hasDeviceData`: whether the deployment produced archived data (a real boolean here).
     #[serde(default, deserialize_with = "bool_opt")]
     pub has_device_data: Option<bool>,
+    /// `lat`: latitude of the deployment, decimal degrees; may be `null`.
     #[serde(default, deserialize_with = "f64_opt")]
     pub lat: Option<f64>,
+    /// `lon`: longitude of the deployment, decimal degrees; may be `null`.
     #[serde(default, deserialize_with = "f64_opt")]
     pub lon: Option<f64>,
+    /// `depth`: depth of the deployment, metres; may be `null`.
     #[serde(default, deserialize_with = "f64_opt")]
     pub depth: Option<f64>,
+    /// `heading`: instrument heading; usually `null`.
     #[serde(default, deserialize_with = "f64_opt")]
     pub heading: Option<f64>,
+    /// `pitch`: instrument pitch; usually `null`.
     #[serde(default, deserialize_with = "f64_opt")]
     pub pitch: Option<f64>,
+    /// `roll`: instrument roll; usually `null`.
     #[serde(default, deserialize_with = "f64_opt")]
     pub roll: Option<f64>,
+    /// `citation`: how to cite the deployment's data; may be absent.
     #[serde(default)]
     pub citation: Option<Citation>,
 }
@@ -187,12 +234,16 @@ pub struct Deployment {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DataRating {
+    /// `dateFrom`: start of the rating period (UTC).
     #[serde(default, deserialize_with = "de_timestamp_opt")]
     pub date_from: Option<Timestamp>,
+    /// `dateTo`: end of the rating period (UTC); `None` (`null`) while it still applies.
     #[serde(default, deserialize_with = "de_timestamp_opt")]
     pub date_to: Option<Timestamp>,
+    /// `samplePeriod`: seconds between samples.
     #[serde(default, deserialize_with = "f64_opt")]
     pub sample_period: Option<f64>,
+    /// `sampleSize`: ONC's sample-size figure for the period (1 in most real responses, 0–4 seen).
     #[serde(default, deserialize_with = "u64_opt")]
     pub sample_size: Option<u64>,
 }
@@ -201,19 +252,27 @@ pub struct DataRating {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Device {
+    /// `deviceCode`: the device's code, e.g. `BPR-Folger-59` (may contain `-` and `_`).
     pub device_code: DeviceCode,
+    /// `deviceId`: ONC's numeric device id.
     #[serde(default, deserialize_with = "u64_opt")]
     pub device_id: Option<u64>,
+    /// `deviceName`: human-readable device name; may be absent.
     #[serde(default, deserialize_with = "string_opt")]
     pub device_name: Option<String>,
+    /// `deviceCategoryCode`: the device's category; may be absent.
     #[serde(default)]
     pub device_category_code: Option<DeviceCategoryCode>,
+    /// `deviceLink`: URL of the device's page in ONC's device listing.
     #[serde(default, deserialize_with = "string_opt")]
     pub device_link: Option<String>,
+    /// `hasDeviceData`: whether the device has archived data.
     #[serde(default, deserialize_with = "bool_opt")]
     pub has_device_data: Option<bool>,
+    /// `dataRating`: sampling rate history; empty when absent or `null`.
     #[serde(default, deserialize_with = "vec_or_null")]
     pub data_rating: Vec<DataRating>,
+    /// `cvTerm`: controlled-vocabulary terms as sent (`{"device": [{uri, vocabulary}]}`).
     #[serde(default)]
     pub cv_term: Option<Value>,
 }
@@ -222,15 +281,21 @@ pub struct Device {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DeviceCategory {
+    /// `deviceCategoryCode`: the category's code, e.g. `HYDROPHONE`.
     pub device_category_code: DeviceCategoryCode,
+    /// `deviceCategoryName`: human-readable name, e.g. "Conductivity Temperature Depth".
     #[serde(default, deserialize_with = "string_opt")]
     pub device_category_name: Option<String>,
+    /// `description`: one-line description; may be absent.
     #[serde(default, deserialize_with = "string_opt")]
     pub description: Option<String>,
+    /// `longDescription`: paragraph-long description; may be absent.
     #[serde(default, deserialize_with = "string_opt")]
     pub long_description: Option<String>,
+    /// `hasDeviceData`: whether any device of the category has archived data.
     #[serde(default, deserialize_with = "bool_opt")]
     pub has_device_data: Option<bool>,
+    /// `cvTerm`: controlled-vocabulary terms as sent (`{"deviceCategory": [{uri, vocabulary}]}`).
     #[serde(default)]
     pub cv_term: Option<Value>,
 }
@@ -239,17 +304,24 @@ pub struct DeviceCategory {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Property {
+    /// `propertyCode`: the property's code, e.g. `conductivity`.
     pub property_code: PropertyCode,
+    /// `propertyName`: human-readable name, e.g. "Conductivity".
     #[serde(default, deserialize_with = "string_opt")]
     pub property_name: Option<String>,
+    /// `description`: description, often including the unit; may be absent.
     #[serde(default, deserialize_with = "string_opt")]
     pub description: Option<String>,
+    /// `uom`: unit of measure, e.g. `S/m`; may be absent.
     #[serde(default, deserialize_with = "string_opt")]
     pub uom: Option<String>,
+    /// `hasDeviceData`: whether device data exists for this property.
     #[serde(default, deserialize_with = "bool_opt")]
     pub has_device_data: Option<bool>,
+    /// `hasPropertyData`: whether property data exists.
     #[serde(default, deserialize_with = "bool_opt")]
     pub has_property_data: Option<bool>,
+    /// `cvTerm`: controlled-vocabulary terms as sent (`{"property": [...], "uom": [...]}`).
     #[serde(default)]
     pub cv_term: Option<Value>,
 }
@@ -258,12 +330,16 @@ pub struct Property {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AllowableRange {
+    /// `lowerBound`: smallest allowed value, as the server's string (e.g. `"-160.0"`).
     #[serde(default, deserialize_with = "string_opt")]
     pub lower_bound: Option<String>,
+    /// `upperBound`: largest allowed value, as the server's string.
     #[serde(default, deserialize_with = "string_opt")]
     pub upper_bound: Option<String>,
+    /// `onlyIntegers`: whether only whole numbers are allowed.
     #[serde(default, deserialize_with = "bool_opt")]
     pub only_integers: Option<bool>,
+    /// `unitOfMeasure`: unit of the bounds; often `null`.
     #[serde(default, deserialize_with = "string_opt")]
     pub unit_of_measure: Option<String>,
 }
@@ -272,15 +348,21 @@ pub struct AllowableRange {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DataProductOption {
+    /// `option`: the option's query-parameter name, e.g. `dpo_lowerColourLimit`.
     pub option: String,
+    /// `allowableRange`: numeric range the option accepts; `None` for enumerated options.
     #[serde(default)]
     pub allowable_range: Option<AllowableRange>,
+    /// `allowableValues`: accepted values (strings on the wire, e.g. `"0"`…`"5"`); empty when absent.
     #[serde(default, deserialize_with = "vec_or_null")]
     pub allowable_values: Vec<Value>,
+    /// `defaultValue` (the Python client's docs say `defaultValues`; both accepted): value used when the option is not given.
     #[serde(default, alias = "defaultValues", deserialize_with = "string_opt")]
     pub default_value: Option<String>,
+    /// `documentation`: wiki URLs that explain the option.
     #[serde(default, deserialize_with = "vec_or_null")]
     pub documentation: Vec<String>,
+    /// `suboptions`: nested options as sent; usually `null`.
     #[serde(default)]
     pub suboptions: Option<Value>,
 }
@@ -289,17 +371,24 @@ pub struct DataProductOption {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DataProduct {
+    /// `dataProductCode`: the product's code, e.g. `HSD`, `AD`, `TSSD`.
     pub data_product_code: DataProductCode,
+    /// `dataProductName`: human-readable name, e.g. "Spectrogram For Hydrophone Viewer".
     #[serde(default, deserialize_with = "string_opt")]
     pub data_product_name: Option<String>,
+    /// `extension`: file extension of this variant, e.g. `mat`, `png`, `flac`.
     #[serde(default, deserialize_with = "string_opt")]
     pub extension: Option<String>,
+    /// `hasDeviceData`: whether the product can be made from device data.
     #[serde(default, deserialize_with = "bool_opt")]
     pub has_device_data: Option<bool>,
+    /// `hasPropertyData`: whether the product can be made from property data.
     #[serde(default, deserialize_with = "bool_opt")]
     pub has_property_data: Option<bool>,
+    /// `helpDocument`: URL of the product's ONC wiki page.
     #[serde(default, deserialize_with = "string_opt")]
     pub help_document: Option<String>,
+    /// `dataProductOptions`: the `dpo_*` options the product accepts.
     #[serde(default, deserialize_with = "vec_or_null")]
     pub data_product_options: Vec<DataProductOption>,
 }
@@ -308,28 +397,40 @@ pub struct DataProduct {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AvailableDataProduct {
+    /// `dataProductCode`: the product, e.g. `LF`.
     #[serde(default)]
     pub data_product_code: Option<DataProductCode>,
+    /// `deviceCode`: the device the files come from.
     #[serde(default)]
     pub device_code: Option<DeviceCode>,
+    /// `locationCode`: the location, when the server names one.
     #[serde(default)]
     pub location_code: Option<LocationCode>,
+    /// `extension`: file extension, e.g. `txt`.
     #[serde(default, deserialize_with = "string_opt")]
     pub extension: Option<String>,
+    /// `dateFrom`: start of the covered period (UTC).
     #[serde(default, deserialize_with = "de_timestamp_opt")]
     pub date_from: Option<Timestamp>,
+    /// `dateTo`: end of the covered period (UTC).
     #[serde(default, deserialize_with = "de_timestamp_opt")]
     pub date_to: Option<Timestamp>,
+    /// `fileCount`: number of archived files in the period.
     #[serde(default, deserialize_with = "u64_opt")]
     pub file_count: Option<u64>,
+    /// `averageFileCoverage`: mean coverage of the files, 0–1 (e.g. 0.875).
     #[serde(default, deserialize_with = "f64_opt")]
     pub average_file_coverage: Option<f64>,
+    /// `maxFileCoverage`: best single-file coverage, 0–1.
     #[serde(default, deserialize_with = "f64_opt")]
     pub max_file_coverage: Option<f64>,
+    /// `minFileCoverage`: worst single-file coverage, 0–1.
     #[serde(default, deserialize_with = "f64_opt")]
     pub min_file_coverage: Option<f64>,
+    /// `totalFileSize`: bytes of all files as stored (compressed).
     #[serde(default, deserialize_with = "u64_opt")]
     pub total_file_size: Option<u64>,
+    /// `totalUncompressedFileSize`: bytes of all files uncompressed.
     #[serde(default, deserialize_with = "u64_opt")]
     pub total_uncompressed_file_size: Option<u64>,
     /// Every other member, as sent.
@@ -341,13 +442,16 @@ pub struct AvailableDataProduct {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DataAvailability {
+    /// `availableDataProducts`: the entries of every page.
     #[serde(default, deserialize_with = "vec_or_null")]
     pub available_data_products: Vec<AvailableDataProduct>,
+    /// `messages`: server notes, as sent.
     #[serde(default, deserialize_with = "vec_or_null")]
     pub messages: Vec<Value>,
+    /// `next`: the next page's `{parameters, url}` (token redacted), `null` on the last page.
     #[serde(default)]
     pub next: Option<Value>,
-    /// Redacted.
+    /// `queryUrl` (also `queryURL`): the URL the server answered, with the token redacted.
     #[serde(default, alias = "queryURL", deserialize_with = "string_opt")]
     pub query_url: Option<String>,
 }

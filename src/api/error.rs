@@ -4,9 +4,6 @@
 //!
 //! Must not know: retry policy (the engine decides what to do with a classification).
 
-// TODO(issue 15 item 6): document the public items below, then delete this allow.
-#![allow(missing_docs)]
-
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -94,69 +91,113 @@ pub enum ApiError {
     /// HTTP 400 with ONC's `errors` list (or another status carrying that list, except 401).
     #[error("HTTP {status} from {url}: {}", join_items(.errors))]
     Onc {
+        /// The HTTP status, usually 400.
         status: u16,
+        /// The request URL, token redacted.
         url: String,
+        /// ONC's error items (code, message, parameter).
         errors: Vec<OncErrorItem>,
     },
     /// HTTP 400 whose body has no `errors` list (e.g. downloading a cancelled run).
     #[error("HTTP 400 from {url} without an ONC error list: {body}")]
-    BadRequest { url: String, body: String },
+    BadRequest {
+        /// The request URL, token redacted.
+        url: String,
+        /// The body (trimmed, clipped to 600 bytes), token redacted.
+        body: String,
+    },
     /// HTTP 401: the token is missing or invalid.
     #[error("HTTP 401 Unauthorized from {url}: check that your Oceans 3.0 Web Services API token is valid{}", items_suffix(.errors))]
     Unauthorized {
+        /// The request URL, token redacted.
         url: String,
+        /// ONC's error items, if the body had any (e.g. 127 on `token`).
         errors: Vec<OncErrorItem>,
     },
     /// HTTP 404: nothing matched (discovery) or an index past the last file (download).
     #[error("HTTP 404 Not Found from {url}")]
-    NotFound { url: String },
+    NotFound {
+        /// The request URL, token redacted.
+        url: String,
+    },
     /// HTTP 410: the file is gone from ONC's file server (or not there yet).
     #[error("HTTP 410 Gone from {url}{}", msg_suffix(.message))]
     Gone {
+        /// The request URL, token redacted.
         url: String,
+        /// The body's `message`, when it had one.
         message: Option<String>,
     },
     /// Any other unexpected HTTP status (5xx, 403, 429, …).
     #[error("HTTP {status} from {url}{}", body_suffix(.body))]
     Http {
+        /// The HTTP status.
         status: u16,
+        /// The request URL, token redacted.
         url: String,
+        /// The body (trimmed, clipped to 600 bytes), token redacted.
         body: String,
     },
     /// No response, or the connection broke mid-body.
     #[error("{kind} for {url}: {message}")]
     Transport {
+        /// Which kind of failure.
         kind: TransportKind,
+        /// The request URL, token redacted.
         url: String,
+        /// The HTTP library's description, token redacted.
         message: String,
     },
     /// The body ended before `Content-Length` bytes arrived.
     #[error("truncated body from {url}: received {received} of {expected} bytes")]
     Truncated {
+        /// The request URL, token redacted.
         url: String,
+        /// Bytes announced by `Content-Length`.
         expected: u64,
+        /// Bytes actually received.
         received: u64,
     },
     /// A JSON answer larger than the client accepts (refused unread when announced).
     #[error("the response from {url} is larger than the {} MiB limit{}", .limit >> 20, declared_suffix(.declared))]
     TooLarge {
+        /// The request URL, token redacted.
         url: String,
+        /// The client's limit in bytes.
         limit: u64,
+        /// The size the server announced in `Content-Length`, if it did.
         declared: Option<u64>,
     },
     /// The response body could not be decoded as the expected JSON shape.
     #[error("cannot decode the response from {url}: {message}")]
-    Decode { url: String, message: String },
+    Decode {
+        /// The request URL, token redacted.
+        url: String,
+        /// Why: serde's message (field and position), or a paging fault such as a repeated `next`.
+        message: String,
+    },
     /// The base URL is not usable.
     #[error("invalid base URL \"{url}\": {message}")]
-    BaseUrl { url: String, message: String },
+    BaseUrl {
+        /// The URL as given.
+        url: String,
+        /// Why it cannot be used.
+        message: String,
+    },
     /// A caller-side mistake detected before anything was sent.
     #[error("invalid {what}: {message}")]
-    InvalidArgument { what: String, message: String },
+    InvalidArgument {
+        /// What was wrong, e.g. `dateFrom`.
+        what: String,
+        /// Why it is rejected.
+        message: String,
+    },
     /// Writing downloaded bytes to the caller's sink failed.
     #[error("cannot write the body of {url}: {source}")]
     Write {
+        /// The request URL, token redacted.
         url: String,
+        /// The I/O error of the sink.
         #[source]
         source: std::io::Error,
     },

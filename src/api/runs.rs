@@ -5,9 +5,6 @@
 //!
 //! Must not know: HTTP (the client methods live in `delivery`).
 
-// TODO(issue 15 item 6): document the public items below, then delete this allow.
-#![allow(missing_docs)]
-
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
@@ -17,11 +14,15 @@ use super::lenient::{string_opt, u64_opt};
 /// Status of a data-product run (also of a 202 download body).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum RunStatus {
+    /// `queued`: waiting for a worker.
     Queued,
     /// `running`, `data product running`, …
     Running,
+    /// `complete`: every file has been generated.
     Complete,
+    /// `cancelled`: stopped by `cancel`.
     Cancelled,
+    /// `error`: the run failed on ONC's side.
     Error,
     /// Anything else, as sent (treat as in progress).
     Other(String),
@@ -91,9 +92,12 @@ impl Serialize for RunStatus {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RunInfo {
+    /// `dpRunId`: the run's id, passed to `download`.
     pub dp_run_id: RunId,
+    /// `fileCount`: files generated so far (0 while running; 0 when absent).
     #[serde(default, deserialize_with = "u64_zero")]
     pub file_count: u64,
+    /// `status`: where the run is (`queued`, `data product running`, `complete`, …).
     #[serde(default)]
     pub status: RunStatus,
     /// Other members (e.g. a queue position, if ONC ever sends one).
@@ -108,7 +112,9 @@ fn u64_zero<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
 /// The `run` answer: HTTP 202 while in progress, 200 when complete.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunResponse {
+    /// The HTTP status: 202 while in progress, 200 when complete.
     pub http_status: u16,
+    /// One entry per run of the request.
     pub runs: Vec<RunInfo>,
 }
 
@@ -131,10 +137,15 @@ impl RunResponse {
 /// `searchHdrStatus` of the `status` service.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SearchHdrStatus {
+    /// `OPEN`: requested, not run to completion yet.
     Open,
+    /// `COMPLETED` (also `COMPLETE`): the run has finished.
     Completed,
+    /// `CANCELLED` (also `CANCELED`).
     Cancelled,
+    /// `ERROR` or `FAILED`.
     Error,
+    /// Any other value, trimmed, as sent.
     Other(String),
 }
 
@@ -153,10 +164,15 @@ impl SearchHdrStatus {
 /// The `status` answer (shape only partly documented; everything else is in `extra`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RequestStatus {
+    /// `searchHdrStatus`, when sent.
     pub search_hdr_status: Option<SearchHdrStatus>,
+    /// `description`, when sent.
     pub description: Option<String>,
+    /// `modifyDate`: last change, as ONC's text, when sent.
     pub modify_date: Option<String>,
+    /// `status`, as sent, when present.
     pub status: Option<String>,
+    /// Every other member of the answer.
     pub extra: Map<String, Value>,
 }
 

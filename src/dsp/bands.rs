@@ -20,7 +20,9 @@
 /// Band edges and centres in Hz: band `i` spans `[limits[i], limits[i+1])`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Bands {
+    /// Band edges, Hz, increasing (one more than the bands).
     pub limits: Vec<f64>,
+    /// Band centre frequencies, Hz.
     pub centres: Vec<f64>,
 }
 
@@ -30,6 +32,7 @@ impl Bands {
         self.centres.len()
     }
 
+    /// True when there are no bands.
     pub fn is_empty(&self) -> bool {
         self.centres.is_empty()
     }
@@ -169,10 +172,12 @@ impl BandMap {
         }
     }
 
+    /// Number of bands (as many as the [`Bands`] it was built from).
     pub fn len(&self) -> usize {
         self.bands.len()
     }
 
+    /// True when there are no bands.
     pub fn is_empty(&self) -> bool {
         self.bands.is_empty()
     }

@@ -8,9 +8,6 @@
 //!
 //! Must not know: files (a calibration table arrives as text), output formats.
 
-// TODO(issue 15 item 6): document the public items below, then delete this allow.
-#![allow(missing_docs)]
-
 use super::{DspError, Scaling};
 
 /// Linear values below this are clamped before taking dB (−300 dB), so an all-zero input yields
@@ -24,13 +21,17 @@ pub enum Calibration {
     FullScale,
     /// A flat hydrophone sensitivity in dB re 1 V/µPa and the full-scale voltage.
     Flat {
+        /// Receive sensitivity, dB re 1 V/µPa.
         sensitivity_db: f64,
+        /// Volts that a sample value of 1.0 (full scale) stands for.
         full_scale_volts: f64,
     },
     /// Sensitivity (Hz, dB re 1 V/µPa) pairs, interpolated linearly in frequency and held
     /// constant beyond the first and last points; and the full-scale voltage.
     Curve {
+        /// (frequency in Hz, sensitivity in dB re 1 V/µPa), frequencies strictly increasing.
         points: Vec<(f64, f64)>,
+        /// Volts that a sample value of 1.0 (full scale) stands for.
         full_scale_volts: f64,
     },
 }

@@ -14,9 +14,6 @@
 //! linear until [`level`] turns them into dB; the float64 STFT reproduces scipy's float64
 //! numbers, the float32 one is for speed.
 
-// TODO(issue 15 item 6): document the public items below, then delete this allow.
-#![allow(missing_docs)]
-
 mod bands;
 mod error;
 mod level;
@@ -36,8 +33,11 @@ pub use window::bessel_i0;
 /// Window functions (periodic, as scipy's `get_window` defaults).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Window {
+    /// Hann (scipy `"hann"`).
     Hann,
+    /// Hamming (scipy `"hamming"`).
     Hamming,
+    /// Blackman (scipy `"blackman"`).
     Blackman,
     /// Kaiser with shape parameter beta.
     Kaiser(f64),
@@ -61,7 +61,9 @@ pub struct StftParams {
     pub win_length: usize,
     /// Hop between frame starts in samples (nperseg − noverlap).
     pub hop: usize,
+    /// Window function applied to each frame.
     pub window: Window,
+    /// PSD scaling: per hertz (`Density`) or total power (`Spectrum`).
     pub scaling: Scaling,
 }
 

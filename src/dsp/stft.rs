@@ -8,9 +8,6 @@
 //!
 //! Must not know: files, decoding, dB, output formats.
 
-// TODO(issue 15 item 6): document the public items below, then delete this allow.
-#![allow(missing_docs)]
-
 use std::sync::Arc;
 
 use realfft::num_complex::Complex;
@@ -291,6 +288,7 @@ pub struct WelchMean {
 }
 
 impl WelchMean {
+    /// An empty mean over `n_freq` frequency bins.
     pub fn new(n_freq: usize) -> Self {
         WelchMean {
             sum: vec![0.0; n_freq],

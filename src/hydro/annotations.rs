@@ -12,9 +12,6 @@
 //!
 //! Must not know: file syntax, HTTP, terminals.
 
-// TODO(issue 15 item 6): document the public items below, then delete this allow.
-#![allow(missing_docs)]
-
 use std::collections::BTreeSet;
 
 use jiff::tz::TimeZone;
@@ -32,11 +29,17 @@ use super::timeparse::parse_timezone;
 /// arguments). A field written in the file wins over these.
 #[derive(Debug, Clone)]
 pub struct CallerDefaults {
+    /// Padding before the event when `pad_before_seconds`/`pad_seconds` are absent.
     pub pad_before: Option<SignedDuration>,
+    /// Padding after the event when `pad_after_seconds`/`pad_seconds` are absent.
     pub pad_after: Option<SignedDuration>,
+    /// Whether to cut clips when `clip` is absent (`None`: clip whenever the annotation spans time).
     pub clip: Option<bool>,
+    /// Whether to fetch spectrograms when `download_spectrogram`/`spectrogram` is absent.
     pub spectrogram: Option<bool>,
+    /// Whether to fetch audio when `download_audio`/`audio` is absent.
     pub audio: Option<bool>,
+    /// Clip subfolder when `output_tag` is absent.
     pub tag: Option<String>,
     /// Format, downsample and `--option dpo_*` values; an annotation's own options win.
     pub hsd: HsdSettings,
@@ -62,6 +65,7 @@ impl Default for CallerDefaults {
 /// One resolved annotation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Annotation {
+    /// The hydrophone (`device_code`/`device`), e.g. `ICLISTENHF6324`.
     pub device: DeviceCode,
     /// Where it came from (file and entry; `field` is `None`).
     pub source: Location,
@@ -69,16 +73,25 @@ pub struct Annotation {
     pub anchor: Timestamp,
     /// The event end; equal to `anchor` for a lone timestamp.
     pub event_end: Timestamp,
+    /// Padding before the anchor (never negative).
     pub pad_before: SignedDuration,
+    /// Padding after the event end (never negative).
     pub pad_after: SignedDuration,
+    /// Fetch HSD spectrograms (`download_spectrogram`/`spectrogram`).
     pub spectrogram: bool,
+    /// Fetch archive audio (`download_audio`/`audio`).
     pub audio: bool,
+    /// Cut clips of exactly [`Annotation::interval`] (`clip`; defaults to true when the annotation spans time).
     pub clip: bool,
+    /// Free text (`label`/`description`), copied into the clip sidecar.
     pub label: Option<String>,
     /// Basename for clip outputs (`<device>_<YYYYmmddTHHMMSS of anchor>` unless given).
     pub output_name: String,
+    /// Subfolder of `clips/` for this annotation's outputs (`output_tag`).
     pub output_tag: Option<String>,
+    /// Spectrogram format, downsampling and `dpo_*` options, the annotation's own over the caller's.
     pub hsd: HsdSettings,
+    /// Which archive audio to fetch (`audio_extension`; default FLAC).
     pub audio_extension: AudioExtension,
 }
 

@@ -9,9 +9,6 @@
 //!
 //! Must not know: HTTP (a listing arrives as [`ListedFile`]s), decoding.
 
-// TODO(issue 15 item 6): document the public items below, then delete this allow.
-#![allow(missing_docs)]
-
 use std::collections::BTreeMap;
 
 use jiff::civil::DateTime;
@@ -24,13 +21,17 @@ use crate::api;
 /// The archive audio format to fetch for an annotation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub enum AudioExtension {
+    /// `.flac` (lossless; the default).
     #[default]
     Flac,
+    /// `.wav`.
     Wav,
+    /// `.mp3` (lossy).
     Mp3,
 }
 
 impl AudioExtension {
+    /// Parses `flac`, `wav` or `mp3` (any case, leading dot allowed).
     pub fn parse(value: &str) -> Result<AudioExtension> {
         match value
             .trim()
@@ -48,6 +49,7 @@ impl AudioExtension {
         }
     }
 
+    /// The extension without the dot, as ONC's `fileExtension` filter takes it.
     pub fn as_str(self) -> &'static str {
         match self {
             AudioExtension::Flac => "flac",
@@ -61,9 +63,13 @@ impl AudioExtension {
 /// plain listings give the name only).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListedFile {
+    /// `filename`: the archive file name.
     pub filename: String,
+    /// `dateFrom`: UTC start of the file's data, when listed with `returnOptions=all`.
     pub date_from: Option<Timestamp>,
+    /// `dateTo`: UTC end of the file's data, when listed.
     pub date_to: Option<Timestamp>,
+    /// Bytes of the download (uncompressed size), when listed.
     pub size: Option<u64>,
 }
 
@@ -81,6 +87,7 @@ impl From<&api::ArchiveFile> for ListedFile {
 }
 
 impl ListedFile {
+    /// A name-only row (plain listings).
     pub fn named(filename: &str) -> ListedFile {
         ListedFile {
             filename: filename.to_string(),
@@ -96,6 +103,7 @@ impl ListedFile {
 pub struct ArchiveName {
     /// Everything before `_<stamp>`: the device code.
     pub device: String,
+    /// The first (data start) stamp, UTC.
     pub start: Timestamp,
     /// The second stamp of the newer `<start>_<end>` form.
     pub end: Option<Timestamp>,
@@ -164,10 +172,12 @@ pub fn parse_archive_name(name: &str) -> Result<ArchiveName> {
 /// An archive file chosen for download, with its real time span.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceFile {
+    /// The archive file name, as `archivefile/download` takes it.
     pub filename: String,
     /// Real start (from the listing or the name) to the listing's `dateTo`, the name's end
     /// stamp, or the nominal 300 s.
     pub range: TimeRange,
+    /// Expected bytes of the download, when the listing gave them.
     pub size: Option<u64>,
 }
 

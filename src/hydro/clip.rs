@@ -17,9 +17,6 @@
 //!
 //! Must not know: file formats, decoding, HTTP.
 
-// TODO(issue 15 item 6): document the public items below, then delete this allow.
-#![allow(missing_docs)]
-
 use jiff::{SignedDuration, Timestamp};
 
 use super::error::{HydroError, Result};
@@ -28,18 +25,24 @@ use super::grid::{from_nanos, TimeRange, NANOS_PER_SECOND};
 /// A decoded audio file's timing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AudioSource {
+    /// The file name, for messages and sidecars.
     pub name: String,
     /// The real start of the first sample.
     pub start: Timestamp,
+    /// Samples per second, Hz.
     pub sample_rate: u32,
+    /// Samples per channel in the file.
     pub samples: u64,
 }
 
 /// A spectrogram file's timing: one centre time per column, in order, and the column width.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SpectSource {
+    /// The file name, for messages and sidecars.
     pub name: String,
+    /// Centre time of each column (UTC), increasing.
     pub column_times: Vec<Timestamp>,
+    /// Width of one column, seconds.
     pub column_seconds: f64,
 }
 
@@ -66,18 +69,23 @@ pub fn even_column_times(
 pub struct Piece {
     /// Index of the source in the slice given to the planner.
     pub source: usize,
+    /// The source's file name.
     pub name: String,
+    /// First sample or column taken.
     pub first: u64,
+    /// One past the last sample or column taken.
     pub end: u64,
     /// The time the piece covers.
     pub range: TimeRange,
 }
 
 impl Piece {
+    /// Samples or columns in the piece.
     pub fn len(&self) -> u64 {
         self.end - self.first
     }
 
+    /// True when the piece takes nothing.
     pub fn is_empty(&self) -> bool {
         self.end == self.first
     }
@@ -86,6 +94,7 @@ impl Piece {
 /// How a clip is put together.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClipAssembly {
+    /// The interval the annotation asked for.
     pub requested: TimeRange,
     /// In time order.
     pub pieces: Vec<Piece>,
@@ -113,6 +122,7 @@ impl ClipAssembly {
         })
     }
 
+    /// True when the pieces cover the whole requested interval.
     pub fn is_complete(&self) -> bool {
         self.gaps.is_empty() && !self.pieces.is_empty()
     }

@@ -7,9 +7,6 @@
 //!
 //! Must not know: HTTP, the engine, terminals.
 
-// TODO(issue 15 item 6): document the public items below, then delete this allow.
-#![allow(missing_docs)]
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -31,25 +28,39 @@ const DATENUM_EPOCH: f64 = 719_529.0;
 /// What can stop one clip.
 #[derive(Debug, thiserror::Error)]
 pub enum ClipCutError {
+    /// Creating, writing or renaming an output file failed.
     #[error("{what} {path}: {source}")]
     Io {
+        /// What was being done, e.g. "cannot create folder for".
         what: &'static str,
+        /// The file or folder.
         path: PathBuf,
+        /// The operating system's error.
         source: std::io::Error,
     },
+    /// Reading a MAT source or writing the FLAC/NPZ clip failed.
     #[error(transparent)]
     Media(#[from] media::MediaError),
+    /// An audio source could not be decoded.
     #[error(transparent)]
     Decode(#[from] media::DecodeError),
+    /// The source files do not fit the clip (e.g. sample rates differ).
     #[error(transparent)]
     Plan(#[from] HydroError),
     /// A source file whose content does not fit (missing field, bad shape).
     #[error("{file}: {reason}")]
-    Source { file: PathBuf, reason: String },
+    Source {
+        /// The source file.
+        file: PathBuf,
+        /// What does not fit, e.g. "no numeric SpectData.PSD".
+        reason: String,
+    },
     /// A sidecar could not be turned into JSON (nothing is written then).
     #[error("cannot write the sidecar {path} as JSON: {source}")]
     Json {
+        /// The sidecar that was to be written.
         path: PathBuf,
+        /// serde's error.
         source: serde_json::Error,
     },
 }
@@ -57,7 +68,9 @@ pub enum ClipCutError {
 /// A half-open interval as printed in sidecars.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Interval {
+    /// Inclusive start, `YYYY-MM-DDTHH:MM:SS.sssZ` (UTC).
     pub start: String,
+    /// Exclusive end, same format.
     pub end: String,
 }
 
@@ -77,11 +90,15 @@ pub struct ProductRecord {
     pub file: Option<String>,
     /// From the first taken sample/column to the end of the last; absent when nothing covered.
     pub achieved: Option<Interval>,
+    /// Names of the source files used, in time order.
     pub sources: Vec<String>,
+    /// Stretches of the requested interval no source covered.
     pub gaps: Vec<Interval>,
     /// Samples (audio) or columns (spectrogram) written.
     pub units: u64,
+    /// Audio sample rate, Hz (audio only).
     pub sample_rate: Option<u32>,
+    /// Bits per sample of the FLAC clip (audio only).
     pub bits_per_sample: Option<u32>,
     /// How interior gaps appear in the file.
     pub gap_handling: &'static str,
@@ -90,10 +107,15 @@ pub struct ProductRecord {
 /// The JSON sidecar beside a clip.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Sidecar {
+    /// The hydrophone's device code.
     pub device: String,
+    /// The annotation's `label`, else its output name.
     pub label: String,
+    /// The interval the annotation asked for.
     pub requested: Interval,
+    /// The audio clip; `None` when audio was not asked for.
     pub audio: Option<ProductRecord>,
+    /// The spectrogram clip; `None` when not asked for.
     pub spectrogram: Option<ProductRecord>,
 }
 
@@ -437,6 +459,7 @@ pub fn cut_clip(layout: &OutputLayout, clip: &ClipPlan) -> Result<Sidecar, ClipC
 /// Clip counts for `summary.json`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ClipsSummary {
+    /// Clips in the plan.
     pub planned: u64,
     /// Clips whose every product covers the requested interval.
     pub complete: u64,

@@ -3,9 +3,6 @@
 //!
 //! Must not know: how errors are shown (the CLI adds colour, context and exit codes).
 
-// TODO(issue 15 item 6): document the public items below, then delete this allow.
-#![allow(missing_docs)]
-
 use std::fmt;
 
 /// Where in an annotation file a problem sits.
@@ -34,35 +31,75 @@ impl fmt::Display for Location {
 pub enum HydroError {
     /// A time value that none of the accepted forms matches.
     #[error("cannot read time {input:?}: {reason}")]
-    InvalidTime { input: String, reason: String },
+    InvalidTime {
+        /// The text as given.
+        input: String,
+        /// Why no accepted form matches.
+        reason: String,
+    },
 
     /// A timezone name or offset that is not known.
     #[error("unknown timezone {input:?}: {reason}")]
-    InvalidTimezone { input: String, reason: String },
+    InvalidTimezone {
+        /// The name or offset as given.
+        input: String,
+        /// Why it is rejected.
+        reason: String,
+    },
 
     /// A bad value inside an annotation file.
     #[error("{at}: {message}")]
-    Annotation { at: Location, message: String },
+    Annotation {
+        /// The file, entry and field at fault.
+        at: Location,
+        /// What is wrong with the value.
+        message: String,
+    },
 
     /// The annotation file cannot be read or is not JSON/CSV at all.
     #[error("{file}: {message}")]
-    AnnotationFile { file: String, message: String },
+    AnnotationFile {
+        /// The file as the user named it.
+        file: String,
+        /// Why it cannot be read.
+        message: String,
+    },
 
     /// A bad command argument or planning parameter (`--count 0`, a negative pad, …).
     #[error("invalid {name}: {message}")]
-    InvalidArgument { name: String, message: String },
+    InvalidArgument {
+        /// What it concerns, e.g. `audio extension` or `clip source`.
+        name: String,
+        /// Why the value is rejected.
+        message: String,
+    },
 
     /// The plan would hold more windows than anyone should ask for in one go.
     #[error("the plan would hold {count} windows (limit {limit}); narrow the time range")]
-    TooManyWindows { count: u128, limit: u64 },
+    TooManyWindows {
+        /// Windows the plan would hold.
+        count: u128,
+        /// The most allowed in one plan.
+        limit: u64,
+    },
 
     /// A data-product option that is malformed or has a value ONC does not accept.
     #[error("invalid data product option {option:?}: {message}")]
-    InvalidOption { option: String, message: String },
+    InvalidOption {
+        /// The option's name, e.g. `dpo_hydrophoneChannel`.
+        option: String,
+        /// Why the value is rejected (ONC's allowed values included).
+        message: String,
+    },
 
     /// An archive file name without the `YYYYMMDDTHHMMSS.sssZ` start time.
     #[error("cannot read archive file name {name:?}: {reason}")]
-    FileName { name: String, reason: String },
+    FileName {
+        /// The file name.
+        name: String,
+        /// What is missing or malformed.
+        reason: String,
+    },
 }
 
 impl HydroError {

@@ -7,9 +7,6 @@
 //!
 //! Must not know: HTTP (the engine turns [`HsdOrder::parameters`] into a request), files.
 
-// TODO(issue 15 item 6): document the public items below, then delete this allow.
-#![allow(missing_docs)]
-
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -76,6 +73,7 @@ pub enum SpectrogramFormat {
 }
 
 impl SpectrogramFormat {
+    /// Parses `mat` or `png` (any case).
     pub fn parse(value: &str) -> Result<SpectrogramFormat> {
         match value.trim().to_ascii_lowercase().as_str() {
             "mat" => Ok(SpectrogramFormat::Mat),
@@ -127,6 +125,7 @@ const KNOWN: &[(&str, Option<&[&str]>)] = &[
 const IGNORED_BY_ONC: &[&str] = &["dpo_spectrogramWindowLengthSec", "dpo_spectrogramOverlap"];
 
 impl DpoOptions {
+    /// No options.
     pub fn new() -> DpoOptions {
         DpoOptions::default()
     }
@@ -173,14 +172,17 @@ impl DpoOptions {
         self.insert(k, v)
     }
 
+    /// The value of option `key`, e.g. `dpo_hydrophoneChannel`.
     pub fn get(&self, key: &str) -> Option<&str> {
         self.0.get(key).map(String::as_str)
     }
 
+    /// Every option as `(name, value)`, sorted by name.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
 
+    /// True when no option is set.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
@@ -226,7 +228,9 @@ fn check_value(
 /// Everything about an HSD order except device and time: orders are merged only when these match.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct HsdSettings {
+    /// MAT data or PNG image (the `extension`).
     pub format: SpectrogramFormat,
+    /// `dpo_spectralDataDownsample`: full resolution, one-minute averages or plot resolution.
     pub downsample: Downsample,
     /// User options; they override the defaults above (as in the Python tool).
     pub options: DpoOptions,
@@ -246,8 +250,11 @@ impl HsdSettings {
 /// the product settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HsdOrder {
+    /// The hydrophone.
     pub device: DeviceCode,
+    /// Whole grid windows, half-open `[start, end)`, UTC.
     pub range: TimeRange,
+    /// Format, downsample and options.
     pub settings: HsdSettings,
 }
 

@@ -14,9 +14,6 @@
 //!
 //! Must not know: how files are written (atomic temp-and-rename is the writer's job), HTTP.
 
-// TODO(issue 15 item 6): document the public items below, then delete this allow.
-#![allow(missing_docs)]
-
 use std::path::{Path, PathBuf};
 
 use super::error::{HydroError, Result};
@@ -45,24 +42,31 @@ pub struct OutputLayout {
 /// The files one clip produces.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClipPaths {
+    /// `clips/[<tag>/]<output_name>_spec.npz`; `None` when no spectrogram was asked for.
     pub spectrogram: Option<PathBuf>,
+    /// `clips/[<tag>/]<output_name>_audio.flac`; `None` when no audio was asked for.
     pub audio: Option<PathBuf>,
+    /// `clips/[<tag>/]<output_name>.json`.
     pub sidecar: PathBuf,
 }
 
 impl OutputLayout {
+    /// The layout under `root` (the `--out` folder).
     pub fn new(root: impl Into<PathBuf>) -> OutputLayout {
         OutputLayout { root: root.into() }
     }
 
+    /// The `--out` folder.
     pub fn root(&self) -> &Path {
         &self.root
     }
 
+    /// `<root>/<DEVICE>/hsd`: HSD spectrograms as ONC names them.
     pub fn hsd_dir(&self, device: &DeviceCode) -> PathBuf {
         self.root.join(hsd_folder(device))
     }
 
+    /// `<root>/<DEVICE>/audio`: archive audio as archived.
     pub fn audio_dir(&self, device: &DeviceCode) -> PathBuf {
         self.root.join(audio_folder(device))
     }

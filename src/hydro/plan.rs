@@ -10,9 +10,6 @@
 //!
 //! Must not know: HTTP, terminals, file layout.
 
-// TODO(issue 15 item 6): document the public items below, then delete this allow.
-#![allow(missing_docs)]
-
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
@@ -27,31 +24,43 @@ use super::sampling::Burst;
 /// One HSD order and how many grid windows it covers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlannedRequest {
+    /// The order: device, range and settings.
     pub order: HsdOrder,
+    /// 5-minute grid windows it covers.
     pub windows: usize,
 }
 
 /// Contiguous windows of archive audio to list and fetch for one device.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AudioSpan {
+    /// The hydrophone.
     pub device: DeviceCode,
+    /// Which audio files to fetch.
     pub extension: AudioExtension,
+    /// Whole grid windows, half-open, UTC.
     pub range: TimeRange,
+    /// 5-minute grid windows it covers.
     pub windows: usize,
 }
 
 /// A clip to cut from downloaded files.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClipPlan {
+    /// The annotation's label, else the output name; copied into the sidecar.
     pub label: String,
+    /// The hydrophone.
     pub device: DeviceCode,
     /// The requested half-open interval.
     pub range: TimeRange,
     /// Output basename (unique per device within a plan).
     pub output_name: String,
+    /// Subfolder of `clips/`, if any.
     pub output_tag: Option<String>,
+    /// Cut a spectrogram clip.
     pub spectrogram: bool,
+    /// Cut an audio clip.
     pub audio: bool,
+    /// The annotation the clip comes from (for messages).
     pub source: Location,
 }
 
@@ -64,6 +73,7 @@ pub struct Plan {
     pub requests: Vec<PlannedRequest>,
     /// Archive audio to fetch.
     pub audio: Vec<AudioSpan>,
+    /// Clips to cut once the files are in.
     pub clips: Vec<ClipPlan>,
     /// Things the user should know (e.g. fewer windows than asked for).
     pub notes: Vec<String>,
@@ -198,6 +208,7 @@ impl PlanBuilder {
         self.notes.push(text.into());
     }
 
+    /// Merges contiguous windows into requests (at most the per-request limit each) and returns the plan.
     pub fn build(self) -> Plan {
         let k = self.per_request;
         let mut requests = Vec::new();

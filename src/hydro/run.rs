@@ -7,9 +7,6 @@
 //!
 //! Must not know: terminals, command-line flags (the CLI hands in the engine and a reporter).
 
-// TODO(issue 15 item 6): document the public items below, then delete this allow.
-#![allow(missing_docs)]
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -36,18 +33,28 @@ pub enum RunError {
     Engine(#[from] EngineError),
     /// Listing the archive failed.
     #[error("listing the archive files of {device}: {message}")]
-    Listing { device: String, message: String },
+    Listing {
+        /// The hydrophone's device code.
+        device: String,
+        /// The client's error, token redacted.
+        message: String,
+    },
     /// The summary could not be turned into JSON (nothing is written then).
     #[error("cannot write {path} as JSON: {source}")]
     Json {
+        /// The file that was to be written.
         path: PathBuf,
+        /// serde's error.
         source: serde_json::Error,
     },
     /// Local file-system trouble.
     #[error("{what} {path}: {source}")]
     Io {
+        /// What was being done, e.g. "cannot write".
         what: &'static str,
+        /// The file or folder.
         path: PathBuf,
+        /// The operating system's error.
         source: std::io::Error,
     },
 }

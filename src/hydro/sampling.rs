@@ -10,16 +10,15 @@
 //!
 //! Must not know: ONC requests, annotation files, terminals.
 
-// TODO(issue 15 item 6): document the public items below, then delete this allow.
-#![allow(missing_docs)]
-
 use super::error::{HydroError, Result};
 use super::grid::{window_span, TimeRange, Window};
 
 /// A run of `len` contiguous grid windows starting at `first`: one ONC request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Burst {
+    /// The first window.
     pub first: Window,
+    /// Windows in the burst (at least 1).
     pub len: usize,
 }
 
@@ -39,13 +38,16 @@ impl Burst {
 /// The result of [`sample`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sampled {
+    /// The bursts, in time order.
     pub bursts: Vec<Burst>,
     /// How many windows the range holds.
     pub available: usize,
+    /// How many windows were asked for (N).
     pub requested: usize,
 }
 
 impl Sampled {
+    /// Windows planned (the sum of the burst lengths).
     pub fn total(&self) -> usize {
         self.bursts.iter().map(|b| b.len).sum()
     }

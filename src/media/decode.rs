@@ -8,9 +8,6 @@
 //!
 //! Must not know: spectrograms, network, annotations.
 
-// TODO(issue 15 item 6): document the public items below, then delete this allow.
-#![allow(missing_docs)]
-
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::Path;
@@ -28,11 +25,14 @@ const WAV_BLOCK_FRAMES: usize = 16_384;
 /// The container of an audio file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AudioFormat {
+    /// FLAC (`fLaC` magic).
     Flac,
+    /// RIFF/WAVE (PCM or IEEE float).
     Wav,
 }
 
 impl AudioFormat {
+    /// `"FLAC"` or `"WAV"`, for messages.
     pub fn name(self) -> &'static str {
         match self {
             AudioFormat::Flac => "FLAC",
@@ -44,7 +44,9 @@ impl AudioFormat {
 /// What a decoder knows before reading samples.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AudioInfo {
+    /// The container.
     pub format: AudioFormat,
+    /// Samples per second per channel, Hz.
     pub sample_rate: u32,
     /// Bits per sample of the stored data (e.g. 24); 32 for float WAV.
     pub bits_per_sample: u32,
@@ -57,18 +59,31 @@ pub struct AudioInfo {
 /// Errors while reading audio; each names the file.
 #[derive(Debug, thiserror::Error)]
 pub enum DecodeError {
+    /// The file cannot be opened or read.
     #[error("{path}: cannot read: {source}")]
     Io {
+        /// The file.
         path: String,
+        /// The operating system's error.
         #[source]
         source: std::io::Error,
     },
+    /// The file starts with neither `fLaC` nor `RIFF…WAVE`.
     #[error("{path}: not a FLAC or WAV file (it starts with {magic:?})")]
-    UnknownFormat { path: String, magic: String },
+    UnknownFormat {
+        /// The file.
+        path: String,
+        /// Its first (up to 12) bytes, as lossy text.
+        magic: String,
+    },
+    /// The header or a frame is broken or truncated, or uses a layout not read here.
     #[error("{path}: malformed {format}: {reason}")]
     Malformed {
+        /// The file.
         path: String,
+        /// `"FLAC"` or `"WAV"`.
         format: &'static str,
+        /// What is wrong, from the decoder.
         reason: String,
     },
 }

@@ -3,9 +3,6 @@
 //!
 //! Must not know: network, annotations, how callers report errors.
 
-// TODO(issue 15 item 6): document the public items below, then delete this allow.
-#![allow(missing_docs)]
-
 use std::path::PathBuf;
 
 /// An error while reading or writing a media file.
@@ -14,37 +11,52 @@ pub enum MediaError {
     /// Opening, writing, syncing or renaming a file failed.
     #[error("{}: I/O error: {source}", .file.display())]
     Io {
+        /// The file (or the in-memory pseudo name).
         file: PathBuf,
+        /// The operating system's error.
         #[source]
         source: std::io::Error,
     },
     /// The caller asked for something the format cannot hold (bad bit depth, ragged data…).
     #[error("{}: invalid {field}: {reason}", .file.display())]
     Invalid {
+        /// The file that was to be written.
         file: PathBuf,
+        /// The offending input, e.g. `matrix dims`.
         field: &'static str,
+        /// Why it cannot be written.
         reason: String,
     },
     /// An encoder or decoder library reported an error.
     #[error("{}: {format} error: {reason}", .file.display())]
     Codec {
+        /// The file.
         file: PathBuf,
+        /// The format, e.g. `FLAC`.
         format: &'static str,
+        /// The library's message.
         reason: String,
     },
     /// The file is not a well-formed file of the expected format.
     #[error("{}: malformed {format} at byte {offset}: {reason}", .file.display())]
     Malformed {
+        /// The file.
         file: PathBuf,
+        /// The format expected, e.g. `MAT`.
         format: &'static str,
+        /// Byte offset where the problem was found.
         offset: u64,
+        /// What is wrong there.
         reason: String,
     },
     /// The file is well formed but uses a feature we do not read (e.g. MAT v7.3/HDF5).
     #[error("{}: unsupported {format}: {reason}", .file.display())]
     Unsupported {
+        /// The file.
         file: PathBuf,
+        /// The format, e.g. `MAT`.
         format: &'static str,
+        /// The feature not read, e.g. a v7.3 (HDF5) file.
         reason: String,
     },
 }

@@ -10,9 +10,6 @@
 //! Must not know: network, annotations, where the samples come from. Decoding lives in
 //! `decode.rs`.
 
-// TODO(issue 15 item 6): document the public items below, then delete this allow.
-#![allow(missing_docs)]
-
 use std::io::{Cursor, Write};
 use std::path::Path;
 
@@ -24,6 +21,7 @@ pub const FLAC_SETTING: &str = "flac-codec Options::fast()";
 /// The layout of the samples handed to the FLAC writer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FlacSpec {
+    /// Samples per second per channel, Hz.
     pub sample_rate: u32,
     /// 16 or 24.
     pub bits_per_sample: u32,

@@ -13,9 +13,6 @@
 //!
 //! Must not know: network, annotations, what the variables mean (HSD layout lives with callers).
 
-// TODO(issue 15 item 6): document the public items below, then delete this allow.
-#![allow(missing_docs)]
-
 use std::io::Write;
 use std::path::Path;
 
@@ -100,9 +97,11 @@ impl MatMatrix {
         Self::row(vec![x])
     }
 
+    /// The dimensions, rows first (at least two).
     pub fn dims(&self) -> &[usize] {
         &self.dims
     }
+    /// Rows (the first dimension).
     pub fn rows(&self) -> usize {
         self.dims[0]
     }
@@ -114,6 +113,7 @@ impl MatMatrix {
     pub fn data(&self) -> &[f64] {
         &self.data
     }
+    /// The column-major values, moved out.
     pub fn into_data(self) -> Vec<f64> {
         self.data
     }
@@ -129,9 +129,11 @@ impl MatMatrix {
 /// One MATLAB value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum MatValue {
+    /// A real numeric matrix (every numeric class is read as f64; written as `double`).
     Matrix(MatMatrix),
     /// A char array; multi-row char matrices are read as rows joined by `'\n'`.
     Char(String),
+    /// A 1 × 1 struct.
     Struct(MatStruct),
     /// Read only: a value of a class we do not decode (cell, sparse, object, complex, struct
     /// array…), described by its class; writing it is an error.
@@ -139,18 +141,21 @@ pub enum MatValue {
 }
 
 impl MatValue {
+    /// The matrix, if this is one.
     pub fn as_matrix(&self) -> Option<&MatMatrix> {
         match self {
             MatValue::Matrix(m) => Some(m),
             _ => None,
         }
     }
+    /// The text, if this is a char array.
     pub fn as_str(&self) -> Option<&str> {
         match self {
             MatValue::Char(s) => Some(s),
             _ => None,
         }
     }
+    /// The struct, if this is one.
     pub fn as_struct(&self) -> Option<&MatStruct> {
         match self {
             MatValue::Struct(s) => Some(s),
@@ -194,10 +199,12 @@ impl From<MatStruct> for MatValue {
 /// A scalar (1 × 1) struct: ordered named fields. Also used for a file's top-level variables.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct MatStruct {
+    /// Field names and values, in file order.
     pub fields: Vec<(String, MatValue)>,
 }
 
 impl MatStruct {
+    /// A struct without fields.
     pub fn new() -> Self {
         Self::default()
     }
@@ -214,6 +221,7 @@ impl MatStruct {
             None => self.fields.push((name.to_string(), value)),
         }
     }
+    /// The field called `name`.
     pub fn get(&self, name: &str) -> Option<&MatValue> {
         self.fields.iter().find(|(n, _)| n == name).map(|(_, v)| v)
     }

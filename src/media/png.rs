@@ -7,19 +7,21 @@
 //!
 //! Must not know: how the dB values were computed, files (the caller writes the bytes).
 
-// TODO(issue 15 item 6): document the public items below, then delete this allow.
-#![allow(missing_docs)]
-
 use image::codecs::png::{CompressionType, FilterType, PngEncoder};
 use image::{ExtendedColorType, ImageEncoder, Rgb, RgbImage};
 
 /// A spectrogram to draw: dB values frame-major (`db[t * n_freq + f]`) with their axes.
 #[derive(Debug, Clone, Copy)]
 pub struct SpectrogramImage<'a> {
+    /// Levels in dB, `n_time × n_freq`, frame-major.
     pub db: &'a [f32],
+    /// Frequency bins per frame.
     pub n_freq: usize,
+    /// Frames.
     pub n_time: usize,
+    /// Centre frequency of each bin, Hz (`n_freq` values).
     pub frequency_hz: &'a [f64],
+    /// Time of each frame, seconds from the start (`n_time` values).
     pub time_s: &'a [f64],
     /// Colour-bar label, e.g. `dB re 1 µPa²/Hz`.
     pub unit: &'a str,
@@ -32,6 +34,7 @@ pub struct SpectrogramImage<'a> {
 pub struct PngOptions {
     /// Plot area size in pixels (axes, labels and colour bar come on top).
     pub plot_width: u32,
+    /// Plot area height in pixels.
     pub plot_height: u32,
     /// Fixed colour range in dB; `None` picks the 1st–99.9th percentile of the data.
     pub clim: Option<(f32, f32)>,
@@ -60,8 +63,10 @@ impl Default for PngOptions {
 /// Errors while drawing or encoding.
 #[derive(Debug, thiserror::Error)]
 pub enum PngError {
+    /// The data do not fit the declared shape (lengths of `db` or the axes), or the colour range is empty.
     #[error("cannot draw spectrogram: {0}")]
     Shape(String),
+    /// The PNG encoder failed.
     #[error("cannot encode PNG: {0}")]
     Encode(#[from] image::ImageError),
 }

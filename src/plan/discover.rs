@@ -6,9 +6,6 @@
 //!
 //! Must not know: how the workbook is laid out (it produces [`PlanRow`]s and [`Offerings`]).
 
-// TODO(issue 15 item 6): document the public items below, then delete this allow.
-#![allow(missing_docs)]
-
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use jiff::Timestamp;
@@ -32,8 +29,11 @@ use crate::api::{
 pub struct DiscoveryFilters {
     /// Root of the location tree to search below; `None` = everywhere.
     pub location: Option<LocationCode>,
+    /// `deviceCategoryCode` filter, e.g. `HYDROPHONE`; `None` = any.
     pub device_category: Option<DeviceCategoryCode>,
+    /// `deviceCode` filter; `None` = any device.
     pub device: Option<DeviceCode>,
+    /// `propertyCode` filter; `None` = any property.
     pub property: Option<PropertyCode>,
     /// Products to keep (empty = all).
     pub products: Vec<DataProductCode>,
@@ -41,14 +41,18 @@ pub struct DiscoveryFilters {
     pub extensions: Vec<String>,
     /// The period `[from, to)`.
     pub from: Timestamp,
+    /// Exclusive end of the period (UTC).
     pub to: Timestamp,
+    /// Which request sheets to write.
     pub method: Method,
 }
 
 /// What the walk found: rows for the chosen sheets and everything the sources offer.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Discovered {
+    /// One row per deployment × product × extension, for the chosen sheets.
     pub rows: Vec<PlanRow>,
+    /// What each source offers, for validating edits later.
     pub offerings: Offerings,
     /// Deployments in the period (after the location filter).
     pub deployments: usize,
@@ -57,7 +61,9 @@ pub struct Discovered {
 /// What `--append` did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct PlanSummary {
+    /// Rows appended (deployments not already in the workbook).
     pub rows_added: usize,
+    /// Rows that were already in the workbook and stay as they were.
     pub rows_kept: usize,
 }
 

@@ -3,9 +3,6 @@
 //!
 //! Must not know: how problems are printed (that is the CLI's business).
 
-// TODO(issue 15 item 6): document the public items below, then delete this allow.
-#![allow(missing_docs)]
-
 use std::path::PathBuf;
 
 use crate::api::ApiError;
@@ -16,27 +13,52 @@ pub enum PlanError {
     /// A discovery call failed.
     #[error("discovery failed while {context}: {source}")]
     Discovery {
+        /// What the walk was doing, e.g. "listing deployments".
         context: String,
+        /// The client's error.
         #[source]
         source: ApiError,
     },
     /// A filter given on the command line is unusable.
     #[error("invalid filter {field}: {message}")]
-    Filter { field: String, message: String },
+    Filter {
+        /// The flag at fault, e.g. `--location`.
+        field: String,
+        /// Why it is rejected.
+        message: String,
+    },
     /// Writing the workbook failed.
     #[error("cannot write workbook {path}: {message}")]
-    Write { path: PathBuf, message: String },
+    Write {
+        /// The workbook being written.
+        path: PathBuf,
+        /// Why it failed.
+        message: String,
+    },
     /// The workbook cannot be opened or is not an .xlsx file.
     #[error("cannot read workbook {path}: {message}")]
-    Read { path: PathBuf, message: String },
+    Read {
+        /// The workbook being read.
+        path: PathBuf,
+        /// Why it cannot be read.
+        message: String,
+    },
     /// A required sheet is missing.
     #[error("workbook {path} has no sheet named '{sheet}'")]
-    MissingSheet { path: PathBuf, sheet: String },
+    MissingSheet {
+        /// The workbook.
+        path: PathBuf,
+        /// The sheet's expected name, e.g. `Configuration`.
+        sheet: String,
+    },
     /// File-system failure.
     #[error("{context} {path}: {source}")]
     Io {
+        /// What was being done, e.g. "cannot create the folder of".
         context: &'static str,
+        /// The file or folder at fault.
         path: PathBuf,
+        /// The operating system's error.
         #[source]
         source: std::io::Error,
     },

@@ -4,9 +4,6 @@
 //!
 //! Must not know: how a workbook is laid out on disk, or how rows become downloads.
 
-// TODO(issue 15 item 6): document the public items below, then delete this allow.
-#![allow(missing_docs)]
-
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
@@ -171,26 +168,47 @@ impl fmt::Display for SheetKind {
 /// A column of a request sheet, with the seed's header text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Column {
+    /// `locationCode`.
     LocationCode,
+    /// `locationName`.
     LocationName,
+    /// `deviceCategoryCode`.
     DeviceCategoryCode,
+    /// `deviceCategoryName`.
     DeviceCategoryName,
+    /// `deviceCode`.
     DeviceCode,
+    /// `deviceName`.
     DeviceName,
+    /// `propertyCode` (empty = every property).
     PropertyCode,
+    /// `download`: whether the row is ordered (TRUE/FALSE).
     Download,
+    /// `begin`: inclusive UTC start of the row's period.
     Begin,
+    /// `end`: exclusive UTC end of the row's period.
     End,
+    /// `latitude`, decimal degrees.
     Latitude,
+    /// `longitude`, decimal degrees.
     Longitude,
+    /// `depth`, metres.
     Depth,
+    /// `dataProductCode`, e.g. `HSD`.
     DataProductCode,
+    /// `dataProductName`.
     DataProductName,
+    /// `extension`, e.g. `mat`.
     Extension,
+    /// `data product options`: `dpo_name=value` pairs.
     Options,
+    /// `helpDocument`: the product's wiki page.
     HelpDocument,
+    /// `Data Search`: link to the location in ONC's Data Search page.
     DataSearch,
+    /// `Device Listing`: link to the device's ONC page.
     DeviceListing,
+    /// `deploymentKey`: see [`deployment_key`].
     DeploymentKey,
 }
 
@@ -289,28 +307,47 @@ pub fn normalize_header(text: &str) -> String {
 /// One discovered request row (a deployment × product × extension), as written by `plan`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlanRow {
+    /// Which sheet the row belongs to.
     pub sheet: SheetKind,
+    /// `locationCode` of the deployment.
     pub location_code: LocationCode,
+    /// `locationName`, when discovery gave one.
     pub location_name: Option<String>,
+    /// `deviceCategoryCode` of the device.
     pub device_category_code: DeviceCategoryCode,
+    /// `deviceCategoryName`, when discovery gave one.
     pub device_category_name: Option<String>,
+    /// `deviceCode` of the deployed device.
     pub device_code: DeviceCode,
+    /// `deviceName`, when discovery gave one.
     pub device_name: Option<String>,
+    /// `propertyCode`; `None` = every property.
     pub property_code: Option<PropertyCode>,
+    /// Whether the row is ordered (the `download` column).
     pub download: bool,
     /// The deployment clipped to the period: `[begin, end)`.
     pub begin: Timestamp,
+    /// Exclusive end of the row's period (UTC).
     pub end: Timestamp,
+    /// Deployment latitude, decimal degrees; `None` when ONC sent `null`.
     pub lat: Option<f64>,
+    /// Deployment longitude, decimal degrees; `None` when ONC sent `null`.
     pub lon: Option<f64>,
+    /// Deployment depth, metres; `None` when ONC sent `null`.
     pub depth: Option<f64>,
+    /// `dataProductCode` to order.
     pub product: DataProductCode,
+    /// `dataProductName`, when known.
     pub product_name: Option<String>,
+    /// File extension to order, e.g. `mat`.
     pub extension: String,
     /// `dpo_*` options, prefilled with the product's defaults.
     pub options: Vec<(String, String)>,
+    /// The product's `helpDocument` wiki URL.
     pub help_document: Option<String>,
+    /// The location's `dataSearchURL`.
     pub data_search_url: Option<String>,
+    /// The device's `deviceLink`.
     pub device_listing_url: Option<String>,
     /// Identifies the deployment this row came from (`--append` skips known deployments).
     pub deployment_key: String,
@@ -331,11 +368,16 @@ pub fn deployment_key(
 /// `splitDateRange`: how a row's `[begin, end)` is cut into requests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SplitRange {
+    /// One request for the whole period.
     #[default]
     All,
+    /// Cut at 1 January (UTC).
     Year,
+    /// Cut at the first of each month (UTC).
     Month,
+    /// Cut at the start of each week ([`Config::day_of_week`]).
     Week,
+    /// Cut at each UTC midnight.
     Day,
 }
 
@@ -352,6 +394,7 @@ impl SplitRange {
         }
     }
 
+    /// The word written in the workbook (`all`, `year`, …).
     pub fn as_str(self) -> &'static str {
         match self {
             SplitRange::All => "all",
@@ -412,6 +455,7 @@ pub fn weekday_code(d: Weekday) -> &'static str {
 pub struct Config {
     /// Where files go; relative paths are relative to the workbook's folder.
     pub download_folder: String,
+    /// `splitDateRange`: how each row's period is cut into requests.
     pub split: SplitRange,
     /// First day of a week for `split = week`.
     pub day_of_week: Weekday,
@@ -421,8 +465,9 @@ pub struct Config {
     pub download_threads: usize,
     /// Pending-download queue bound; `None` = unlimited.
     pub download_queue_size: Option<usize>,
-    /// Daily window for starting work; equal times = always.
+    /// `beginRun`: UTC time of day from which work may start; equal to `end_run` = any time.
     pub begin_run: Time,
+    /// `endRun`: UTC time of day to stop starting work (before `beginRun` = the window wraps midnight).
     pub end_run: Time,
 }
 
@@ -451,21 +496,28 @@ impl Config {
 /// One `dpo_*` option of a product, as `dataProducts` describes it.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct OptionSpec {
+    /// `option`: the option's name, e.g. `dpo_lowerColourLimit`.
     pub name: String,
     /// Allowed literal values (may be empty when only a range is given).
     pub allowed: Vec<String>,
     /// Inclusive numeric range, if any.
     pub range: Option<(f64, f64)>,
+    /// `onlyIntegers`: whether only whole numbers are valid.
     pub only_integers: bool,
+    /// `defaultValue`, when ONC gives one.
     pub default: Option<String>,
+    /// The first `documentation` URL.
     pub documentation: Option<String>,
 }
 
 /// A product/extension pair and its options.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ProductSpec {
+    /// `dataProductName`.
     pub name: Option<String>,
+    /// `helpDocument` wiki URL.
     pub help_document: Option<String>,
+    /// The `dpo_*` options the product accepts.
     pub options: Vec<OptionSpec>,
 }
 
@@ -482,7 +534,9 @@ impl ProductSpec {
 /// What a request source offers: a device, or a device category at a location.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum SourceKey {
+    /// A device (the 'By Device' sheet).
     Device(DeviceCode),
+    /// A device category at a location (the 'By Location' sheet).
     LocationCategory(LocationCode, DeviceCategoryCode),
 }
 
@@ -501,7 +555,9 @@ pub type ProductExt = (DataProductCode, String);
 /// What each source offers, and each product's options: the basis of validation.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Offerings {
+    /// Product/extension pairs each source offers.
     pub by_source: BTreeMap<SourceKey, BTreeSet<ProductExt>>,
+    /// Options of each product/extension pair.
     pub products: BTreeMap<ProductExt, ProductSpec>,
 }
 

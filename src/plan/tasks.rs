@@ -6,9 +6,6 @@
 //!
 //! Must not know: how tasks are scheduled, retried or recorded (the engine's business).
 
-// TODO(issue 15 item 6): document the public items below, then delete this allow.
-#![allow(missing_docs)]
-
 use std::collections::HashSet;
 use std::path::PathBuf;
 
@@ -24,10 +21,13 @@ use crate::engine::{order_key, TaskKey};
 /// One data-product order to run and download.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlannedTask {
+    /// The engine's task key (printed by `--dry-run`, stored in the ledger, shown by `status`).
     pub key: TaskKey,
     /// Where the row came from (the first row, when two rows ask for the same order).
     pub sheet: SheetKind,
+    /// 1-based Excel row of that row.
     pub excel_row: u32,
+    /// What to request from `dataProductDelivery`.
     pub order: DataProductOrder,
     /// Folder relative to `downloadFolder`.
     pub folder: PathBuf,

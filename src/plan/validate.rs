@@ -6,9 +6,6 @@
 //!
 //! Must not know: where the offerings came from (live query or the plan's record), or tasks.
 
-// TODO(issue 15 item 6): document the public items below, then delete this allow.
-#![allow(missing_docs)]
-
 use std::fmt;
 
 use jiff::civil::Time;
@@ -26,11 +23,13 @@ use crate::api::{
 /// One problem, located as precisely as possible.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
+    /// The sheet's name, e.g. `By Location`.
     pub sheet: String,
     /// 1-based Excel row (1 = header row).
     pub row: Option<u32>,
     /// Column letter and header text.
     pub column: Option<(String, String)>,
+    /// What is wrong.
     pub message: String,
 }
 
@@ -50,11 +49,14 @@ impl fmt::Display for Problem {
 /// Every problem found (blocking) and every warning (not blocking).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Report {
+    /// Problems that stop the plan from running.
     pub problems: Vec<Problem>,
+    /// Oddities reported but not blocking.
     pub warnings: Vec<Problem>,
 }
 
 impl Report {
+    /// True when nothing blocks the plan (warnings allowed).
     pub fn is_ok(&self) -> bool {
         self.problems.is_empty()
     }
@@ -63,22 +65,34 @@ impl Report {
 /// A request row that passed validation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RequestRow {
+    /// The sheet it came from.
     pub sheet: SheetKind,
+    /// 1-based Excel row.
     pub excel_row: u32,
+    /// Device, or location + category, from the row's code columns.
     pub source: DataSource,
+    /// `dataProductCode`.
     pub product: DataProductCode,
+    /// `extension`, e.g. `mat`.
     pub extension: String,
+    /// `dpo_*` options, from `data product options`.
     pub options: Vec<(String, String)>,
+    /// Inclusive start (UTC).
     pub begin: Timestamp,
+    /// Exclusive end (UTC).
     pub end: Timestamp,
+    /// Whether the row is to be ordered (`download` column).
     pub download: bool,
 }
 
 /// A workbook that passed validation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ValidPlan {
+    /// The Configuration sheet.
     pub config: Config,
+    /// Every valid request row, in sheet order.
     pub rows: Vec<RequestRow>,
+    /// Non-blocking remarks found while validating.
     pub warnings: Vec<Problem>,
 }
 

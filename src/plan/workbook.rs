@@ -7,9 +7,6 @@
 //! Must not know: discovery or downloads. Sheets are generic tables ([`Table`]) so a workbook
 //! read back (edited, reordered, with extra columns) is rewritten as the researcher left it.
 
-// TODO(issue 15 item 6): document the public items below, then delete this allow.
-#![allow(missing_docs)]
-
 use std::path::Path;
 
 use jiff::Timestamp;
@@ -19,17 +16,23 @@ use super::error::PlanError;
 use super::model::{weekday_code, Column, Config, Offerings, PlanRow, SheetKind, SourceKey};
 use super::options::format_options;
 
-/// Sheet names besides the request sheets.
+/// The Configuration sheet (settings such as `downloadFolder`; never the token).
 pub const CONFIG_SHEET: &str = "Configuration";
+/// Sheet listing each product's `dpo_*` options, their allowed values and defaults.
 pub const PRODUCT_OPTIONS_SHEET: &str = "Product options";
+/// Sheet recording which products each source offers (used to validate edits offline).
 pub const OFFERINGS_SHEET: &str = "Offerings";
 
 /// A cell value, independent of the xlsx libraries.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cell {
+    /// A blank cell.
     Empty,
+    /// A string cell.
     Text(String),
+    /// A numeric cell.
     Number(f64),
+    /// A TRUE/FALSE cell.
     Bool(bool),
     /// A real date cell (UTC).
     Date(Timestamp),
@@ -81,7 +84,9 @@ impl Cell {
 /// One row as read or to be written, with its 1-based Excel row number.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TableRow {
+    /// 1-based Excel row (2 = first row under the header).
     pub excel_row: u32,
+    /// Cells from column A on.
     pub cells: Vec<Cell>,
 }
 
@@ -100,8 +105,11 @@ impl TableRow {
 /// A sheet as a header row plus data rows.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Table {
+    /// The sheet's name.
     pub name: String,
+    /// Row 1, as written.
     pub headers: Vec<String>,
+    /// Data rows under the header.
     pub rows: Vec<TableRow>,
 }
 
@@ -133,7 +141,9 @@ impl Table {
 pub struct PlanWorkbook {
     /// 'By Location' and/or 'By Device'.
     pub requests: Vec<(SheetKind, Table)>,
+    /// The Configuration sheet.
     pub config: Config,
+    /// The Offerings and Product options sheets.
     pub offerings: Offerings,
 }
 
