@@ -183,8 +183,12 @@ pub fn parse_html(text: &str) -> CatalogPage {
             });
         } else if href.ends_with("catalog.html")
             && !href.starts_with("http")
+            && !href.starts_with('/')
+            && !href.starts_with("..")
             && href != "catalog.html"
         {
+            // Only sub-catalogs below this one: the page's links up to the server's root
+            // catalog (`/thredds/catalog.html`) would crawl the whole server.
             page.refs.push(href);
         }
     }
