@@ -179,13 +179,8 @@ impl Settings {
         let (u, t) = self.ooi_creds.clone().unzip();
         let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
         let netrc = std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".netrc"));
-        let (creds, _) = ooi::Credentials::resolve(
-            u.as_deref(),
-            t.as_deref(),
-            &env,
-            Some(std::path::Path::new(".env")),
-            netrc.as_deref(),
-        )?;
+        let (creds, _) =
+            ooi::Credentials::resolve(u.as_deref(), t.as_deref(), &env, netrc.as_deref())?;
         remember_ooi_secret(creds.token());
         Ok(ooi::Client::new(&self.ooi_base_url, creds)?)
     }

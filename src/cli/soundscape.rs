@@ -11,7 +11,6 @@ use clap::Args;
 use super::{GlobalArgs, Outcome};
 use crate::analysis;
 use crate::analysis::soundscape::{self, Event, SoundscapeSpec};
-use crate::dsp::Calibration;
 
 /// Soundscape products per UTC day from local FLAC/WAV files.
 #[derive(Debug, Args)]
@@ -53,15 +52,9 @@ pub struct SoundscapeArgs {
     /// Minutes with fewer seconds of data are flagged (minute_flag = 1).
     #[arg(long, default_value_t = 30.0)]
     pub min_effort: f64,
-    /// Flat hydrophone sensitivity in dB re 1 V/µPa (needs --full-scale-volts).
-    #[arg(long, allow_hyphen_values = true, requires = "full_scale_volts")]
-    pub sensitivity_db: Option<f64>,
-    /// Voltage of digital full scale (sample value 1.0).
-    #[arg(long)]
-    pub full_scale_volts: Option<f64>,
-    /// Calibration table of `frequency_hz sensitivity_db` pairs (needs --full-scale-volts).
-    #[arg(long, conflicts_with = "sensitivity_db", requires = "full_scale_volts")]
-    pub calibration: Option<PathBuf>,
+    /// Hydrophone calibration (without it, levels are dB re full scale).
+    #[command(flatten)]
+    pub calibration: super::spectrogram::CalibrationArgs,
     /// Skip the PNGs.
     #[arg(long)]
     pub no_png: bool,
@@ -73,22 +66,7 @@ pub struct SoundscapeArgs {
 
 /// The settings the flags ask for.
 pub(super) fn spec_of(args: &SoundscapeArgs) -> anyhow::Result<SoundscapeSpec> {
-    let volts = args.full_scale_volts.unwrap_or(f64::NAN);
-    let calibration = match (&args.calibration, args.sensitivity_db) {
-        (Some(path), _) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading the calibration table {}", path.display()))?;
-            Calibration::curve_from_text(&text, volts)
-                .with_context(|| format!("calibration table {}", path.display()))?
-        }
-        (None, Some(s)) => {
-            Calibration::flat(s, volts).context("--sensitivity-db / --full-scale-volts")?
-        }
-        (None, None) if args.full_scale_volts.is_some() => {
-            bail!("--full-scale-volts needs --sensitivity-db or --calibration")
-        }
-        (None, None) => Calibration::FullScale,
-    };
+    let calibration = args.calibration.calibration()?;
     let spec = SoundscapeSpec {
         win_dur: args.win_dur,
         overlap: args.overlap,

@@ -87,18 +87,9 @@ pub struct SpectrogramArgs {
     #[arg(long, value_enum, value_delimiter = ',', default_value = "npz")]
     pub format: Vec<OutputFormat>,
 
-    /// Flat hydrophone sensitivity in dB re 1 V/µPa (needs --full-scale-volts).
-    #[arg(long, allow_hyphen_values = true, requires = "full_scale_volts")]
-    pub sensitivity_db: Option<f64>,
-
-    /// Voltage of digital full scale (±1.0 in the samples), for calibrated levels.
-    #[arg(long)]
-    pub full_scale_volts: Option<f64>,
-
-    /// Calibration table of `frequency_hz sensitivity_db` pairs (dB re 1 V/µPa, interpolated
-    /// linearly, held constant beyond its ends); needs --full-scale-volts.
-    #[arg(long, conflicts_with = "sensitivity_db", requires = "full_scale_volts")]
-    pub calibration: Option<PathBuf>,
+    /// Hydrophone calibration (without it, levels are dB re full scale).
+    #[command(flatten)]
+    pub calibration: CalibrationArgs,
 
     /// Fixed PNG colour range in dB, `LOW,HIGH` (default: 1st–99.9th percentile).
     #[arg(long, allow_hyphen_values = true, value_name = "LOW,HIGH")]
@@ -277,27 +268,52 @@ pub(super) fn print_result(result: &analysis::BatchResult, json: bool) -> anyhow
 }
 
 /// Turns the flags into the per-file job description (checked by the library).
+/// The calibration flags shared by `spectrogram` and `soundscape`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CalibrationArgs {
+    /// Flat hydrophone sensitivity in dB re 1 V/µPa (needs --full-scale-volts).
+    #[arg(long, allow_hyphen_values = true, requires = "full_scale_volts")]
+    pub sensitivity_db: Option<f64>,
+
+    /// Voltage of digital full scale (±1.0 in the samples), for calibrated levels.
+    #[arg(long)]
+    pub full_scale_volts: Option<f64>,
+
+    /// Calibration table of `frequency_hz sensitivity_db` pairs (dB re 1 V/µPa, interpolated
+    /// linearly, held constant beyond its ends); needs --full-scale-volts.
+    #[arg(long, conflicts_with = "sensitivity_db", requires = "full_scale_volts")]
+    pub calibration: Option<PathBuf>,
+}
+
+impl CalibrationArgs {
+    /// The calibration the flags ask for (`FullScale` when none is given).
+    pub(super) fn calibration(&self) -> anyhow::Result<Calibration> {
+        let volts = self.full_scale_volts.unwrap_or(f64::NAN);
+        Ok(match (&self.calibration, self.sensitivity_db) {
+            (Some(path), _) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading the calibration table {}", path.display()))?;
+                Calibration::curve_from_text(&text, volts)
+                    .with_context(|| format!("calibration table {}", path.display()))?
+            }
+            (None, Some(s)) => {
+                Calibration::flat(s, volts).context("--sensitivity-db / --full-scale-volts")?
+            }
+            (None, None) if self.full_scale_volts.is_some() => {
+                bail!("--full-scale-volts needs --sensitivity-db or --calibration")
+            }
+            (None, None) => Calibration::FullScale,
+        })
+    }
+}
+
 fn job_spec(args: &SpectrogramArgs) -> anyhow::Result<SpectrogramSpec> {
     let window = Window::parse(&args.window).context("--window")?;
     let scaling = match args.scaling {
         ScalingArg::Density => Scaling::Density,
         ScalingArg::Spectrum => Scaling::Spectrum,
     };
-    let calibration = if let Some(path) = &args.calibration {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("reading the calibration table {}", path.display()))?;
-        let volts = args.full_scale_volts.unwrap_or(f64::NAN);
-        Calibration::curve_from_text(&text, volts)
-            .with_context(|| format!("calibration table {}", path.display()))?
-    } else if let Some(s) = args.sensitivity_db {
-        Calibration::flat(s, args.full_scale_volts.unwrap_or(f64::NAN))
-            .context("--sensitivity-db / --full-scale-volts")?
-    } else {
-        if args.full_scale_volts.is_some() {
-            bail!("--full-scale-volts needs --sensitivity-db or --calibration");
-        }
-        Calibration::FullScale
-    };
+    let calibration = args.calibration.calibration()?;
     let clim = args.clim.as_deref().map(parse_clim).transpose()?;
     let mut spec = SpectrogramSpec {
         win_dur: args.win_dur,

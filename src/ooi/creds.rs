@@ -1,6 +1,6 @@
 //! OOI credentials: the API username and token (ooinet.oceanobservatories.org → profile), found
-//! in this order: explicit values (flags), the environment (`OOI_USERNAME`, `OOI_TOKEN`), a
-//! `.env` file in the working folder, then `~/.netrc` (`machine ooinet.oceanobservatories.org`,
+//! in this order: explicit values (flags), the environment (`OOI_USERNAME`, `OOI_TOKEN`; the CLI
+//! loads a `.env` file into it first), then `~/.netrc` (`machine ooinet.oceanobservatories.org`,
 //! as OOI's own ooi-data-explorations reads them). The token is never printed: `Debug` shows
 //! it redacted and [`Credentials::redact`] removes it from any text shown to a person.
 //!
@@ -39,8 +39,6 @@ pub enum CredentialSource {
     Explicit,
     /// `OOI_USERNAME` / `OOI_TOKEN` in the environment.
     Environment,
-    /// A `.env` file.
-    DotEnv,
     /// `~/.netrc`.
     Netrc,
 }
@@ -79,12 +77,12 @@ impl Credentials {
     }
 
     /// Resolves credentials: explicit values, then `env` (a lookup such as `std::env::var`),
-    /// then the `.env` file `dotenv` (if it exists), then the `.netrc` file `netrc`.
+    /// then the `.netrc` file `netrc`. A `.env` file is not read here: the CLI loads it into the
+    /// environment once, before anything else, so `env` sees its values.
     pub fn resolve(
         username: Option<&str>,
         token: Option<&str>,
         env: &dyn Fn(&str) -> Option<String>,
-        dotenv: Option<&Path>,
         netrc: Option<&Path>,
     ) -> Result<(Credentials, CredentialSource), OoiError> {
         if let (Some(u), Some(t)) = (username, token) {
@@ -94,15 +92,6 @@ impl Credentials {
         let (eu, et) = (env("OOI_USERNAME"), env("OOI_TOKEN"));
         if let (Some(u), Some(t)) = (user.clone().or(eu), token.map(String::from).or(et)) {
             return Ok((Credentials::new(&u, &t)?, CredentialSource::Environment));
-        }
-        if let Some(path) = dotenv.filter(|p| p.is_file()) {
-            let text = std::fs::read_to_string(path).map_err(|e| {
-                OoiError::Credentials(format!("cannot read {}: {e}", path.display()))
-            })?;
-            let (du, dt) = parse_dotenv(&text);
-            if let (Some(u), Some(t)) = (user.clone().or(du), token.map(String::from).or(dt)) {
-                return Ok((Credentials::new(&u, &t)?, CredentialSource::DotEnv));
-            }
         }
         if let Some(path) = netrc.filter(|p| p.is_file()) {
             let text = std::fs::read_to_string(path).map_err(|e| {
@@ -117,25 +106,6 @@ impl Credentials {
              or .env), or add `machine {NETRC_MACHINE} login <username> password <token>` to ~/.netrc"
         )))
     }
-}
-
-/// `OOI_USERNAME` / `OOI_TOKEN` from `.env` text (`KEY=value`, optional quotes and `export`).
-fn parse_dotenv(text: &str) -> (Option<String>, Option<String>) {
-    let (mut u, mut t) = (None, None);
-    for line in text.lines() {
-        let line = line.trim();
-        let line = line.strip_prefix("export ").unwrap_or(line);
-        let Some((k, v)) = line.split_once('=') else {
-            continue;
-        };
-        let v = v.trim().trim_matches(|c| c == '"' || c == '\'').to_string();
-        match k.trim() {
-            "OOI_USERNAME" if !v.is_empty() => u = Some(v),
-            "OOI_TOKEN" if !v.is_empty() => t = Some(v),
-            _ => {}
-        }
-    }
-    (u, t)
 }
 
 /// `login` and `password` of `machine` in `.netrc` text (tokens may span lines).
@@ -181,31 +151,22 @@ mod tests {
             "machine other login x password y\nmachine ooinet.oceanobservatories.org\n  login OOIAPI-N password TEMP-TOKEN-N\n",
         )
         .unwrap();
-        let (c, src) = Credentials::resolve(None, None, &no_env, None, Some(&netrc)).unwrap();
+        let (c, src) = Credentials::resolve(None, None, &no_env, Some(&netrc)).unwrap();
         assert_eq!((c.username(), src), ("OOIAPI-N", CredentialSource::Netrc));
-        let dotenv = dir.path().join(".env");
-        std::fs::write(
-            &dotenv,
-            "OOI_USERNAME=OOIAPI-D\nexport OOI_TOKEN=\"TEMP-TOKEN-D\"\n",
-        )
-        .unwrap();
-        let (c, src) =
-            Credentials::resolve(None, None, &no_env, Some(&dotenv), Some(&netrc)).unwrap();
-        assert_eq!((c.username(), src), ("OOIAPI-D", CredentialSource::DotEnv));
         let env = |k: &str| match k {
             "OOI_USERNAME" => Some("OOIAPI-E".to_string()),
             "OOI_TOKEN" => Some("TEMP-TOKEN-E".to_string()),
             _ => None,
         };
-        let (c, src) = Credentials::resolve(None, None, &env, Some(&dotenv), None).unwrap();
+        let (c, src) = Credentials::resolve(None, None, &env, Some(&netrc)).unwrap();
         assert_eq!(
             (c.username(), src),
             ("OOIAPI-E", CredentialSource::Environment)
         );
-        let (c, _) = Credentials::resolve(Some("U"), Some("SECRET-1"), &env, None, None).unwrap();
+        let (c, _) = Credentials::resolve(Some("U"), Some("SECRET-1"), &env, None).unwrap();
         let shown = format!("{c:?} {}", c.redact("auth U:SECRET-1 failed"));
         assert!(!shown.contains("SECRET-1"), "{shown}");
-        let e = Credentials::resolve(None, None, &no_env, None, None).unwrap_err();
+        let e = Credentials::resolve(None, None, &no_env, None).unwrap_err();
         assert!(e.to_string().contains("OOI_TOKEN"));
     }
 }
