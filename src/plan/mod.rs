@@ -26,8 +26,8 @@ pub use discover::{
 };
 pub use error::PlanError;
 pub use model::{
-    deployment_key, normalize_header, parse_weekday, weekday_code, Column, Config, Method,
-    Offerings, OptionSpec, PlanRow, ProductExt, ProductSpec, SheetKind, SourceKey, SplitRange,
+    deployment_key, Column, Config, Method, Offerings, OptionSpec, PlanRow, ProductExt,
+    ProductSpec, SheetKind, SourceKey, SplitRange,
 };
 pub use options::{check_options, format_options, parse_options};
 pub use read::{read_workbook, recorded_offerings, ReadBook};

@@ -297,7 +297,7 @@ impl Column {
 
 /// Lower-cases and drops spaces, `_` and `-`, so `Data Product Options` matches
 /// `dataProductOptions`.
-pub fn normalize_header(text: &str) -> String {
+pub(crate) fn normalize_header(text: &str) -> String {
     text.chars()
         .filter(|c| !c.is_whitespace() && *c != '_' && *c != '-')
         .flat_map(char::to_lowercase)
@@ -407,7 +407,7 @@ impl SplitRange {
 }
 
 /// Parses `MO TU WE TH FR SA SU` (or full English names).
-pub fn parse_weekday(text: &str) -> Option<Weekday> {
+pub(crate) fn parse_weekday(text: &str) -> Option<Weekday> {
     let t = text.trim().to_ascii_lowercase();
     let two: String = t.chars().take(2).collect();
     if t.len() > 2 && !weekday_names().iter().any(|(n, _)| *n == t) {
@@ -438,7 +438,7 @@ fn weekday_names() -> [(&'static str, Weekday); 7] {
 }
 
 /// The two-letter code written in the workbook.
-pub fn weekday_code(d: Weekday) -> &'static str {
+pub(crate) fn weekday_code(d: Weekday) -> &'static str {
     match d {
         Weekday::Monday => "MO",
         Weekday::Tuesday => "TU",
