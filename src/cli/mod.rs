@@ -121,10 +121,14 @@ pub enum Command {
     Resume(resume::ResumeArgs),
     /// Keep a local archive current from a sync spec: only new files, reprocessed files
     /// detected (old versions kept), high-water marks; cron-friendly (--quiet, exit codes, lock).
+    // The variant's doc comment would replace the command's long help: restore it.
+    #[command(long_about = sync::LONG_ABOUT)]
     Sync(sync::SyncArgs),
     /// Near-real-time scalar sensor data appended to per-sensor CSV files (--since-last, --plot).
+    #[command(long_about = readings::SCALAR_ABOUT)]
     Scalar(readings::ScalarArgs),
     /// Near-real-time raw instrument lines appended to one CSV file per device (--since-last).
+    #[command(long_about = readings::RAW_ABOUT)]
     Raw(readings::RawArgs),
     /// Show the progress recorded in <out>/ledger.sqlite (safe while a run is going).
     Status(status::StatusArgs),

@@ -21,7 +21,8 @@ use crate::sync::{
     Source,
 };
 
-const SCALAR_ABOUT: &str = "Fetch scalar sensor data (scalardata, every `next` page) for a \
+pub(super) const SCALAR_ABOUT: &str =
+    "Fetch scalar sensor data (scalardata, every `next` page) for a \
 device, or a location + device category, and append it to one CSV file per device and sensor: \
 <out>/<deviceCode>/<deviceCode>_<sensorCode>.csv. The file starts with `# key: value` lines \
 (deviceCode, sensorName, sensorCode, propertyCode, unitOfMeasure, the QAQC flag meanings, the \
@@ -41,7 +42,8 @@ onc-hydro scalar --device SBECTD19p7128 --property seawatertemperature,salinity 
 onc-hydro scalar --location BACAX --device-category CTD --from 2024-04-01 --to 2024-04-02 --out nrt/\n  \
 */15 * * * *  onc-hydro scalar --location BACAX --device-category CTD --since-last --plot --out ~/nrt   # cron";
 
-const RAW_ABOUT: &str = "Fetch raw instrument lines (rawdata, every `next` page) for a device, \
+pub(super) const RAW_ABOUT: &str =
+    "Fetch raw instrument lines (rawdata, every `next` page) for a device, \
 or a location + device category, and append them to one CSV file per device: \
 <out>/<deviceCode>/<deviceCode>_raw.csv with columns time_utc,line_type,reading (and any \
 further per-reading field the server sends). Incremental and crash-safe like `scalar`; \

@@ -19,7 +19,7 @@ use super::{GlobalArgs, Outcome, Settings};
 use crate::engine::{EngineError, NullReporter, Reporter};
 use crate::sync::{parse_duration, sync_once, SyncReport, SyncSpec};
 
-const LONG_ABOUT: &str = "Keep a local archive current. SPEC (JSON) names what to keep: sources \
+pub(super) const LONG_ABOUT: &str = "Keep a local archive current. SPEC (JSON) names what to keep: sources \
 (a device code, or a location + device category, resolved through discovery on every run so a \
 swapped or newly deployed device is picked up), file extensions, and a time rule:\n  \
 {\"mode\": \"rolling\", \"window\": \"24h\"}     the last 24 h (also 15m, 7d) by the server's clock\n  \

@@ -312,3 +312,30 @@ async fn a_sync_spec_runs_its_scalar_section() {
         serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["sync"]["readings"][0]["files"][0]["appended"], 60);
 }
+
+#[test]
+fn help_teaches_the_time_rules_and_the_file_layout() {
+    let help = |cmd: &str| {
+        let o = Command::new(env!("CARGO_BIN_EXE_onc-hydro"))
+            .args([cmd, "--help"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).replace('\n', " ")
+    };
+    let sync = help("sync");
+    assert!(
+        sync.contains("cannot see reprocessing of files older than"),
+        "{sync}"
+    );
+    assert!(sync.contains("\"scalar\""), "{sync}");
+    let scalar = help("scalar");
+    for want in [
+        "no new samples",
+        "<deviceCode>_<sensorCode>.csv",
+        "--since-last",
+        "Examples:",
+    ] {
+        assert!(scalar.contains(want), "{want}: {scalar}");
+    }
+    assert!(help("raw").contains("_raw.csv"));
+}
