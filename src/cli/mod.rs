@@ -17,6 +17,7 @@ mod ooi;
 mod order;
 mod plan_cmd;
 mod progress;
+mod readings;
 mod resume;
 mod settings;
 mod sim_serve;
@@ -120,7 +121,15 @@ pub enum Command {
     Resume(resume::ResumeArgs),
     /// Keep a local archive current from a sync spec: only new files, reprocessed files
     /// detected (old versions kept), high-water marks; cron-friendly (--quiet, exit codes, lock).
+    // The variant's doc comment would replace the command's long help: restore it.
+    #[command(long_about = sync::LONG_ABOUT)]
     Sync(sync::SyncArgs),
+    /// Near-real-time scalar sensor data appended to per-sensor CSV files (--since-last, --plot).
+    #[command(long_about = readings::SCALAR_ABOUT)]
+    Scalar(readings::ScalarArgs),
+    /// Near-real-time raw instrument lines appended to one CSV file per device (--since-last).
+    #[command(long_about = readings::RAW_ABOUT)]
+    Raw(readings::RawArgs),
     /// Show the progress recorded in <out>/ledger.sqlite (safe while a run is going).
     Status(status::StatusArgs),
     /// Cancel the server jobs of every unfinished task recorded in <out>/ledger.sqlite.
@@ -194,6 +203,8 @@ async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Resume(args) => resume::resume(&cli.global, args).await,
         Command::Ooi(cmd) => ooi::run(&cli.global, cmd).await,
         Command::Sync(args) => sync::run(&cli.global, args).await,
+        Command::Scalar(args) => readings::scalar(&cli.global, args).await,
+        Command::Raw(args) => readings::raw(&cli.global, args).await,
         Command::Status(args) => status::run(&cli.global, args),
         Command::Cancel(args) => cancel::run(&cli.global, args).await,
         Command::Slurm(cmd) => slurm::run(&cli.global, cmd),

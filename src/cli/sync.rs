@@ -19,7 +19,7 @@ use super::{GlobalArgs, Outcome, Settings};
 use crate::engine::{EngineError, NullReporter, Reporter};
 use crate::sync::{parse_duration, sync_once, SyncReport, SyncSpec};
 
-const LONG_ABOUT: &str = "Keep a local archive current. SPEC (JSON) names what to keep: sources \
+pub(super) const LONG_ABOUT: &str = "Keep a local archive current. SPEC (JSON) names what to keep: sources \
 (a device code, or a location + device category, resolved through discovery on every run so a \
 swapped or newly deployed device is picked up), file extensions, and a time rule:\n  \
 {\"mode\": \"rolling\", \"window\": \"24h\"}     the last 24 h (also 15m, 7d) by the server's clock\n  \
@@ -30,9 +30,17 @@ successful sync (the first run: the last 7 d)\n  \
 Each run lists the files with returnOptions=all, downloads only what the ledger in --out does \
 not hold (running again at once does nothing), under <out>/<deviceCode>/.\n\n\
 Reprocessing: a listed file the folder holds with a different size, modifyDate or \
-archiveLocation was re-archived by ONC. The new version is downloaded; the old one is kept as \
+archiveLocation was re-archived by ONC. Only files the run lists are compared: `rolling` and \
+`range` list their whole span again each run, but `since_last` and `latest` list only what is \
+newer than the high-water mark (or the newest file held), so they cannot see reprocessing of \
+files older than that; run a `rolling` or `range` spec now and then to check those. The new version is downloaded; the old one is kept as \
 <out>/<deviceCode>/.superseded/<old modifyDate>/<name>; the file is named on stderr and in \
 summary.json (\"sync\".\"reprocessed\"), and the exit code is 3.\n\n\
+Near-real-time data: \"scalar\" / \"raw\" sections (same keys as the `scalar` and `raw` \
+commands: device, or location + device_category; properties; plot; first) append to \
+<out>/<deviceCode>/<deviceCode>_<sensorCode>.csv after the archive part, under the same lock, \
+always since the newest sample held. With only such sections, sources and time may be left \
+out.\n\n\
 Exit codes: 0 up to date; 1 some files failed (recorded, retried next run); 2 fatal error or \
 bad usage; 3 reprocessed files found (new versions fetched, old ones kept); 4 the folder is in \
 use by another run (nothing done; see --wait).";
@@ -41,8 +49,10 @@ const AFTER_HELP: &str = "Example spec (requests/sync_hydrophones.json):\n  \
 {\"name\": \"barkley-hydrophones\",\n   \
 \"sources\": [{\"location\": \"BACAX.H1\", \"device_category\": \"HYDROPHONE\"}],\n   \
 \"extensions\": [\"flac\"], \"time\": {\"mode\": \"rolling\", \"window\": \"24h\"}}\n\
+With CTD scalar + raw sections: requests/sync_barkley_nrt.json\n\
 Examples:\n  \
 onc-hydro --sim sync requests/sync_hydrophones.json --out mirror/\n  \
+onc-hydro --sim sync requests/sync_barkley_nrt.json --out mirror/\n  \
 onc-hydro sync requests/sync_hydrophones.json --out mirror/ --quiet     # from cron\n  \
 onc-hydro sync requests/sync_hydrophones.json --out mirror/ --every 15m # without cron\n  \
 onc-hydro status mirror/";
@@ -151,8 +161,25 @@ async fn once(
     let report = sync_once(&engine, &client, spec, reporter, jiff::Timestamp::now())
         .await
         .with_context(|| format!("sync {}", spec.name))?;
+    let mut plot_failed = false;
+    let mut plots = Vec::new();
+    for r in &report.readings {
+        match super::readings::plot_report(r) {
+            Ok(p) => plots.push(p),
+            Err(e) => {
+                eprintln!("plot failed: {}", super::settings::redact_chain(&e));
+                plots.push(Vec::new());
+                plot_failed = true;
+            }
+        }
+    }
     print_report(&report, settings.json, args.quiet, started.elapsed())?;
-    Ok(if !report.failed.is_empty() {
+    if !settings.json && !args.quiet {
+        for (r, p) in report.readings.iter().zip(&plots) {
+            super::readings::print_report(r, p, false)?;
+        }
+    }
+    Ok(if !report.failed.is_empty() || plot_failed {
         Outcome::SomeFailed
     } else if !report.reprocessed.is_empty() {
         Outcome::Reprocessed

@@ -34,4 +34,4 @@ pub mod decode;
 pub mod png;
 
 pub use decode::{AudioFormat, AudioInfo, AudioReader, DecodeError};
-pub use png::{encode_png, render_spectrogram, PngError, PngOptions, SpectrogramImage};
+pub use png::{encode_png, render_spectrogram, LinePlot, PngError, PngOptions, SpectrogramImage};

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use crate::api::ApiError;
-use crate::engine::EngineError;
+use crate::engine::{with_retries, EngineError, RetryPolicy};
 
 /// A sync error.
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +44,25 @@ pub enum SyncError {
         #[source]
         source: std::io::Error,
     },
+}
+
+/// Runs a discovery, listing or data call under a retry policy, naming it (`what`) in the
+/// warnings and in the final error.
+pub(crate) async fn retried<T, F, Fut>(
+    policy: &RetryPolicy,
+    what: String,
+    op: F,
+) -> Result<T, SyncError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, ApiError>>,
+{
+    let log = |e: &ApiError, n: u32, delay: std::time::Duration| {
+        tracing::warn!("{what} failed ({n}), retrying in {delay:.1?}: {e}")
+    };
+    with_retries(policy, log, op)
+        .await
+        .map_err(|source| SyncError::Api { what, source })
 }
 
 impl SyncError {

@@ -11,14 +11,23 @@
 //! // report.fetched: new files; report.reprocessed: re-archived files (old copies kept)
 //! ```
 //!
-//! Must not know: terminals, DSP, exit codes.
+//! Near-real-time scalar and raw data ([`fetch_readings`]) are appended to per-sensor CSV
+//! files ([`series`]) that a crash never tears.
+//!
+//! Must not know: terminals, DSP, plotting, exit codes.
 
 mod error;
+mod readings;
 mod run;
+pub mod series;
 mod spec;
 mod versions;
 
 pub use error::SyncError;
+pub use readings::{
+    fetch_readings, series_path, ReadingsFile, ReadingsKind, ReadingsReport, ReadingsRequest,
+    ReadingsTime,
+};
 pub use run::{sync_once, Reprocessed, SyncReport};
 pub use spec::{parse_duration, Source, SyncSpec, TimeRule};
 pub use versions::{FileVersion, SUPERSEDED_DIR};

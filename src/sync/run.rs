@@ -9,6 +9,10 @@
 //! (`dateFrom=-PT24H`), so the server's clock decides what "the last 24 h" is; the local clock
 //! only pre-filters deployments (with a day of slack).
 //!
+//! Then each `scalar`/`raw` section of the spec appends near-real-time data to its CSV files
+//! (`readings.rs`) under the same lock; a section that fails is a failure of the run (named in
+//! `failed`), the others still run.
+//!
 //! Must not know: terminals, exit codes.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -19,11 +23,12 @@ use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 
 use super::error::SyncError;
+use super::readings::{fetch_readings, ReadingsReport};
 use super::spec::{Source, SyncSpec, TimeRule};
 use super::versions::{self, FileVersion};
 use crate::api::{format_onc, parse_onc, ArchiveFile, ArchiveQuery, Client, DeviceCode, Params};
 use crate::engine::{
-    tasks_by_key, with_retries, ArchiveSpec, Engine, Event, Reporter, TaskKey, TaskSpec, TaskState,
+    tasks_by_key, ArchiveSpec, Engine, Event, Reporter, TaskKey, TaskSpec, TaskState,
 };
 
 /// A file ONC reprocessed since the folder got it.
@@ -60,6 +65,9 @@ pub struct SyncReport {
     pub bytes: u64,
     /// The high-water mark after this run (end of the newest file held).
     pub high_water_mark: Option<String>,
+    /// What each `scalar`/`raw` section appended (sections that failed are in `failed`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub readings: Vec<ReadingsReport>,
 }
 
 /// Watches the engine's events for stored files and passes every event on.
@@ -174,14 +182,7 @@ where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, crate::api::ApiError>>,
 {
-    let policy = engine.settings().retry;
-    let log = |e: &crate::api::ApiError, n: u32, delay: Duration| {
-        tracing::warn!("{what} failed ({n}), retrying in {delay:.1?}: {e}")
-    };
-    match with_retries(&policy, log, op).await {
-        Ok(v) => Ok(v),
-        Err(source) => Err(SyncError::Api { what, source }),
-    }
+    super::error::retried(&engine.settings().retry, what, op).await
 }
 
 /// The devices of each source, by discovery.
@@ -392,6 +393,20 @@ pub async fn sync_once(
         }
     }
     report.high_water_mark = ledger.meta(&hwm_key(&spec.name))?;
+    let policy = engine.settings().retry;
+    for req in &spec.readings {
+        match fetch_readings(client, engine.out_dir(), req, &policy).await {
+            Ok(r) => report.readings.push(r),
+            Err(e) => {
+                let kind = match req.kind {
+                    super::readings::ReadingsKind::Scalar => "scalar data of",
+                    super::readings::ReadingsKind::Raw => "raw data of",
+                };
+                let what = format!("{kind} {}", super::readings::describe(&req.source));
+                report.failed.insert(what, e.to_string());
+            }
+        }
+    }
     write_summary(engine.out_dir(), &report)?;
     Ok(report)
 }

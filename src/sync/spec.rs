@@ -8,7 +8,10 @@
 //!     {"device": "ICLISTENHF6324"}
 //!   ],
 //!   "extensions": ["flac"],
-//!   "time": {"mode": "rolling", "window": "24h"}
+//!   "time": {"mode": "rolling", "window": "24h"},
+//!   "scalar": [{"location": "BACAX", "device_category": "CTD", "properties": ["seawatertemperature"],
+//!               "plot": true, "first": "1h"}],
+//!   "raw": [{"device": "SBECTD19p7128"}]
 //! }
 //! ```
 //! `sources`: a device code, or a location + device category resolved through discovery
@@ -17,7 +20,11 @@
 //! (`window`: the last `24h`, `7d`, …), `range` (`from`, `to`: fixed, ONC time formats),
 //! `since_last` (from the high-water mark of the last successful sync; `first`: the window of
 //! the very first run, default `24h`), or `latest` (only each device's newest file, and only
-//! if it is newer than the newest held). `name` keys the high-water mark (default: the file
+//! if it is newer than the newest held). `scalar` / `raw`: near-real-time data appended to
+//! per-sensor CSV files after the archive part, always since the newest sample held (`first`:
+//! the window when nothing is held yet, default `1h`); `properties` (scalar only) filters by
+//! `propertyCode`; `plot` asks the caller for PNG time series. With only `scalar`/`raw`
+//! sections, `sources` and `time` may be left out. `name` keys the high-water mark (default: the file
 //! name without extension). Unknown members are refused, naming them.
 //!
 //! Must not know: the ledger, HTTP, terminals.
@@ -29,6 +36,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::error::SyncError;
+use super::readings::{ReadingsKind, ReadingsRequest, ReadingsTime};
 use crate::api::{parse_onc, DeviceCategoryCode, DeviceCode, LocationCode};
 
 /// Where files come from.
@@ -68,8 +76,10 @@ pub struct SyncSpec {
     pub sources: Vec<Source>,
     /// Server-side extension filters; empty = every file.
     pub extensions: Vec<String>,
-    /// The time rule.
+    /// The time rule (`Latest`, unused, when there are no `sources`).
     pub time: TimeRule,
+    /// Near-real-time scalar/raw sections, run after the archive part.
+    pub readings: Vec<ReadingsRequest>,
 }
 
 #[derive(Deserialize)]
@@ -77,10 +87,33 @@ pub struct SyncSpec {
 struct SpecFile {
     #[serde(default)]
     name: Option<String>,
+    #[serde(default)]
     sources: Vec<SourceFile>,
     #[serde(default)]
     extensions: Vec<String>,
-    time: TimeFile,
+    #[serde(default)]
+    time: Option<TimeFile>,
+    #[serde(default)]
+    scalar: Vec<ReadingsFile>,
+    #[serde(default)]
+    raw: Vec<ReadingsFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReadingsFile {
+    #[serde(default)]
+    device: Option<String>,
+    #[serde(default)]
+    location: Option<String>,
+    #[serde(default)]
+    device_category: Option<String>,
+    #[serde(default)]
+    properties: Vec<String>,
+    #[serde(default)]
+    plot: bool,
+    #[serde(default)]
+    first: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -166,41 +199,78 @@ impl SyncSpec {
             )
         })?;
         let name = check_code(origin, "name", f.name.as_deref().unwrap_or(default_name))?;
-        if f.sources.is_empty() {
+        let mut sources = Vec::new();
+        for (i, src) in f.sources.iter().enumerate() {
+            let (d, l, c) = (&src.device, &src.location, &src.device_category);
+            sources.push(source(origin, &format!("sources[{i}]"), d, l, c)?);
+        }
+        let mut readings = Vec::new();
+        for (key, kind, list) in [
+            ("scalar", ReadingsKind::Scalar, &f.scalar),
+            ("raw", ReadingsKind::Raw, &f.raw),
+        ] {
+            for (i, r) in list.iter().enumerate() {
+                let at = format!("{key}[{i}]");
+                let (d, l, c) = (&r.device, &r.location, &r.device_category);
+                let mut properties = Vec::new();
+                for (j, p) in r.properties.iter().enumerate() {
+                    properties.push(check_code(origin, &format!("{at}.properties[{j}]"), p)?);
+                }
+                if kind == ReadingsKind::Raw && !properties.is_empty() {
+                    return Err(SyncError::spec(
+                        origin,
+                        &format!("{at}.properties"),
+                        "applies to scalar sections only",
+                    ));
+                }
+                let first = r.first.as_deref().unwrap_or("1h");
+                let first = parse_duration(first).ok_or_else(|| {
+                    SyncError::spec(
+                        origin,
+                        &format!("{at}.first"),
+                        format!("{first:?} is not a duration like 15m, 1h, 7d"),
+                    )
+                })?;
+                readings.push(ReadingsRequest {
+                    kind,
+                    source: source(origin, &at, d, l, c)?,
+                    properties,
+                    time: ReadingsTime::SinceLast(first),
+                    plot: r.plot,
+                });
+            }
+        }
+        if sources.is_empty() && readings.is_empty() {
             return Err(SyncError::spec(
                 origin,
                 "sources",
-                "is empty: name at least one",
+                "is empty: name at least one (or a scalar/raw section)",
             ));
         }
-        let mut sources = Vec::new();
-        for (i, s) in f.sources.iter().enumerate() {
-            let field = |m: &str| format!("sources[{i}].{m}");
-            sources.push(match (&s.device, &s.location, &s.device_category) {
-                (Some(d), None, None) => {
-                    Source::Device(check_code(origin, &field("device"), d)?.as_str().into())
-                }
-                (None, Some(l), Some(c)) => Source::Location {
-                    location: check_code(origin, &field("location"), l)?.as_str().into(),
-                    device_category: check_code(origin, &field("device_category"), c)?
-                        .as_str()
-                        .into(),
-                },
-                _ => {
-                    return Err(SyncError::spec(
-                        origin,
-                        &format!("sources[{i}]"),
-                        "give \"device\", or \"location\" with \"device_category\"",
-                    ))
-                }
-            });
-        }
+        let t = match (&f.time, sources.is_empty()) {
+            (Some(t), _) => t,
+            (None, true) => {
+                return Ok(SyncSpec {
+                    name,
+                    sources,
+                    extensions: Vec::new(),
+                    time: TimeRule::Latest,
+                    readings,
+                });
+            }
+            (None, false) => {
+                return Err(SyncError::spec(
+                    origin,
+                    "time",
+                    "is missing (e.g. {\"mode\": \"rolling\", \"window\": \"24h\"})",
+                ))
+            }
+        };
         let mut extensions = Vec::new();
         for (i, e) in f.extensions.iter().enumerate() {
             let e = e.trim().trim_start_matches('.');
             extensions.push(check_code(origin, &format!("extensions[{i}]"), e)?);
         }
-        let t = &f.time;
         let dur = |field: &str, v: Option<&str>, default: Option<&str>| {
             let v = v.or(default).ok_or_else(|| {
                 SyncError::spec(origin, field, "is missing (e.g. \"24h\", \"7d\")")
@@ -274,8 +344,38 @@ impl SyncSpec {
             sources,
             extensions,
             time,
+            readings,
         })
     }
+}
+
+/// A device, or a location + device category, from a spec entry (`at` names it in errors).
+fn source(
+    origin: &str,
+    at: &str,
+    device: &Option<String>,
+    location: &Option<String>,
+    category: &Option<String>,
+) -> Result<Source, SyncError> {
+    let field = |m: &str| format!("{at}.{m}");
+    Ok(match (device, location, category) {
+        (Some(d), None, None) => {
+            Source::Device(check_code(origin, &field("device"), d)?.as_str().into())
+        }
+        (None, Some(l), Some(c)) => Source::Location {
+            location: check_code(origin, &field("location"), l)?.as_str().into(),
+            device_category: check_code(origin, &field("device_category"), c)?
+                .as_str()
+                .into(),
+        },
+        _ => {
+            return Err(SyncError::spec(
+                origin,
+                at,
+                "give \"device\", or \"location\" with \"device_category\"",
+            ))
+        }
+    })
 }
 
 #[cfg(test)]
@@ -313,6 +413,24 @@ mod tests {
             "/requests/sync_hydrophones.json"
         );
         SyncSpec::read(Path::new(example)).unwrap();
+        let nrt = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/requests/sync_barkley_nrt.json"
+        );
+        let s = SyncSpec::read(Path::new(nrt)).unwrap();
+        assert_eq!(s.readings.len(), 2);
+        assert_eq!(
+            s.readings[0].properties,
+            ["seawatertemperature", "salinity"]
+        );
+        assert!(s.readings[0].plot && !s.readings[1].plot);
+        assert_eq!(s.readings[1].kind, ReadingsKind::Raw);
+        let only = parse(r#"{"scalar": [{"device": "X"}]}"#).unwrap();
+        assert!(only.sources.is_empty());
+        assert_eq!(
+            only.readings[0].time,
+            ReadingsTime::SinceLast(Duration::from_secs(3600))
+        );
         let s = parse(r#"{"sources":[{"device":"X"}],"time":{"mode":"since_last"}}"#).unwrap();
         assert_eq!(s.time, TimeRule::SinceLast(Duration::from_secs(86_400)));
     }
@@ -321,6 +439,20 @@ mod tests {
     fn errors_name_the_bad_member() {
         let cases = [
             (r#"{"sources": [], "time": {"mode": "latest"}}"#, "sources"),
+            (r#"{"sources": [{"device": "X"}]}"#, "time"),
+            (r#"{"scalar": [{"location": "A"}]}"#, "scalar[0]"),
+            (
+                r#"{"raw": [{"device": "X", "properties": ["p"]}]}"#,
+                "raw[0].properties",
+            ),
+            (
+                r#"{"scalar": [{"device": "X", "first": "soon"}]}"#,
+                "scalar[0].first",
+            ),
+            (
+                r#"{"scalar": [{"device": "X", "properties": ["a/b"]}]}"#,
+                "scalar[0].properties[0]",
+            ),
             (
                 r#"{"sources": [{"location": "A"}], "time": {"mode": "latest"}}"#,
                 "sources[0]",

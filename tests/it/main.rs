@@ -26,6 +26,7 @@ mod hydro_clips;
 mod hydro_plan;
 mod hydro_run;
 mod hygiene_layers;
+mod nrt_cli;
 mod ooi;
 mod plan_flow;
 mod plan_roundtrip;

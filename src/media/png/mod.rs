@@ -1,3 +1,5 @@
+//! Images: spectrograms (here) and time-series line plots ([`LinePlot`], `line.rs`).
+//!
 //! Spectrogram images: a dB matrix drawn with a perceptual colour map (viridis), labelled time
 //! and frequency axes with tick values, a dB colour bar and a title, encoded as PNG.
 //!
@@ -6,6 +8,10 @@
 //! else is drawn as `?`.
 //!
 //! Must not know: how the dB values were computed, files (the caller writes the bytes).
+
+mod line;
+
+pub use line::LinePlot;
 
 use image::codecs::png::{CompressionType, FilterType, PngEncoder};
 use image::{ExtendedColorType, ImageEncoder, Rgb, RgbImage};
@@ -206,20 +212,12 @@ pub fn render_spectrogram(img: &SpectrogramImage, opts: &PngOptions) -> Result<R
     };
     for (tick, frac) in ticks {
         let y = (TOP + ph - 1) as f64 - frac * (ph - 1) as f64;
-        let y = y.round() as u32;
-        hline(&mut out, LEFT - 7, y, 6);
         let label = if opts.log_frequency && tick >= 1000.0 {
             format!("{}k", fmt_tick(tick / 1000.0))
         } else {
             fmt_tick(tick)
         };
-        let w = text_width(&label);
-        text(
-            &mut out,
-            &label,
-            LEFT.saturating_sub(10 + w),
-            y.saturating_sub(GLYPH_H / 2),
-        );
+        left_tick(&mut out, y.round() as u32, &label);
     }
     let ylabel = format!("Frequency ({f_unit})");
     text_vertical(&mut out, &ylabel, 8, TOP + ph / 2 + text_width(&ylabel) / 2);
@@ -380,6 +378,18 @@ fn fmt_tick(v: f64) -> String {
     } else {
         format!("{v:.2}")
     }
+}
+
+/// A tick on the left axis at row `y` with its label right-aligned before it.
+fn left_tick(img: &mut RgbImage, y: u32, label: &str) {
+    hline(img, LEFT - 7, y, 6);
+    let w = text_width(label);
+    text(
+        img,
+        label,
+        LEFT.saturating_sub(10 + w),
+        y.saturating_sub(GLYPH_H / 2),
+    );
 }
 
 fn frame(img: &mut RgbImage, x: u32, y: u32, w: u32, h: u32) {
