@@ -6,7 +6,6 @@
 //! Must not know: terminals, flags, Slurm.
 
 // TODO(issue 15 item 6): document the public items below, then delete this allow.
-#![allow(missing_docs)]
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};

@@ -12,7 +12,6 @@
 //! Must not know: what is computed per file, Slurm itself, terminals.
 
 // TODO(issue 15 item 6): document the public items below, then delete this allow.
-#![allow(missing_docs)]
 
 use std::path::{Path, PathBuf};
 

@@ -112,7 +112,7 @@ pub(super) fn write_all(
 /// NPZ (uncompressed, like `numpy.savez`): `psd_db` frequency × time (written in Fortran order
 /// straight from the frame-major buffer, so no transpose copy), `frequency_hz`, `time_s`.
 fn write_npz(
-    w: &mut BufWriter<File>,
+    w: &mut BufWriter<&mut File>,
     c: &Computed,
     average: bool,
     path: &Path,

@@ -8,7 +8,6 @@
 //! Must not know: Slurm, terminals, what a job computes beyond "items with outputs".
 
 // TODO(issue 15 item 6): document the public items below, then delete this allow.
-#![allow(missing_docs)]
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;

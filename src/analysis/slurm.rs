@@ -6,7 +6,6 @@
 //! Must not know: how `sbatch`/`squeue` are invoked (the CLI runs them), terminals.
 
 // TODO(issue 15 item 6): document the public items below, then delete this allow.
-#![allow(missing_docs)]
 
 use std::path::{Path, PathBuf};
 

@@ -10,7 +10,6 @@
 //! Must not know: flags, terminals, worker pools (`batch.rs`).
 
 // TODO(issue 15 item 6): document the public items below, then delete this allow.
-#![allow(missing_docs)]
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;

@@ -29,7 +29,7 @@ Numbers equal scipy.signal.spectrogram(x, fs, window, nperseg=win_length, noverl
 nfft, detrend=False, scaling, mode='psd'); NPZ keys psd_db (frequency × time), frequency_hz, time_s \
 (frame centres from the file start); levels are dB re 1 µPa²/Hz with a calibration, otherwise dB re \
 full scale (1 FS²/Hz).\n\n\
-Outputs are written to hidden temporaries (.NAME.onc-hydro-PID-N.tmp) and renamed when complete; \
+Outputs are written to hidden temporaries (.onc-hydro-tmp-PID-N-NAME) and renamed when complete; \
 temporaries left by a killed run are removed when a run over the same inputs starts. A file fails \
 alone (exit 1, the others go on) when it cannot be decoded, holds NaN/Inf samples, or its \
 spectrogram would exceed 4 GB or 256 values per input sample (e.g. --overlap 0.999999999).")]

@@ -4,9 +4,6 @@
 //!
 //! Must not know: terminals, exit codes (the CLI maps these).
 
-// TODO(issue 15 item 6): document the public items below, then delete this allow.
-#![allow(missing_docs)]
-
 use std::path::PathBuf;
 
 use crate::api::ApiError;
@@ -17,24 +14,39 @@ pub enum EngineError {
     /// The ledger database could not be opened, read or written.
     #[error("ledger {path}: {source}")]
     Ledger {
+        /// The ledger file.
         path: PathBuf,
+        /// SQLite's error.
         #[source]
         source: rusqlite::Error,
     },
     /// The ledger holds something this version cannot read.
     #[error("ledger {path}: {message}")]
-    LedgerContent { path: PathBuf, message: String },
+    LedgerContent {
+        /// The ledger file.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
     /// A file or folder could not be created, written or renamed.
     #[error("{what} {path}: {source}")]
     Io {
+        /// What was being done, e.g. `create folder`.
         what: &'static str,
+        /// The file or folder.
         path: PathBuf,
+        /// The operating system's error.
         #[source]
         source: std::io::Error,
     },
     /// A task description is invalid (names the field).
     #[error("invalid task {field}: {message}")]
-    InvalidTask { field: String, message: String },
+    InvalidTask {
+        /// The offending field.
+        field: String,
+        /// Why it is invalid.
+        message: String,
+    },
     /// The server rejected the token (HTTP 401); nothing more can succeed.
     #[error("the server rejected the token (HTTP 401): check that your Oceans 3.0 Web Services API token (ONC_TOKEN) is valid; {0}")]
     Unauthorized(String),
@@ -43,19 +55,39 @@ pub enum EngineError {
     Stopped(String),
     /// An engine setting is out of range.
     #[error("invalid engine setting {field}: {message}")]
-    Config { field: String, message: String },
+    Config {
+        /// The setting, e.g. `max_rps`.
+        field: String,
+        /// Why it is out of range.
+        message: String,
+    },
     /// No ledger exists where one was expected.
     #[error("no ledger at {0} (run a download into this folder first)")]
     NoLedger(PathBuf),
     /// Another process is running in this output folder (one run per folder at a time).
     #[error("the output folder {out} is in use by another onc-hydro run ({holder}); wait for it to finish or use another --out")]
-    Locked { out: PathBuf, holder: String },
+    Locked {
+        /// The output folder.
+        out: PathBuf,
+        /// Who holds it (pid and start time).
+        holder: String,
+    },
     /// A file given as a ledger is not one (empty, another SQLite database, not SQLite).
     #[error("{path} is not an onc-hydro ledger: {message}")]
-    NotALedger { path: PathBuf, message: String },
+    NotALedger {
+        /// The file given.
+        path: PathBuf,
+        /// What it is instead.
+        message: String,
+    },
     /// Something the engine writes (settings, the run summary) could not be turned into JSON.
     #[error("cannot write {what} as JSON: {message}")]
-    Json { what: &'static str, message: String },
+    Json {
+        /// What was being written, e.g. `summary`.
+        what: &'static str,
+        /// serde_json's message.
+        message: String,
+    },
     /// A remote call failed in a way that stops the operation (e.g. `cancel`).
     #[error(transparent)]
     Api(#[from] ApiError),

@@ -7,9 +7,6 @@
 //!
 //! Must not know: HTTP, the scheduler's slots, terminals.
 
-// TODO(issue 15 item 6): document the public items below, then delete this allow.
-#![allow(missing_docs)]
-
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -137,19 +134,31 @@ fn parse_ts(s: Option<String>) -> Option<Timestamp> {
 /// One task as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TaskRow {
+    /// The ledger's row id.
     pub id: TaskId,
+    /// The 32-hex key that identifies the task across plans and runs.
     pub key: TaskKey,
+    /// A human-readable one-line description.
     pub label: String,
+    /// What to do.
     pub spec: TaskSpec,
+    /// Where it is.
     pub state: TaskState,
+    /// The server's `dpRequestId`, once requested.
     pub request_id: Option<RequestId>,
+    /// The server's `dpRunId`s, once run.
     pub run_ids: Vec<RunId>,
     /// The server's `estimatedProcessingTime`.
     pub estimate: Option<Duration>,
+    /// The server's latest status message.
     pub message: Option<String>,
+    /// Why the task failed or was cancelled.
     pub reason: Option<String>,
+    /// Attempts so far.
     pub attempts: u32,
+    /// When a failed task is tried again.
     pub next_retry: Option<Timestamp>,
+    /// When the server job was requested.
     pub requested_at: Option<Timestamp>,
     /// A provider's request reference as JSON (OOI: request UUID, catalog, results folder).
     pub remote: Option<String>,
@@ -169,7 +178,9 @@ pub enum Pick {
 /// What `plan` did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct PlanReport {
+    /// Tasks new to the ledger.
     pub added: u64,
+    /// Tasks the ledger already held (not changed).
     pub already_planned: u64,
     /// Cancelled or dropped tasks planned again.
     pub revived: u64,
@@ -178,26 +189,38 @@ pub struct PlanReport {
 /// A failed task, for status output.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FailureRow {
+    /// The task.
     pub task: TaskId,
+    /// Its one-line description.
     pub label: String,
+    /// Why it failed.
     pub reason: String,
+    /// Attempts so far.
     pub attempts: u32,
+    /// When it is tried again, if it will be.
     pub next_retry: Option<Timestamp>,
 }
 
 /// The ledger's view of progress (what `onc-hydro status` shows).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LedgerStatus {
+    /// The ledger file.
     pub ledger: PathBuf,
+    /// Tasks in the ledger.
     pub total: u64,
+    /// Tasks per state.
     pub by_state: BTreeMap<TaskState, u64>,
     /// Tasks with a job running on the server (run called, not complete).
     pub jobs_on_server: u64,
     /// Failed tasks that will be retried.
     pub retrying: u64,
+    /// Files stored and verified.
     pub files_done: u64,
+    /// Bytes of those files.
     pub bytes_done: u64,
+    /// Files known but not stored yet.
     pub files_pending: u64,
+    /// The newest change to any task.
     pub last_update: Option<Timestamp>,
     /// Up to 20 failures, newest first.
     pub failures: Vec<FailureRow>,

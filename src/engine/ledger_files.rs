@@ -4,9 +4,6 @@
 //!
 //! Must not know: HTTP, where files are written.
 
-// TODO(issue 15 item 6): document the public items below, then delete this allow.
-#![allow(missing_docs)]
-
 use jiff::Timestamp;
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
@@ -17,8 +14,11 @@ use super::{ts_text, EngineError, Ledger, TaskId};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FileState {
+    /// Known, not stored yet.
     Pending,
+    /// Stored and verified.
     Done,
+    /// The last attempt failed.
     Failed,
 }
 
@@ -43,16 +43,23 @@ impl FileState {
 /// One result file as stored (`run_id` 0 for archive files; `index` `1`, `2`, … or `meta`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FileRow {
+    /// The task the file belongs to.
     pub task: TaskId,
+    /// The server's `dpRunId` (0 for archive files).
     pub run_id: u64,
+    /// The file's `index` in the run (`1`, `2`, … or `meta`).
     pub index: String,
+    /// The file name the server gave.
     pub name: Option<String>,
     /// Relative to the output folder.
     pub path: Option<String>,
+    /// Size in bytes, once known.
     pub size: Option<u64>,
+    /// SHA-256 (hex) of the stored file.
     pub sha256: Option<String>,
     /// Modification time of the stored file (ns since the epoch) when it was verified.
     pub mtime_ns: Option<i64>,
+    /// Where the file is.
     pub state: FileState,
 }
 

@@ -8,9 +8,6 @@
 //!
 //! Must not know: which task or endpoint the body came from, the ledger.
 
-// TODO(issue 15 item 6): document the public items below, then delete this allow.
-#![allow(missing_docs)]
-
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -85,7 +82,12 @@ pub const MAX_UNSIZED_BODY: u64 = 64 << 30;
 pub enum StorageError {
     /// The server's file name would escape the destination folder or is not a plain name.
     #[error("refusing unsafe file name {name:?}: {reason}")]
-    UnsafeName { name: String, reason: &'static str },
+    UnsafeName {
+        /// The name as the server gave it.
+        name: String,
+        /// What makes it unsafe.
+        reason: &'static str,
+    },
     /// The transfer itself failed (truncated body, reset, …).
     #[error(transparent)]
     Transfer(#[from] ApiError),
@@ -95,24 +97,45 @@ pub enum StorageError {
     /// Fewer or more bytes than announced or expected.
     #[error("{name}: received {received} bytes, expected {expected}")]
     SizeMismatch {
+        /// The file.
         name: String,
+        /// Bytes announced or listed.
         expected: u64,
+        /// Bytes received.
         received: u64,
     },
     /// The body went on past the expected size; the transfer was stopped there.
     #[error("{name}: the server sent more than the expected {limit} bytes; stopped there (the listing may be stale: list again)")]
-    TooLong { name: String, limit: u64 },
+    TooLong {
+        /// The file.
+        name: String,
+        /// The size at which the transfer was stopped.
+        limit: u64,
+    },
     /// The file on disk is not what was received (another writer, a failing disk).
     #[error("{name}: the file on disk differs from the bytes received ({detail})")]
-    ChangedOnDisk { name: String, detail: String },
+    ChangedOnDisk {
+        /// The file.
+        name: String,
+        /// What differs (size or hash).
+        detail: String,
+    },
     /// The validation hook rejected the file.
     #[error("{name} failed validation: {reason}")]
-    Invalid { name: String, reason: String },
+    Invalid {
+        /// The file.
+        name: String,
+        /// The hook's reason.
+        reason: String,
+    },
     /// Local file-system trouble.
     #[error("{what} {path}: {source}")]
     Io {
+        /// What was being done, e.g. `rename`.
         what: &'static str,
+        /// The file or folder.
         path: PathBuf,
+        /// The operating system's error.
         #[source]
         source: std::io::Error,
     },

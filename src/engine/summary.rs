@@ -5,9 +5,6 @@
 //!
 //! Must not know: terminals (the CLI prints the text), HTTP.
 
-// TODO(issue 15 item 6): document the public items below, then delete this allow.
-#![allow(missing_docs)]
-
 use std::collections::BTreeMap;
 use std::fmt;
 use std::io::Write;
@@ -61,8 +58,11 @@ impl Stats {
 /// What a run did. Written to `<out>/summary.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
+    /// When the run started.
     pub started: Timestamp,
+    /// When it ended.
     pub finished: Timestamp,
+    /// Wall-clock seconds between the two.
     pub wall_seconds: f64,
     /// Tasks in the ledger.
     pub tasks_total: u64,

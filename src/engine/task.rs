@@ -4,9 +4,6 @@
 //!
 //! Must not know: the ledger's SQL, HTTP, files on disk.
 
-// TODO(issue 15 item 6): document the public items below, then delete this allow.
-#![allow(missing_docs)]
-
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Component, Path};
@@ -129,17 +126,26 @@ impl fmt::Display for TaskId {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TaskState {
+    /// In the ledger, nothing asked of the server yet.
     Planned,
+    /// The server job was requested (`dpRequestId` known).
     Requested,
+    /// The server job is running (`dpRunId`s known).
     Running,
+    /// The job is complete; its files are being fetched.
     Downloading,
+    /// Every file stored and verified.
     Done,
+    /// The last attempt failed (see `reason`; maybe retried).
     Failed,
+    /// Cancelled by the user (`onc-hydro cancel`).
     Cancelled,
+    /// Dropped from the plan (no longer wanted).
     Dropped,
 }
 
 impl TaskState {
+    /// Every state, in the order of the life cycle.
     pub const ALL: [TaskState; 8] = [
         TaskState::Planned,
         TaskState::Requested,
@@ -189,11 +195,14 @@ impl fmt::Display for TaskState {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TaskKind {
+    /// A server-side job (ONC data product, OOI asynchronous request) and its files.
     Order,
+    /// One archive file fetched as it is.
     Archive,
 }
 
 impl TaskKind {
+    /// The text stored in the ledger.
     pub fn as_str(self) -> &'static str {
         match self {
             TaskKind::Order => "order",

@@ -4,9 +4,6 @@
 //!
 //! Must not know: the scheduler's slots, HTTP.
 
-// TODO(issue 15 item 6): document the public items below, then delete this allow.
-#![allow(missing_docs)]
-
 use std::fmt;
 use std::str::FromStr;
 
@@ -18,7 +15,9 @@ use serde::{Deserialize, Serialize};
 /// A daily window `[begin, end)` in UTC; `begin > end` wraps past midnight.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunWindow {
+    /// Opening time of day (UTC).
     pub begin: Time,
+    /// Closing time of day (UTC).
     pub end: Time,
 }
 
@@ -59,6 +58,7 @@ impl RunWindow {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid run-time window {text:?}: expected HH:MM-HH:MM (UTC), e.g. 22:00-06:00")]
 pub struct WindowParseError {
+    /// The text given.
     pub text: String,
 }
 

@@ -50,6 +50,18 @@ fn create_new(path: &Path) -> io::Result<File> {
     o.open(path)
 }
 
+/// The output name a temporary of ours stands for (`.onc-hydro-tmp-<pid>-<n>-<name>` →
+/// `<name>`), or `None` for any other file name. Lets a caller that knows which outputs it owns
+/// (a Slurm shard on a shared file system, where process ids of other nodes mean nothing) clean
+/// only those.
+pub fn temporary_target(file_name: &str) -> Option<&str> {
+    let rest = file_name.strip_prefix(TEMP_PREFIX)?;
+    let (pid, rest) = rest.split_once('-')?;
+    let (n, target) = rest.split_once('-')?;
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    (digits(pid) && digits(n) && !target.is_empty()).then_some(target)
+}
+
 /// Writes `path` atomically with `fill`, which writes the content to the temporary file.
 /// On any error the temporary is removed and `path` is untouched.
 pub fn write_atomic_with(
@@ -139,6 +151,16 @@ pub fn clean_stale_temporaries(dir: &Path) -> io::Result<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn temporaries_name_their_target() {
+        let t = temp_path(Path::new("/x/a-b.npz")).unwrap();
+        let name = t.file_name().unwrap().to_str().unwrap();
+        assert_eq!(temporary_target(name), Some("a-b.npz"));
+        assert_eq!(temporary_target(".tmpAbC123"), None);
+        assert_eq!(temporary_target("a.npz"), None);
+        assert_eq!(temporary_target(".onc-hydro-tmp-12-x-a.npz"), None);
+    }
 
     #[test]
     fn writes_replace_atomically_with_umask_permissions() {

@@ -85,10 +85,70 @@ pub(crate) struct Deployment {
 #[derive(Debug, Clone)]
 pub(crate) struct ProductOption {
     pub option: &'static str,
-    pub allowable_values: &'static [&'static str],
+    pub allowable_values: Vec<&'static str>,
     pub default_value: &'static str,
     /// `(lower, upper, only_integers, unit)`.
     pub range: Option<(&'static str, &'static str, bool, Option<&'static str>)>,
+    /// A real `suboptions` entry (e.g. `dpo_minMaxAvg` under `dpo_resample`): accepted when
+    /// given, never defaulted (the real defaults of suboptions are internal ids such as "46").
+    pub suboption: bool,
+}
+
+impl ProductOption {
+    /// The options of a real `dataProducts` record (its `dataProductOptions`, suboptions
+    /// flattened after their parent).
+    fn from_real(record: &'static serde_json::Value) -> Vec<ProductOption> {
+        fn one(o: &'static serde_json::Value, suboption: bool, out: &mut Vec<ProductOption>) {
+            let s = |v: &'static serde_json::Value| v.as_str();
+            let Some(option) = o.get("option").and_then(s) else {
+                return;
+            };
+            let range = o.get("allowableRange").and_then(|r| {
+                Some((
+                    r.get("lowerBound").and_then(s)?,
+                    r.get("upperBound").and_then(s)?,
+                    r.get("onlyIntegers")
+                        .and_then(|b| b.as_bool())
+                        .unwrap_or(false),
+                    r.get("unitOfMeasure").and_then(s),
+                ))
+            });
+            out.push(ProductOption {
+                option,
+                allowable_values: o
+                    .get("allowableValues")
+                    .and_then(|v| v.as_array())
+                    .map(|a| a.iter().filter_map(s).collect())
+                    .unwrap_or_default(),
+                default_value: o.get("defaultValue").and_then(s).unwrap_or(""),
+                range,
+                suboption,
+            });
+            for sub in o
+                .get("suboptions")
+                .and_then(|v| v.as_array())
+                .into_iter()
+                .flatten()
+            {
+                if !out
+                    .iter()
+                    .any(|x| Some(x.option) == sub.get("option").and_then(s))
+                {
+                    one(sub, true, out);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        for o in record
+            .get("dataProductOptions")
+            .and_then(|v| v.as_array())
+            .into_iter()
+            .flatten()
+        {
+            one(o, false, &mut out);
+        }
+        out
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -151,6 +211,17 @@ impl Catalog {
     }
 
     /// Deployments of `device`, in time order.
+    /// The options a request for `product` as `extension` is checked against: the real
+    /// record's when the real service offers that pair (options differ per extension, e.g. HSD
+    /// png adds colour limits and defaults `dpo_spectrogramConcatenation` to None), else the
+    /// modelled list.
+    pub(crate) fn options_for(product: &Product, extension: &str) -> Vec<ProductOption> {
+        match super::snapshot::real_product(product.code, extension) {
+            Some(real) => ProductOption::from_real(real),
+            None => product.options.clone(),
+        }
+    }
+
     pub(crate) fn deployments_of(&self, device: &str) -> Vec<&Deployment> {
         self.deployments
             .iter()

@@ -61,9 +61,10 @@ fn opt(
 ) -> ProductOption {
     ProductOption {
         option,
-        allowable_values,
+        allowable_values: allowable_values.to_vec(),
         default_value,
         range: None,
+        suboption: false,
     }
 }
 
@@ -428,9 +429,10 @@ pub(crate) fn builtin() -> Catalog {
                 opt("dpo_spectrogramSource", &["MIX", "WAVFLAC", "FFT"], "MIX"),
                 ProductOption {
                     option: "dpo_spectrogramFrequencyUpperLimit",
-                    allowable_values: &["-1", "1000", "10000"],
+                    allowable_values: vec!["-1", "1000", "10000"],
                     default_value: "-1",
                     range: Some(("100", "500000", true, Some("Hz"))),
+                    suboption: false,
                 },
             ],
             archived: false,
@@ -467,9 +469,10 @@ pub(crate) fn builtin() -> Catalog {
                 ),
                 ProductOption {
                     option: "dpo_minMaxAvg",
-                    allowable_values: &["0"],
+                    allowable_values: vec!["0"],
                     default_value: "0",
                     range: Some(("1", "86400", true, Some("s"))),
+                    suboption: false,
                 },
                 opt("dpo_dataGaps", &["0", "1"], "0"),
             ],

@@ -1,7 +1,17 @@
-//! Discovery services over the synthetic catalog: `locations`, `locations/tree`, `deployments`,
-//! `devices`, `deviceCategories`, `properties`, `dataProducts`, `dataAvailability/dataproducts`.
-//! Field names follow onc-api.md §2 exactly (string booleans on locations and the tree), empty
-//! matches answer 404 (deployments: 400/127), bad codes 400/127.
+//! Discovery services: `locations`, `locations/tree`, `deployments`, `devices`,
+//! `deviceCategories`, `properties`, `dataProducts`, `dataAvailability/dataproducts`.
+//!
+//! Two sources answer. The real catalog (`snapshot`: 1,899 locations, 2,903 devices, 127
+//! categories, 215 properties, 294 product/extension pairs) answers every query a record can
+//! decide by itself: no filter, or filters on the record's own code, name, description,
+//! category (devices) or extension (products). Queries that need relations the snapshot does
+//! not hold (which devices are deployed where, which property a device measures, dates) are
+//! answered from the modelled catalog — the devices with simulated content — and a modelled
+//! entity that exists in the real catalog is always shown with its real record. A real code
+//! without a model is a valid filter value (no 400) that simply matches no modelled content.
+//! The tree and `deployments` are modelled only (the snapshot has neither).
+//! Field names follow the real records (string booleans on locations, categories, properties and
+//! the tree), empty matches answer 404 (deployments: 400/127), unknown codes 400/127.
 //!
 //! Must not know: job state, axum.
 
@@ -12,6 +22,7 @@ use super::catalog::{Catalog, Category, Deployment, Device, Location, Product, P
 use super::clock::iso;
 use super::params::Window;
 use super::reply::{ApiError, Reply};
+use super::snapshot::{self, SnapshotTable};
 use super::state::Ctx;
 
 /// Validated discovery filters.
@@ -23,6 +34,8 @@ struct Filters<'a> {
     product: Option<&'a Product>,
     extension: Option<&'a str>,
     window: Window,
+    /// A filter names a real entity that has no model: no modelled content can match.
+    unmodelled: bool,
 }
 
 impl Filters<'_> {
@@ -38,34 +51,69 @@ impl Filters<'_> {
     }
 }
 
+/// The modelled entity named by `key`, `None` when absent or real-only (then `unmodelled` is
+/// set), 400/127 when neither the model nor the real catalog knows the code.
+fn pick<'a, T>(
+    ctx: &Ctx,
+    key: &str,
+    table: SnapshotTable,
+    modelled: impl Fn(&str) -> Option<&'a T>,
+    unmodelled: &mut bool,
+) -> Result<Option<&'a T>, ApiError> {
+    let Some(v) = ctx.params.get(key) else {
+        return Ok(None);
+    };
+    if let Some(m) = modelled(v) {
+        return Ok(Some(m));
+    }
+    if snapshot::real(table, v).is_empty() {
+        return Err(ApiError::invalid(key, format!("Invalid {key}: {v}")));
+    }
+    *unmodelled = true;
+    Ok(None)
+}
+
 fn filters<'a>(ctx: &'a Ctx, allowed: &[&str]) -> Result<Filters<'a>, ApiError> {
     let p = &ctx.params;
     p.check_names(allowed)?;
     let cat = &ctx.sim.catalog;
-    let bad = |k: &str, v: &str| ApiError::invalid(k, format!("Invalid {k}: {v}"));
-    let location = match p.get("locationCode") {
-        Some(v) => Some(cat.location(v).ok_or_else(|| bad("locationCode", v))?),
-        None => None,
-    };
-    let category = match p.get("deviceCategoryCode") {
-        Some(v) => Some(
-            cat.category(v)
-                .ok_or_else(|| bad("deviceCategoryCode", v))?,
-        ),
-        None => None,
-    };
-    let device = match p.get("deviceCode") {
-        Some(v) => Some(cat.device(v).ok_or_else(|| bad("deviceCode", v))?),
-        None => None,
-    };
-    let property = match p.get("propertyCode") {
-        Some(v) => Some(cat.property(v).ok_or_else(|| bad("propertyCode", v))?),
-        None => None,
-    };
-    let product = match p.get("dataProductCode") {
-        Some(v) => Some(cat.product(v).ok_or_else(|| bad("dataProductCode", v))?),
-        None => None,
-    };
+    let mut unmodelled = false;
+    let u = &mut unmodelled;
+    let location = pick(
+        ctx,
+        "locationCode",
+        SnapshotTable::Locations,
+        |v| cat.location(v),
+        u,
+    )?;
+    let category = pick(
+        ctx,
+        "deviceCategoryCode",
+        SnapshotTable::DeviceCategories,
+        |v| cat.category(v),
+        u,
+    )?;
+    let device = pick(
+        ctx,
+        "deviceCode",
+        SnapshotTable::Devices,
+        |v| cat.device(v),
+        u,
+    )?;
+    let property = pick(
+        ctx,
+        "propertyCode",
+        SnapshotTable::Properties,
+        |v| cat.property(v),
+        u,
+    )?;
+    let product = pick(
+        ctx,
+        "dataProductCode",
+        SnapshotTable::DataProducts,
+        |v| cat.product(v),
+        u,
+    )?;
     let window = p.window(ctx.now())?;
     Ok(Filters {
         location,
@@ -75,7 +123,52 @@ fn filters<'a>(ctx: &'a Ctx, allowed: &[&str]) -> Result<Filters<'a>, ApiError> 
         product,
         extension: p.get("extension"),
         window,
+        unmodelled,
     })
+}
+
+/// Whether any of `keys` is given (filters the real snapshot cannot decide).
+fn any_of(ctx: &Ctx, keys: &[&str]) -> bool {
+    keys.iter().any(|k| ctx.params.has(k))
+}
+
+/// Whether parameter `key` is absent or equals `value`.
+fn param_is(ctx: &Ctx, key: &str, value: &str) -> bool {
+    ctx.params.get(key).is_none_or(|v| v == value)
+}
+
+/// A real record passes the filters it can decide itself: `exact` fields equal the parameter,
+/// `contains` fields contain it (case-insensitive).
+fn real_passes(ctx: &Ctx, r: &Value, exact: &[(&str, &str)], contains: &[(&str, &str)]) -> bool {
+    exact.iter().all(|(param, fld)| {
+        ctx.params
+            .get(param)
+            .is_none_or(|v| snapshot::field(r, fld) == v)
+    }) && contains
+        .iter()
+        .all(|(param, fld)| contains_ci(snapshot::field(r, fld), ctx.params.get(param)))
+}
+
+/// The real table filtered by `keep`, followed by the modelled-only records (entities the
+/// simulator models that the real catalog lacks, e.g. NAXYS_HYD-023).
+fn real_then_modelled(
+    table: SnapshotTable,
+    keep: impl Fn(&Value) -> bool,
+    modelled_only: Vec<Value>,
+) -> Vec<Value> {
+    snapshot::records(table)
+        .iter()
+        .filter(|r| keep(r))
+        .cloned()
+        .chain(modelled_only)
+        .collect()
+}
+
+/// The real record of a modelled entity, or the synthetic one when the snapshot lacks it.
+fn real_or(table: SnapshotTable, code: &str, synthetic: impl FnOnce() -> Value) -> Value {
+    snapshot::real_one(table, code)
+        .cloned()
+        .unwrap_or_else(synthetic)
 }
 
 fn measures(dev: &Device, prop: &Property) -> bool {
@@ -172,28 +265,63 @@ const LOC_KEYS: &[&str] = &[
 pub(crate) fn locations(ctx: &Ctx) -> Result<Reply, ApiError> {
     let f = filters(ctx, LOC_KEYS)?;
     let cat = &ctx.sim.catalog;
-    let scope: Option<Vec<&str>> = match f.location {
-        Some(l) if ctx.params.flag("includeChildren", false)? => Some(cat.subtree(l.code)),
-        Some(l) => Some(vec![l.code]),
-        None => None,
+    let children = ctx.params.flag("includeChildren", false)?;
+    let synthetic = |l: &Location| {
+        let leaf = !cat.locations.iter().any(|x| x.parent == Some(l.code));
+        let n = cat
+            .deployments
+            .iter()
+            .filter(|d| d.location == l.code)
+            .count();
+        let bbox = if leaf {
+            json!({"maxDepth": l.depth.map(|d| d + 2.0), "maxLat": l.lat + 0.0002, "maxLon": l.lon + 0.0002,
+                   "minDepth": l.depth.map(|d| d - 2.0), "minLat": l.lat - 0.0002, "minLon": l.lon - 0.0002})
+        } else {
+            Value::Null
+        };
+        json!({"locationCode": l.code, "locationName": l.name, "description": format!(" {}", l.description),
+               "deployments": n, "hasDeviceData": s_bool(n > 0), "hasPropertyData": s_bool(has_property_data(cat, l.code)),
+               "lat": l.lat, "lon": l.lon, "depth": l.depth, "bbox": bbox,
+               "dataSearchURL": format!("https://data.oceannetworks.ca/DataSearch?location={}", l.code)})
+    };
+    let real = |l: &Location| real_or(SnapshotTable::Locations, l.code, || synthetic(l));
+    // The parent/child relation is modelled only: a modelled parent with includeChildren
+    // answers its modelled subtree.
+    let subtree = f.location.filter(|_| children).map(|l| cat.subtree(l.code));
+    if !f.narrows() && subtree.is_none() {
+        let name = ctx.params.get("locationName");
+        let modelled_only = cat
+            .locations
+            .iter()
+            .filter(|l| snapshot::real_one(SnapshotTable::Locations, l.code).is_none())
+            .filter(|l| contains_ci(l.name, name) && param_is(ctx, "locationCode", l.code))
+            .map(synthetic)
+            .collect();
+        let keep = |r: &Value| {
+            real_passes(
+                ctx,
+                r,
+                &[("locationCode", "locationCode")],
+                &[("locationName", "locationName")],
+            )
+        };
+        return non_empty(
+            real_then_modelled(SnapshotTable::Locations, keep, modelled_only),
+            "locations",
+        );
+    }
+    if f.unmodelled {
+        return non_empty(Vec::new(), "locations");
+    }
+    let scope: Option<Vec<&str>> = match (subtree, f.location) {
+        (Some(s), _) => Some(s),
+        (None, Some(l)) => Some(vec![l.code]),
+        (None, None) => None,
     };
     let items = matching_locations(ctx, &f)
         .into_iter()
         .filter(|l| scope.as_ref().is_none_or(|s| s.contains(&l.code)))
-        .map(|l| {
-            let leaf = !cat.locations.iter().any(|x| x.parent == Some(l.code));
-            let n = cat.deployments.iter().filter(|d| d.location == l.code).count();
-            let bbox = if leaf {
-                json!({"maxDepth": l.depth.map(|d| d + 2.0), "maxLat": l.lat + 0.0002, "maxLon": l.lon + 0.0002,
-                       "minDepth": l.depth.map(|d| d - 2.0), "minLat": l.lat - 0.0002, "minLon": l.lon - 0.0002})
-            } else {
-                Value::Null
-            };
-            json!({"locationCode": l.code, "locationName": l.name, "description": format!(" {}", l.description),
-                   "deployments": n, "hasDeviceData": s_bool(n > 0), "hasPropertyData": s_bool(has_property_data(cat, l.code)),
-                   "lat": l.lat, "lon": l.lon, "depth": l.depth, "bbox": bbox,
-                   "dataSearchURL": format!("https://data.oceannetworks.ca/DataSearch?location={}", l.code)})
-        })
+        .map(real)
         .collect();
     non_empty(items, "locations")
 }
@@ -223,6 +351,9 @@ pub(crate) fn tree(ctx: &Ctx) -> Result<Reply, ApiError> {
         .filter(|k| *k != "includeChildren")
         .collect();
     let f = filters(ctx, &keys)?;
+    if f.unmodelled {
+        return non_empty(Vec::new(), "locations");
+    }
     let cat = &ctx.sim.catalog;
     let matched: Vec<&str> = matching_locations(ctx, &f).iter().map(|l| l.code).collect();
     let keep = |l: &Location| matched.contains(&l.code);
@@ -258,6 +389,7 @@ pub(crate) fn deployments(ctx: &Ctx) -> Result<Reply, ApiError> {
     let items: Vec<Value> = cat
         .deployments
         .iter()
+        .filter(|_| !f.unmodelled)
         .filter(|d| f.location.is_none_or(|l| l.code == d.location) && dep_matches(cat, &f, d))
         .map(|d| {
             let l = cat.location(d.location);
@@ -305,22 +437,56 @@ pub(crate) fn devices(ctx: &Ctx) -> Result<Reply, ApiError> {
     )?;
     let cat = &ctx.sim.catalog;
     let name = ctx.params.get("deviceName");
+    let synthetic = |d: &Device| {
+        let period = d
+            .sample_rate
+            .map_or(d.sample_period_s, |r| 1.0 / f64::from(r));
+        let first = cat.deployments_of(d.code).first().map(|x| iso(x.begin));
+        json!({"deviceCode": d.code, "deviceId": d.id, "deviceName": d.name, "deviceCategoryCode": d.category,
+               "deviceLink": format!("https://data.oceannetworks.ca/DeviceListing?DeviceId={}", d.id), "hasDeviceData": true,
+               "cvTerm": {"device": [{"uri": format!("http://vocab.nerc.ac.uk/collection/L22/current/TOOL{}/", 1000 + d.id % 1000), "vocabulary": "SeaVoX Device Catalogue"}]},
+               "dataRating": [{"dateFrom": first, "dateTo": Value::Null, "samplePeriod": period, "sampleSize": 1}]})
+    };
+    let relational = &[
+        "locationCode",
+        "propertyCode",
+        "dataProductCode",
+        "dateFrom",
+        "dateTo",
+    ];
+    if !any_of(ctx, relational) {
+        let modelled_only = cat
+            .devices
+            .iter()
+            .filter(|d| snapshot::real_device(d.code).is_none() && contains_ci(d.name, name))
+            .filter(|d| param_is(ctx, "deviceCode", d.code))
+            .filter(|d| param_is(ctx, "deviceCategoryCode", d.category))
+            .map(synthetic)
+            .collect();
+        let keep = |r: &Value| {
+            real_passes(
+                ctx,
+                r,
+                &[
+                    ("deviceCode", "deviceCode"),
+                    ("deviceCategoryCode", "deviceCategoryCode"),
+                ],
+                &[("deviceName", "deviceName")],
+            )
+        };
+        return non_empty(
+            real_then_modelled(SnapshotTable::Devices, keep, modelled_only),
+            "devices",
+        );
+    }
+    if f.unmodelled {
+        return non_empty(Vec::new(), "devices");
+    }
     let items = cat
         .devices
         .iter()
         .filter(|d| contains_ci(d.name, name) && device_has_dep(cat, &f, d))
-        .map(|d| {
-            // A modelled device that exists in the real catalog answers with its real record.
-            if let Some(real) = super::snapshot::real_device(d.code) {
-                return real.clone();
-            }
-            let period = d.sample_rate.map_or(d.sample_period_s, |r| 1.0 / f64::from(r));
-            let first = cat.deployments_of(d.code).first().map(|x| iso(x.begin));
-            json!({"deviceCode": d.code, "deviceId": d.id, "deviceName": d.name, "deviceCategoryCode": d.category,
-                   "deviceLink": format!("https://data.oceannetworks.ca/DeviceListing?DeviceId={}", d.id), "hasDeviceData": true,
-                   "cvTerm": {"device": [{"uri": format!("http://vocab.nerc.ac.uk/collection/L22/current/TOOL{}/", 1000 + d.id % 1000), "vocabulary": "SeaVoX Device Catalogue"}]},
-                   "dataRating": [{"dateFrom": first, "dateTo": Value::Null, "samplePeriod": period, "sampleSize": 1}]})
-        })
+        .map(|d| real_or(SnapshotTable::Devices, d.code, || synthetic(d)))
         .collect();
     non_empty(items, "devices")
 }
@@ -342,20 +508,50 @@ pub(crate) fn device_categories(ctx: &Ctx) -> Result<Reply, ApiError> {
         ctx.params.get("deviceCategoryName"),
         ctx.params.get("description"),
     );
+    let synthetic = |c: &Category| {
+        json!({"deviceCategoryCode": c.code, "deviceCategoryName": c.name, "description": c.description,
+               "longDescription": c.long_description, "hasDeviceData": "true",
+               "cvTerm": {"deviceCategory": [{"uri": c.vocab_uri, "vocabulary": "SeaDataNet device categories"}]}})
+    };
+    let mine = |c: &&Category| contains_ci(c.name, name) && contains_ci(c.description, descr);
+    if !any_of(ctx, &["locationCode", "propertyCode"]) {
+        let modelled_only = cat
+            .categories
+            .iter()
+            .filter(|c| snapshot::real_one(SnapshotTable::DeviceCategories, c.code).is_none())
+            .filter(|c| mine(c) && param_is(ctx, "deviceCategoryCode", c.code))
+            .map(synthetic)
+            .collect();
+        let keep = |r: &Value| {
+            real_passes(
+                ctx,
+                r,
+                &[("deviceCategoryCode", "deviceCategoryCode")],
+                &[
+                    ("deviceCategoryName", "deviceCategoryName"),
+                    ("description", "description"),
+                ],
+            )
+        };
+        return non_empty(
+            real_then_modelled(SnapshotTable::DeviceCategories, keep, modelled_only),
+            "device categories",
+        );
+    }
+    if f.unmodelled {
+        return non_empty(Vec::new(), "device categories");
+    }
     let items = cat
         .categories
         .iter()
-        .filter(|c| contains_ci(c.name, name) && contains_ci(c.description, descr))
+        .filter(mine)
         .filter(|c| f.category.is_none_or(|x| x.code == c.code))
         .filter(|c| {
-            (f.location.is_none() && f.property.is_none() && f.window.from.is_none() && f.window.to.is_none())
-                || cat.devices.iter().any(|d| d.category == c.code && device_has_dep(cat, &f, d))
+            cat.devices
+                .iter()
+                .any(|d| d.category == c.code && device_has_dep(cat, &f, d))
         })
-        .map(|c| {
-            json!({"deviceCategoryCode": c.code, "deviceCategoryName": c.name, "description": c.description,
-                   "longDescription": c.long_description, "hasDeviceData": "true",
-                   "cvTerm": {"deviceCategory": [{"uri": c.vocab_uri, "vocabulary": "SeaDataNet device categories"}]}})
-        })
+        .map(|c| real_or(SnapshotTable::DeviceCategories, c.code, || synthetic(c)))
         .collect();
     non_empty(items, "device categories")
 }
@@ -378,24 +574,57 @@ pub(crate) fn properties(ctx: &Ctx) -> Result<Reply, ApiError> {
         ctx.params.get("propertyName"),
         ctx.params.get("description"),
     );
+    let synthetic = |p: &Property| {
+        json!({"propertyCode": p.code, "propertyName": p.name, "description": p.description, "uom": p.uom,
+               "hasDeviceData": "true", "hasPropertyData": "true",
+               "cvTerm": {"property": [], "uom": [{"uri": "http://vocab.nerc.ac.uk/collection/P06/current/", "vocabulary": "BODC data storage units"}]}})
+    };
+    let mine = |p: &&Property| contains_ci(p.name, name) && contains_ci(p.description, descr);
+    if !any_of(ctx, &["locationCode", "deviceCategoryCode", "deviceCode"]) {
+        let modelled_only = cat
+            .properties
+            .iter()
+            .filter(|p| snapshot::real_one(SnapshotTable::Properties, p.code).is_none())
+            .filter(|p| mine(p) && param_is(ctx, "propertyCode", p.code))
+            .map(synthetic)
+            .collect();
+        let keep = |r: &Value| {
+            real_passes(
+                ctx,
+                r,
+                &[("propertyCode", "propertyCode")],
+                &[
+                    ("propertyName", "propertyName"),
+                    ("description", "description"),
+                ],
+            )
+        };
+        return non_empty(
+            real_then_modelled(SnapshotTable::Properties, keep, modelled_only),
+            "properties",
+        );
+    }
+    if f.unmodelled {
+        return non_empty(Vec::new(), "properties");
+    }
     let items = cat
         .properties
         .iter()
-        .filter(|p| contains_ci(p.name, name) && contains_ci(p.description, descr))
+        .filter(mine)
         .filter(|p| f.property.is_none_or(|x| x.code == p.code))
         .filter(|p| {
             cat.devices.iter().any(|d| {
                 measures(d, p)
                     && f.device.is_none_or(|x| x.code == d.code)
                     && f.category.is_none_or(|c| c.code == d.category)
-                    && f.location.is_none_or(|l| cat.deployments.iter().any(|x| x.device == d.code && x.location == l.code))
+                    && f.location.is_none_or(|l| {
+                        cat.deployments
+                            .iter()
+                            .any(|x| x.device == d.code && x.location == l.code)
+                    })
             })
         })
-        .map(|p| {
-            json!({"propertyCode": p.code, "propertyName": p.name, "description": p.description, "uom": p.uom,
-                   "hasDeviceData": true, "hasPropertyData": true,
-                   "cvTerm": {"property": [], "uom": [{"uri": "http://vocab.nerc.ac.uk/collection/P06/current/", "vocabulary": "BODC data storage units"}]}})
-        })
+        .map(|p| real_or(SnapshotTable::Properties, p.code, || synthetic(p)))
         .collect();
     non_empty(items, "properties")
 }
@@ -422,6 +651,53 @@ pub(crate) fn data_products(ctx: &Ctx) -> Result<Reply, ApiError> {
     )?;
     let cat = &ctx.sim.catalog;
     let name = ctx.params.get("dataProductName");
+    let synthetic = |p: &Product, ext: &str| {
+        json!({"dataProductCode": p.code, "dataProductName": p.name, "extension": ext,
+        "hasDeviceData": true, "hasPropertyData": p.code == "TSSD", "helpDocument": p.help,
+        "dataProductOptions": p.options.iter().map(option_json).collect::<Vec<_>>()})
+    };
+    let real_or_synthetic = |p: &Product, ext: &str| {
+        snapshot::real_product(p.code, ext)
+            .cloned()
+            .unwrap_or_else(|| synthetic(p, ext))
+    };
+    if !any_of(
+        ctx,
+        &[
+            "propertyCode",
+            "locationCode",
+            "deviceCategoryCode",
+            "deviceCode",
+        ],
+    ) {
+        let modelled_only = cat
+            .products
+            .iter()
+            .filter(|p| contains_ci(p.name, name) && param_is(ctx, "dataProductCode", p.code))
+            .flat_map(|p| p.extensions.iter().map(move |e| (p, *e)))
+            .filter(|(p, e)| snapshot::real_product(p.code, e).is_none())
+            .filter(|(_, e)| param_is(ctx, "extension", e))
+            .map(|(p, e)| synthetic(p, e))
+            .collect();
+        let keep = |r: &Value| {
+            real_passes(
+                ctx,
+                r,
+                &[
+                    ("dataProductCode", "dataProductCode"),
+                    ("extension", "extension"),
+                ],
+                &[("dataProductName", "dataProductName")],
+            )
+        };
+        return non_empty(
+            real_then_modelled(SnapshotTable::DataProducts, keep, modelled_only),
+            "data products",
+        );
+    }
+    if f.unmodelled {
+        return non_empty(Vec::new(), "data products");
+    }
     let mut items = Vec::new();
     for p in cat
         .products
@@ -447,11 +723,7 @@ pub(crate) fn data_products(ctx: &Ctx) -> Result<Reply, ApiError> {
             .iter()
             .filter(|e| f.extension.is_none_or(|x| x == **e))
         {
-            items.push(
-                json!({"dataProductCode": p.code, "dataProductName": p.name, "extension": ext,
-                "hasDeviceData": true, "hasPropertyData": p.code == "TSSD", "helpDocument": p.help,
-                "dataProductOptions": p.options.iter().map(option_json).collect::<Vec<_>>()}),
-            );
+            items.push(real_or_synthetic(p, ext));
         }
     }
     non_empty(items, "data products")
@@ -483,7 +755,11 @@ pub(crate) fn data_availability(ctx: &Ctx) -> Result<Reply, ApiError> {
     let cat = &ctx.sim.catalog;
     let now = ctx.now();
     let mut rows = Vec::new();
-    for dev in cat.devices.iter().filter(|d| device_has_dep(cat, &f, d)) {
+    for dev in cat
+        .devices
+        .iter()
+        .filter(|d| !f.unmodelled && device_has_dep(cat, &f, d))
+    {
         let files = archive::device_files(cat, dev, f.window.from, f.window.to, now);
         let code = if dev.category == "HYDROPHONE" {
             "AD"

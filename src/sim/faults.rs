@@ -25,9 +25,6 @@
 //!
 //! Must not know: axum, the catalog, job state.
 
-// TODO(issue 15 item 6): document the public items below, then delete this allow.
-#![allow(missing_docs)]
-
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Mutex;
@@ -38,17 +35,29 @@ use super::sync::lock;
 /// Endpoint groups faults are aimed at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FaultScope {
+    /// Every endpoint.
     Any,
+    /// `locations`, `devices`, `deviceCategories`, `properties`, `dataProducts`, `deployments`.
     Discovery,
+    /// `dataProductDelivery/request`.
     Request,
+    /// `dataProductDelivery/run`.
     Run,
+    /// `dataProductDelivery/status`.
     Status,
+    /// `dataProductDelivery/download`.
     Download,
+    /// `dataProductDelivery/cancel`.
     Cancel,
+    /// `dataProductDelivery/restart`.
     Restart,
+    /// `archivefile/location|device` listings.
     List,
+    /// `archivefile/download`.
     Archive,
+    /// `scalardata/location|device`.
     Scalar,
+    /// `rawdata/location|device`.
     Raw,
     /// OOI M2M calls (inventory, deployments, data requests).
     M2m,
@@ -80,6 +89,7 @@ impl FaultScope {
         ("async", FaultScope::Async),
     ];
 
+    /// The scope's name in a `--faults` spec, e.g. `download`.
     pub fn name(self) -> &'static str {
         Self::ALL
             .iter()
@@ -126,7 +136,9 @@ impl fmt::Display for FaultKind {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("bad fault spec item '{item}': {reason} (expected SCOPE#N=KIND or SCOPE~P=KIND, e.g. download#3=503 or any~0.05=reset)")]
 pub struct FaultParseError {
+    /// The item as given.
     pub item: String,
+    /// What is wrong with it.
     pub reason: String,
 }
 
@@ -199,6 +211,7 @@ impl FaultPlan {
         Ok(plan)
     }
 
+    /// Whether the plan injects nothing.
     pub fn is_empty(&self) -> bool {
         self.script.is_empty() && self.chances.is_empty()
     }

@@ -4,9 +4,6 @@
 //!
 //! Must not know: axum, the catalog, job state.
 
-// TODO(issue 15 item 6): document the public items below, then delete this allow.
-#![allow(missing_docs)]
-
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io::Write;
@@ -33,6 +30,7 @@ pub struct LoggedRequest {
     pub path: String,
     /// The query string without the token (still percent-encoded).
     pub query: String,
+    /// The HTTP status answered.
     pub status: u16,
     /// The operation regardless of URL style, e.g. `archivefile/download`, `dataProductDelivery/run`.
     pub endpoint: String,
@@ -45,6 +43,7 @@ pub struct LoggedRequest {
 }
 
 impl LoggedRequest {
+    /// One line of the `--log` JSON-lines file.
     pub fn to_json_line(&self) -> String {
         json!({
             "time": iso(self.time), "method": self.method, "path": self.path, "query": self.query,
@@ -59,7 +58,9 @@ impl LoggedRequest {
 #[derive(Debug, thiserror::Error)]
 #[error("cannot open the request log {path}: {source}")]
 pub struct LogOpenError {
+    /// The log file.
     pub path: String,
+    /// The operating system's error.
     #[source]
     pub source: std::io::Error,
 }

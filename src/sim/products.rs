@@ -163,15 +163,17 @@ pub(crate) struct Plan {
 type Chosen = Vec<(&'static str, String)>;
 
 /// Validates the `dpo_*` options: known names (else 129), allowed values (else 127).
-fn options(p: &Params, prod: &Product) -> Result<(Chosen, Vec<String>), ApiError> {
+/// Checked against the real options of the product as `ext` (`Catalog::options_for`).
+fn options(p: &Params, prod: &Product, ext: &str) -> Result<(Chosen, Vec<String>), ApiError> {
     let mut chosen = Vec::new();
     let mut defaulted = Vec::new();
+    let all = Catalog::options_for(prod, ext);
     for (k, _) in p.pairs().iter().filter(|(k, _)| k.starts_with("dpo_")) {
-        if !prod.options.iter().any(|o| o.option == k) {
+        if !all.iter().any(|o| o.option == k) {
             return Err(ApiError::unknown(k));
         }
     }
-    for o in &prod.options {
+    for o in &all {
         match p.get(o.option) {
             Some(v) => {
                 let in_range = o.range.is_some_and(|(lo, hi, ints, _)| {
@@ -182,7 +184,8 @@ fn options(p: &Params, prod: &Product) -> Result<(Chosen, Vec<String>), ApiError
                     };
                     x >= l && x <= h && (!ints || x.fract() == 0.0)
                 });
-                if !o.allowable_values.contains(&v) && !in_range {
+                let free = o.suboption && o.allowable_values.is_empty();
+                if !o.allowable_values.contains(&v) && !in_range && !free {
                     return Err(ApiError::invalid(
                         o.option,
                         format!(
@@ -194,6 +197,7 @@ fn options(p: &Params, prod: &Product) -> Result<(Chosen, Vec<String>), ApiError
                 }
                 chosen.push((o.option, v.to_string()));
             }
+            None if o.suboption => {}
             None => {
                 defaulted.push(format!("{}={}", o.option, o.default_value));
                 chosen.push((o.option, o.default_value.to_string()));
@@ -339,7 +343,7 @@ pub(crate) fn plan(
             ));
         }
     }
-    let (chosen, messages) = options(p, prod)?;
+    let (chosen, messages) = options(p, prod, ext)?;
     let first_loc = spans.first().and_then(|(_, d)| cat.location(d.location));
     let first_dev = spans.first().map(|(dev, _)| *dev);
     let stem_base = match (first_loc, first_dev) {

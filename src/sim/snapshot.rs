@@ -68,26 +68,74 @@ impl SnapshotTable {
     }
 }
 
-/// The real `devices` record of `code` (as the unfiltered real response holds it), if the
-/// snapshot has one. The table is inflated and indexed once per process.
-pub(crate) fn real_device(code: &str) -> Option<&'static serde_json::Value> {
-    static INDEX: OnceLock<HashMap<String, serde_json::Value>> = OnceLock::new();
-    INDEX
+impl SnapshotTable {
+    /// The field that names a record of this table (`dataProducts`: the product code; a product
+    /// has one record per extension).
+    pub fn key_field(self) -> &'static str {
+        match self {
+            SnapshotTable::Locations => "locationCode",
+            SnapshotTable::Devices => "deviceCode",
+            SnapshotTable::DeviceCategories => "deviceCategoryCode",
+            SnapshotTable::Properties => "propertyCode",
+            SnapshotTable::DataProducts => "dataProductCode",
+        }
+    }
+
+    fn slot(self) -> usize {
+        self as usize
+    }
+}
+
+/// Every record of one real table, parsed once per process (an empty list if the shipped bytes
+/// were unreadable, which the unit test below rules out).
+pub(crate) fn records(t: SnapshotTable) -> &'static [serde_json::Value] {
+    static TABLES: [OnceLock<Vec<serde_json::Value>>; 5] = [const { OnceLock::new() }; 5];
+    TABLES[t.slot()].get_or_init(|| {
+        t.json()
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
+    })
+}
+
+/// The string field `key` of a real record (`""` when absent or not a string).
+pub(crate) fn field<'a>(record: &'a serde_json::Value, key: &str) -> &'a str {
+    record.get(key).and_then(|v| v.as_str()).unwrap_or("")
+}
+
+/// The real records of `t` named `code` (a `dataProducts` code has one per extension).
+pub(crate) fn real(t: SnapshotTable, code: &str) -> Vec<&'static serde_json::Value> {
+    static INDEX: [OnceLock<HashMap<&'static str, Vec<usize>>>; 5] = [const { OnceLock::new() }; 5];
+    let all = records(t);
+    INDEX[t.slot()]
         .get_or_init(|| {
-            let records: Vec<serde_json::Value> = SnapshotTable::Devices
-                .json()
-                .ok()
-                .and_then(|b| serde_json::from_slice(&b).ok())
-                .unwrap_or_default();
-            records
-                .into_iter()
-                .filter_map(|r| {
-                    let code = r.get("deviceCode")?.as_str()?.to_owned();
-                    Some((code, r))
-                })
-                .collect()
+            let mut map: HashMap<&'static str, Vec<usize>> = HashMap::new();
+            for (i, r) in all.iter().enumerate() {
+                map.entry(field(r, t.key_field())).or_default().push(i);
+            }
+            map
         })
         .get(code)
+        .map(|ix| ix.iter().filter_map(|&i| all.get(i)).collect())
+        .unwrap_or_default()
+}
+
+/// The one real record of `t` named `code`, if the snapshot has it.
+pub(crate) fn real_one(t: SnapshotTable, code: &str) -> Option<&'static serde_json::Value> {
+    real(t, code).into_iter().next()
+}
+
+/// The real `devices` record of `code` (as the unfiltered real response holds it), if the
+/// snapshot has one.
+pub(crate) fn real_device(code: &str) -> Option<&'static serde_json::Value> {
+    real_one(SnapshotTable::Devices, code)
+}
+
+/// The real `dataProducts` record of `code` with `extension`, if the real service offers it.
+pub(crate) fn real_product(code: &str, extension: &str) -> Option<&'static serde_json::Value> {
+    real(SnapshotTable::DataProducts, code)
+        .into_iter()
+        .find(|r| field(r, "extension") == extension)
 }
 
 #[cfg(test)]
@@ -108,5 +156,27 @@ mod tests {
         let d = real_device("ICLISTENHF6324").expect("in the snapshot");
         assert_eq!(d["deviceId"], 74140);
         assert!(real_device("NO_SUCH_DEVICE").is_none());
+    }
+
+    #[test]
+    fn records_are_indexed_by_code_and_products_by_extension() {
+        assert_eq!(records(SnapshotTable::Devices).len(), 2903);
+        assert_eq!(records(SnapshotTable::DataProducts).len(), 294);
+        let hsd: Vec<&str> = real(SnapshotTable::DataProducts, "HSD")
+            .into_iter()
+            .map(|r| field(r, "extension"))
+            .collect();
+        for ext in ["fft", "mat", "oct", "pdf", "png"] {
+            assert!(hsd.contains(&ext), "HSD {ext} in {hsd:?}");
+        }
+        assert!(real_product("AD", "flac").is_some());
+        assert!(real_product("AD", "xyz").is_none());
+        assert_eq!(
+            field(
+                real_one(SnapshotTable::Locations, "KEMFH.H1").expect("real"),
+                "locationName"
+            ),
+            "Hydrophone A"
+        );
     }
 }

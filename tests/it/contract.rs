@@ -449,3 +449,124 @@ async fn contract_cancel_restart_and_auth() {
     check_cancel_restart(s.base_url(), DEMO_TOKEN).await;
     check_auth(s.base_url(), DEMO_TOKEN).await;
 }
+
+/// The whole real catalog answers discovery (issue 9 item 1): every real record by itself, the
+/// modelled content's relations on top, real codes without a model valid but empty.
+#[tokio::test]
+async fn the_simulator_serves_the_whole_real_catalog() {
+    use onc_hydro::sim::snapshot::SnapshotTable;
+    let s = server().await;
+    let (b, t) = (s.base_url(), DEMO_TOKEN);
+    let real = |tbl: SnapshotTable| -> Vec<Value> {
+        serde_json::from_slice(&tbl.json().expect("inflate")).expect("array")
+    };
+    let n = |v: &Value| v.as_array().map_or(0, Vec::len);
+    // Unfiltered: every real record, plus the one modelled device the real catalog lacks.
+    let devices = get(b, t, Style::Path, "devices", &[]).await.json();
+    assert_eq!(n(&devices), real(SnapshotTable::Devices).len() + 1);
+    assert!(devices
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|d| d["deviceCode"] == "NAXYS_HYD-023"));
+    for (op, tbl) in [
+        ("deviceCategories", SnapshotTable::DeviceCategories),
+        ("properties", SnapshotTable::Properties),
+        ("dataProducts", SnapshotTable::DataProducts),
+    ] {
+        let v = get(b, t, Style::Path, op, &[]).await.json();
+        assert_eq!(n(&v), real(tbl).len(), "{op}");
+    }
+    let locs = get(b, t, Style::Legacy, "locations", &[]).await.json();
+    assert!(n(&locs) >= real(SnapshotTable::Locations).len());
+    // A real location without simulated content: its real record, byte for byte.
+    let nc89 = get(b, t, Style::Path, "locations", &[("locationCode", "NC89")])
+        .await
+        .json();
+    let want = real(SnapshotTable::Locations)
+        .into_iter()
+        .find(|r| r["locationCode"] == "NC89")
+        .expect("NC89 is real");
+    assert_eq!(nc89, Value::Array(vec![want]));
+    // Filters a record decides itself: category of devices, name contains, product extension.
+    let bprs = get(
+        b,
+        t,
+        Style::Path,
+        "devices",
+        &[("deviceCategoryCode", "BPR")],
+    )
+    .await
+    .json();
+    assert!(n(&bprs) > 1);
+    assert!(bprs
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|d| d["deviceCategoryCode"] == "BPR"));
+    let hsd = get(
+        b,
+        t,
+        Style::Path,
+        "dataProducts",
+        &[("dataProductCode", "HSD")],
+    )
+    .await
+    .json();
+    let mut exts: Vec<&str> = hsd
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["extension"].as_str())
+        .collect();
+    exts.sort_unstable();
+    assert_eq!(exts, ["fft", "mat", "oct", "pdf", "png"]);
+    // Relations come from the modelled content: the seed hydrophone's devices answer is its real
+    // record; a real code without content is valid (404 "none found", not 400 "invalid").
+    let hf = get(
+        b,
+        t,
+        Style::Path,
+        "devices",
+        &[
+            ("locationCode", "KEMFH.H1"),
+            ("deviceCategoryCode", "HYDROPHONE"),
+        ],
+    )
+    .await
+    .json();
+    assert_eq!(hf[0]["deviceId"], 74140);
+    expect_error(
+        b,
+        t,
+        Style::Path,
+        "devices",
+        &[
+            ("locationCode", "NC89"),
+            ("dateFrom", "2024-01-01T00:00:00.000Z"),
+        ],
+        404,
+        None,
+    )
+    .await;
+    expect_error(
+        b,
+        t,
+        Style::Path,
+        "deployments",
+        &[("locationCode", "NC89")],
+        400,
+        Some(127),
+    )
+    .await;
+    expect_error(
+        b,
+        t,
+        Style::Path,
+        "devices",
+        &[("locationCode", "NO_SUCH_PLACE")],
+        400,
+        Some(127),
+    )
+    .await;
+}

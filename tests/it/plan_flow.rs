@@ -91,15 +91,21 @@ async fn whale_discovery_walks_the_tree_and_clips_deployments() {
     );
     assert_eq!(kemfh.location_name.as_deref(), Some("Hydrophone A"));
     assert_eq!(kemfh.device_category_name.as_deref(), Some("Hydrophone"));
+    // The real AD flac options and defaults (dataProducts snapshot), not a modelled subset.
+    let pairs = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+        v.iter()
+            .map(|(k, x)| (k.to_string(), x.to_string()))
+            .collect()
+    };
     assert_eq!(
         kemfh.options,
-        vec![
-            ("dpo_audioDownsample".to_string(), "-1".to_string()),
-            (
-                "dpo_hydrophoneDataDiversionMode".to_string(),
-                "OD".to_string()
-            )
-        ]
+        pairs(&[
+            ("dpo_audioDownsample", "-1"),
+            ("dpo_audioFormatConversion", "0"),
+            ("dpo_hydrophoneAcquisitionMode", "All"),
+            ("dpo_hydrophoneChannel", "H1"),
+            ("dpo_hydrophoneDataDiversionMode", "OD"),
+        ])
     );
     assert!(kemfh
         .data_search_url

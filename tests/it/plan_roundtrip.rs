@@ -190,12 +190,12 @@ async fn plan_edit_download_matches_the_edited_plan_exactly() {
         Cell::text("dpo_audioDownsample=-1; dpo_hydrophoneDataDiversionMode=All");
     let csv = row_of(t, "SBECTD19p7128", "TSSD", "csv");
     let before = t.rows[csv].get(opts).as_text();
+    // The real TSSD csv options and defaults (dataProducts snapshot).
     assert_eq!(
         before,
-        "dpo_qualityControl=1, dpo_resample=none, dpo_minMaxAvg=0, dpo_dataGaps=0"
+        "dpo_dataGaps=0, dpo_filePlotBreaks=2, dpo_hydrophoneAcquisitionMode=All, dpo_qualityControl=1, dpo_resample=none, dpo_sensorstoinclude=1"
     );
-    t.rows[csv].cells[opts] =
-        Cell::text("dpo_qualityControl=1, dpo_resample=none, dpo_minMaxAvg=0, dpo_dataGaps=1");
+    t.rows[csv].cells[opts] = Cell::text(before.replace("dpo_dataGaps=0", "dpo_dataGaps=1"));
     let adcp = row_of(t, "RDIADCP600WH25471", "LF", "txt");
     t.rows[adcp].cells[dl] = Cell::text("N");
     // Reorder the columns (reverse) and add a notes column.
@@ -237,9 +237,11 @@ async fn plan_edit_download_matches_the_edited_plan_exactly() {
     let mut want = BTreeSet::new();
     for (a, b) in days {
         want.insert(format!("AD.flac ICLISTENHF1560 {a}..{b} dpo_audioDownsample=-1,dpo_hydrophoneDataDiversionMode=All"));
-        want.insert(format!("LF.txt SBECTD19p7128 {a}..{b} "));
-        want.insert(format!("TSSD.csv SBECTD19p7128 {a}..{b} dpo_dataGaps=1,dpo_minMaxAvg=0,dpo_qualityControl=1,dpo_resample=none"));
-        want.insert(format!("TSSD.json SBECTD19p7128 {a}..{b} dpo_dataGaps=0,dpo_minMaxAvg=0,dpo_qualityControl=1,dpo_resample=none"));
+        want.insert(format!(
+            "LF.txt SBECTD19p7128 {a}..{b} dpo_dataGaps=1,dpo_qualityControl=1,dpo_resample=none"
+        ));
+        want.insert(format!("TSSD.csv SBECTD19p7128 {a}..{b} dpo_dataGaps=1,dpo_filePlotBreaks=2,dpo_hydrophoneAcquisitionMode=All,dpo_qualityControl=1,dpo_resample=none,dpo_sensorstoinclude=1"));
+        want.insert(format!("TSSD.json SBECTD19p7128 {a}..{b} dpo_dataGaps=0,dpo_jsonOutputEncoding=OM,dpo_qualityControl=1,dpo_resample=none,dpo_sensorstoinclude=1,dpo_tsunamiKBfilter1=0,dpo_tsunamiKBfilter2=0"));
     }
     assert_eq!(got, want);
     assert!(

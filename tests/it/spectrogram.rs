@@ -388,9 +388,9 @@ fn hostile_parameters_and_files_fail_per_file_and_leave_a_clean_folder() {
     w.finalize().unwrap();
 
     // Temporaries a killed run left: ours for this run's outputs go, anything else stays.
-    let stale = out.join(".tone.npz.onc-hydro-4242-0.tmp");
+    let stale = out.join(".onc-hydro-tmp-4242-0-tone.npz");
     let foreign = out.join(".tmpAbCdEf");
-    let other_run = out.join(".elsewhere.npz.onc-hydro-4242-1.tmp");
+    let other_run = out.join(".onc-hydro-tmp-4242-1-elsewhere.npz");
     for p in [&stale, &foreign, &other_run] {
         std::fs::write(p, vec![0u8; 1000]).unwrap();
     }
@@ -428,7 +428,7 @@ fn hostile_parameters_and_files_fail_per_file_and_leave_a_clean_folder() {
         .unwrap()
         .filter_map(|e| e.ok())
         .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.contains(".onc-hydro-") && !n.starts_with(".elsewhere"))
+        .filter(|n| n.contains(".onc-hydro-") && !n.ends_with("elsewhere.npz"))
         .collect();
     assert!(hidden.is_empty(), "{hidden:?}");
 

@@ -86,10 +86,18 @@ async fn discovery_tolerates_onc_quirks() {
     assert!(products
         .iter()
         .all(|p| p.data_product_code.as_str() == "HSD"));
-    assert!(products[0]
+    // The real catalog: HSD as fft, mat, oct, pdf and png, each with its own options.
+    let mat = products
+        .iter()
+        .find(|p| p.extension.as_deref() == Some("mat"))
+        .expect("HSD mat");
+    assert!(mat
         .data_product_options
         .iter()
         .any(|o| o.option == "dpo_spectralDataDownsample"));
+    assert!(products
+        .iter()
+        .any(|p| p.extension.as_deref() == Some("png")));
     assert!(!c
         .device_categories(&Params::new())
         .await
