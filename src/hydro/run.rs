@@ -195,10 +195,10 @@ pub fn count_delivered(plan: &Plan, out: &Path, summary: &mut HydroSummary) {
     for r in &plan.requests {
         let d = &r.order.device;
         let ext = r.order.settings.format.extension();
-        if !files.contains_key(&(d.clone(), ext)) {
+        if let std::collections::btree_map::Entry::Vacant(e) = files.entry((d.clone(), ext)) {
             let found = hsd_files(&layout, d, ext);
             *summary.hsd_files_by_ext.entry(ext.to_string()).or_default() += found.len() as u64;
-            files.insert((d.clone(), ext), found);
+            e.insert(found);
         }
     }
     summary.hsd_files = files.values().map(|v| v.len() as u64).sum();

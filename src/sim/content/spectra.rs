@@ -95,7 +95,7 @@ fn noise_bins(fr: &Frames, s: impl Fn(f64) -> f64) -> Vec<f64> {
                 .map(|&(u, w)| w * s((fk + u * df).abs()))
                 .sum::<f64>()
                 / norm;
-            if k == 0 || (k == nf - 1 && fr.nfft % 2 == 0) {
+            if k == 0 || (k == nf - 1 && fr.nfft.is_multiple_of(2)) {
                 0.5 * v
             } else {
                 v
