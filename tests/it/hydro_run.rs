@@ -205,7 +205,7 @@ fn hsd_ext_mat_png_puts_a_readable_plot_beside_each_mat_and_order_takes_png() {
     sim_run(
         &[
             &["order"],
-            &dev[..4],
+            &dev[..2],
             &["--from", from, "--to", "2024-04-01T00:05:00Z"],
             &plot,
             &opt,
