@@ -21,7 +21,8 @@ use super::resume::{open as open_engine, EngineArgs};
 use super::{GlobalArgs, Outcome, Settings};
 use crate::hydro::{
     self, annotation_at, format_time, parse_time, parse_timezone, AudioExtension, CallerDefaults,
-    DeviceCode, Downsample, DpoOptions, HsdSettings, Plan, PlanBuilder, TimeRange,
+    DeviceCode, Downsample, DpoOptions, HsdSettings, Plan, PlanBuilder, SpectrogramFormat,
+    TimeRange,
 };
 
 /// Flags every hydrophone command takes.
@@ -47,6 +48,16 @@ pub struct CommonArgs {
     /// HSD resolution: 0 full, 1 one-minute averages, 2 plot resolution.
     #[arg(long, value_name = "0|1|2", default_value = "2")]
     pub downsample: String,
+
+    /// HSD file types, comma-separated: mat (SpectData for numpy/scipy), png (ONC's plot), or
+    /// both (`mat,png`: each window's PNG beside its MAT, one more request per format).
+    #[arg(
+        long,
+        value_name = "mat,png",
+        default_value = "mat",
+        value_delimiter = ','
+    )]
+    pub hsd_ext: Vec<String>,
 
     /// Extra HSD data-product option, e.g. --option dpo_hydrophoneChannel=H1 (repeatable).
     #[arg(long = "option", value_name = "dpo_NAME=VALUE")]
@@ -110,8 +121,10 @@ pub struct SampleArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = "Example:\n  onc-hydro span --device ICLISTENHF6324 \
---from 2024-04-01T00:00:00Z --to 2024-04-01T06:00:00Z --dry-run")]
+#[command(after_help = "Examples:\n  onc-hydro span --device ICLISTENHF6324 \
+--from 2024-04-01T00:00:00Z --to 2024-04-01T06:00:00Z --dry-run\n  \
+onc-hydro --sim span --device ICLISTENHF6324 --from 2024-04-01T00:00:00Z \
+--to 2024-04-01T01:00:00Z --hsd-ext mat,png --out hsd   # each MAT with its PNG plot")]
 pub struct SpanArgs {
     #[command(flatten)]
     pub common: CommonArgs,
@@ -173,13 +186,35 @@ fn required_devices(common: &CommonArgs) -> anyhow::Result<Vec<DeviceCode>> {
     Ok(out)
 }
 
+/// The `--hsd-ext` formats, in the order given (at least one, no repeats).
+fn hsd_formats(common: &CommonArgs) -> anyhow::Result<Vec<SpectrogramFormat>> {
+    let mut out = Vec::new();
+    for e in &common.hsd_ext {
+        let f = SpectrogramFormat::parse(e).context("--hsd-ext")?;
+        if !out.contains(&f) {
+            out.push(f);
+        }
+    }
+    if out.is_empty() {
+        bail!("--hsd-ext needs mat, png or mat,png");
+    }
+    Ok(out)
+}
+
+/// A plan builder that places every HSD order in each `--hsd-ext` format.
+fn builder(common: &CommonArgs) -> anyhow::Result<PlanBuilder> {
+    let mut b = PlanBuilder::new(common.per_request)?;
+    b.also_formats(&hsd_formats(common)?[1..]);
+    Ok(b)
+}
+
 fn hsd_settings(common: &CommonArgs) -> anyhow::Result<HsdSettings> {
     let mut options = DpoOptions::new();
     for o in &common.options {
         options.insert_arg(o)?;
     }
     Ok(HsdSettings {
-        format: Default::default(),
+        format: hsd_formats(common)?[0],
         downsample: Downsample::parse(&common.downsample).context("--downsample")?,
         options,
     })
@@ -246,7 +281,7 @@ pub async fn sample(global: &GlobalArgs, args: SampleArgs) -> anyhow::Result<Out
     let settings = hsd_settings(c)?;
     let (spectrogram, audio) = products(c)?;
     let sampled = hydro::sample(&r, args.count, c.per_request)?;
-    let mut b = PlanBuilder::new(c.per_request)?;
+    let mut b = builder(c)?;
     for d in &devices {
         for burst in &sampled.bursts {
             if spectrogram {
@@ -270,7 +305,7 @@ pub async fn span(global: &GlobalArgs, args: SpanArgs) -> anyhow::Result<Outcome
     let settings = hsd_settings(c)?;
     let (spectrogram, audio) = products(c)?;
     let bursts = hydro::span(&r, c.per_request)?;
-    let mut b = PlanBuilder::new(c.per_request)?;
+    let mut b = builder(c)?;
     for d in &devices {
         for burst in &bursts {
             let windows: Vec<_> = burst.windows().collect();
@@ -284,7 +319,7 @@ pub async fn times(global: &GlobalArgs, args: TimesArgs) -> anyhow::Result<Outco
     let c = &args.common;
     let devices = required_devices(c)?;
     let caller = caller_defaults(c, &args.pads)?;
-    let mut b = PlanBuilder::new(c.per_request)?;
+    let mut b = builder(c)?;
     for d in &devices {
         for (i, text) in args.times.iter().enumerate() {
             let t =
@@ -303,7 +338,7 @@ pub async fn fetch(global: &GlobalArgs, args: FetchArgs) -> anyhow::Result<Outco
     for w in &set.warnings {
         eprintln!("warning: {w}");
     }
-    let mut b = PlanBuilder::new(c.per_request)?;
+    let mut b = builder(c)?;
     let mut used = 0usize;
     let mut seen: BTreeSet<&DeviceCode> = BTreeSet::new();
     for a in &set.annotations {

@@ -85,6 +85,15 @@ impl SpectrogramFormat {
         }
     }
 
+    /// Whether ONC's HSD in this format has option `key` (options only one format has are
+    /// left out of the other's orders, so one `--option` list serves `--hsd-ext mat,png`).
+    pub fn takes_option(self, key: &str) -> bool {
+        match self {
+            SpectrogramFormat::Mat => !PLOT_ONLY.contains(&key),
+            SpectrogramFormat::Png => key != "dpo_spectralDataDownsample",
+        }
+    }
+
     /// ONC's `extension` parameter.
     pub fn extension(self) -> &'static str {
         match self {
@@ -119,6 +128,15 @@ const KNOWN: &[(&str, Option<&[&str]>)] = &[
     ("dpo_lowerColourLimit", None),
     ("dpo_upperColourLimit", None),
     ("dpo_spectrogramFrequencyUpperLimit", None),
+];
+
+/// Options the real HSD has for its plots (png, pdf) but not for mat (dataProducts snapshot).
+const PLOT_ONLY: &[&str] = &[
+    "dpo_spectrogramColourPalette",
+    "dpo_lowerColourLimit",
+    "dpo_upperColourLimit",
+    "dpo_spectrogramFrequencyUpperLimit",
+    "dpo_spectrogramSource",
 ];
 
 /// Options ONC answers with "not a valid data product option … will be ignored" for HSD.
@@ -260,13 +278,18 @@ pub struct HsdOrder {
 
 impl HsdOrder {
     /// Every `dpo_*` option of the order: our defaults (downsample, diversion mode `OD`, no
-    /// concatenation) overlaid with the user's options.
+    /// concatenation) overlaid with the user's options, keeping only those the order's
+    /// extension has in the real service (a PNG has no downsample; a MAT no colour limits,
+    /// palette, upper frequency or source).
     pub fn dpo_options(&self) -> BTreeMap<String, String> {
+        let format = self.settings.format;
         let mut dpo = BTreeMap::new();
-        dpo.insert(
-            "dpo_spectralDataDownsample".to_string(),
-            self.settings.downsample.code().to_string(),
-        );
+        if format == SpectrogramFormat::Mat {
+            dpo.insert(
+                "dpo_spectralDataDownsample".to_string(),
+                self.settings.downsample.code().to_string(),
+            );
+        }
         dpo.insert(
             "dpo_hydrophoneDataDiversionMode".to_string(),
             "OD".to_string(),
@@ -276,7 +299,9 @@ impl HsdOrder {
             "None".to_string(),
         );
         for (k, v) in self.settings.options.iter() {
-            dpo.insert(k.to_string(), v.to_string());
+            if format.takes_option(k) {
+                dpo.insert(k.to_string(), v.to_string());
+            }
         }
         dpo
     }
@@ -369,9 +394,18 @@ mod tests {
         };
         let p = order.parameters();
         assert_eq!(param(&p, "dpo_hydrophoneDataDiversionMode"), Some("All"));
-        assert_eq!(param(&p, "dpo_spectrogramSource"), Some("FFT"));
         assert_eq!(param(&p, "dpo_spectralDataDownsample"), Some("0"));
-        assert_eq!(p.iter().filter(|(k, _)| k.starts_with("dpo_")).count(), 4);
+        // The real HSD mat has no spectrogram source (a plot option): left out of its order.
+        assert_eq!(param(&p, "dpo_spectrogramSource"), None);
+        assert_eq!(p.iter().filter(|(k, _)| k.starts_with("dpo_")).count(), 3);
+        // The PNG order of the same settings carries it, and no downsample (png has none).
+        let mut png = order.clone();
+        png.settings.format = SpectrogramFormat::Png;
+        let p = png.parameters();
+        assert_eq!(param(&p, "extension"), Some("png"));
+        assert_eq!(param(&p, "dpo_spectrogramSource"), Some("FFT"));
+        assert_eq!(param(&p, "dpo_spectralDataDownsample"), None);
+        assert_eq!(param(&p, "dpo_hydrophoneDataDiversionMode"), Some("All"));
     }
 
     #[test]

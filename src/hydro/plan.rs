@@ -18,7 +18,7 @@ use super::annotations::Annotation;
 use super::archive::AudioExtension;
 use super::error::{HydroError, Location, Result};
 use super::grid::{format_time, DeviceCode, TimeRange, Window, MAX_WINDOWS};
-use super::hsd::{HsdOrder, HsdSettings};
+use super::hsd::{HsdOrder, HsdSettings, SpectrogramFormat};
 use super::sampling::Burst;
 
 /// One HSD order and how many grid windows it covers.
@@ -92,6 +92,8 @@ pub struct PlanBuilder {
     clip_names: std::collections::HashMap<(DeviceCode, String), usize>,
     notes: Vec<String>,
     total: u64,
+    /// Formats every HSD order is also placed in (`--hsd-ext mat,png`).
+    also: Vec<SpectrogramFormat>,
 }
 
 impl PlanBuilder {
@@ -109,7 +111,52 @@ impl PlanBuilder {
             clip_names: Default::default(),
             notes: Vec::new(),
             total: 0,
+            also: Vec::new(),
         })
+    }
+
+    /// Every HSD order is also placed in each of `formats` (e.g. PNG plots beside the MAT
+    /// files): one more request per format over the same windows, into the same folder.
+    pub fn also_formats(&mut self, formats: &[SpectrogramFormat]) {
+        for f in formats {
+            if !self.also.contains(f) {
+                self.also.push(*f);
+            }
+        }
+    }
+
+    /// The requests of one burst: one per format.
+    fn push_requests(
+        &self,
+        requests: &mut Vec<PlannedRequest>,
+        device: &DeviceCode,
+        settings: &HsdSettings,
+        burst: Burst,
+    ) {
+        for settings in self.formats_of(settings) {
+            requests.push(PlannedRequest {
+                order: HsdOrder {
+                    device: device.clone(),
+                    range: burst.range(),
+                    settings,
+                },
+                windows: burst.len,
+            });
+        }
+    }
+
+    /// `settings` and a copy in every extra format.
+    fn formats_of(&self, settings: &HsdSettings) -> Vec<HsdSettings> {
+        let mut out = vec![settings.clone()];
+        for f in &self.also {
+            if !out.iter().any(|s| s.format == *f) {
+                out.push(HsdSettings {
+                    format: *f,
+                    ..settings.clone()
+                });
+            }
+        }
+        out
     }
 
     fn count(&mut self, n: usize) -> Result<()> {
@@ -216,27 +263,12 @@ impl PlanBuilder {
         for ((device, settings), windows) in &self.hsd {
             all.extend(windows.iter().map(|w| (device.clone(), *w)));
             for (first, len) in runs(windows, k) {
-                let burst = Burst { first, len };
-                requests.push(PlannedRequest {
-                    order: HsdOrder {
-                        device: device.clone(),
-                        range: burst.range(),
-                        settings: settings.clone(),
-                    },
-                    windows: len,
-                });
+                self.push_requests(&mut requests, device, settings, Burst { first, len });
             }
         }
         for (device, settings, burst) in &self.bursts {
             all.extend(burst.windows().map(|w| (device.clone(), w)));
-            requests.push(PlannedRequest {
-                order: HsdOrder {
-                    device: device.clone(),
-                    range: burst.range(),
-                    settings: settings.clone(),
-                },
-                windows: burst.len,
-            });
+            self.push_requests(&mut requests, device, settings, *burst);
         }
         requests.sort_by(|a, b| {
             (&a.order.device, a.order.range, &a.order.settings).cmp(&(
@@ -500,5 +532,24 @@ mod tests {
         assert_eq!(r0["dateTo"], "2024-04-01T01:00:00.000Z");
         assert_eq!(r0["windows"], 12);
         assert_eq!(j["windows"][0]["end"], "2024-04-01T00:05:00.000Z");
+
+        // `--hsd-ext mat,png`: every request once more as PNG over the same windows, with
+        // distinct engine keys; the windows themselves are not doubled.
+        let mut b = PlanBuilder::new(12).unwrap();
+        b.also_formats(&[SpectrogramFormat::Png, SpectrogramFormat::Png]);
+        for burst in &s.bursts {
+            b.add_burst(&dev, *burst, &HsdSettings::default(), None)
+                .unwrap();
+        }
+        let both = b.build();
+        assert_eq!(both.windows.len(), 160);
+        assert_eq!(both.requests.len(), 28);
+        for pair in both.requests.chunks(2) {
+            assert_eq!(pair[0].order.range, pair[1].order.range);
+            assert_eq!(pair[0].order.settings.format, SpectrogramFormat::Mat);
+            assert_eq!(pair[1].order.settings.format, SpectrogramFormat::Png);
+        }
+        let j = both.to_json();
+        assert_ne!(j["requests"][0]["key"], j["requests"][1]["key"]);
     }
 }

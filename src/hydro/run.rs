@@ -71,10 +71,12 @@ impl RunError {
 pub struct HydroSummary {
     /// Five-minute windows the plan asked spectrograms for.
     pub windows_asked: u64,
-    /// Of those, windows with a delivered HSD file.
+    /// Of those, windows with a delivered HSD file in every asked format (`--hsd-ext`).
     pub windows_delivered: u64,
-    /// HSD files present under `<out>/<DEVICE>/hsd/` for the planned devices.
+    /// HSD files present under `<out>/<DEVICE>/hsd/` for the planned devices and formats.
     pub hsd_files: u64,
+    /// The same by extension, e.g. `{"mat": 160, "png": 160}`.
+    pub hsd_files_by_ext: BTreeMap<String, u64>,
     /// Archive audio files planned (after selection from the listing).
     pub audio_files_planned: u64,
     /// Requested audio ranges no archive file covers.
@@ -184,34 +186,46 @@ fn hsd_files(layout: &OutputLayout, device: &DeviceCode, ext: &str) -> Vec<TimeR
         .collect()
 }
 
-/// Counts planned windows with a delivered HSD file: a file serves the window that holds its
-/// midpoint (files are five minutes long and start on, or near, the grid).
+/// Counts planned windows with a delivered HSD file in each format asked for them: a file
+/// serves the window that holds its midpoint (files are five minutes long and start on, or
+/// near, the grid).
 pub fn count_delivered(plan: &Plan, out: &Path, summary: &mut HydroSummary) {
     let layout = OutputLayout::new(out);
-    let ext = plan
-        .requests
-        .first()
-        .map(|r| r.order.settings.format.extension())
-        .unwrap_or("mat");
-    let mut files: BTreeMap<DeviceCode, Vec<TimeRange>> = BTreeMap::new();
+    let mut files: BTreeMap<(DeviceCode, &str), Vec<TimeRange>> = BTreeMap::new();
     for r in &plan.requests {
         let d = &r.order.device;
-        if !files.contains_key(d) {
-            files.insert(d.clone(), hsd_files(&layout, d, ext));
+        let ext = r.order.settings.format.extension();
+        if let std::collections::btree_map::Entry::Vacant(e) = files.entry((d.clone(), ext)) {
+            let found = hsd_files(&layout, d, ext);
+            *summary.hsd_files_by_ext.entry(ext.to_string()).or_default() += found.len() as u64;
+            e.insert(found);
         }
     }
     summary.hsd_files = files.values().map(|v| v.len() as u64).sum();
-    let requested: Vec<&TimeRange> = plan.requests.iter().map(|r| &r.order.range).collect();
+    // The formats asked for each (device, window index): linear in the planned windows.
+    let mut asked_for: BTreeMap<(&DeviceCode, i64), Vec<&str>> = BTreeMap::new();
+    for r in &plan.requests {
+        let ext = r.order.settings.format.extension();
+        let first = super::grid::Window::containing(r.order.range.start()).index();
+        for i in 0..r.windows as i64 {
+            asked_for
+                .entry((&r.order.device, first + i))
+                .or_default()
+                .push(ext);
+        }
+    }
     for (device, window) in &plan.windows {
         let w = window.range();
-        if !requested.iter().any(|r| r.overlaps(&w)) {
+        let Some(asked) = asked_for.get(&(device, window.index())) else {
             continue; // an audio-only window
-        }
+        };
         summary.windows_asked += 1;
-        let hit = files.get(device).is_some_and(|spans| {
-            spans.iter().any(|s| {
-                let mid = s.start() + s.duration() / 2;
-                mid >= w.start() && mid < w.end()
+        let hit = asked.iter().all(|ext| {
+            files.get(&(device.clone(), *ext)).is_some_and(|spans| {
+                spans.iter().any(|s| {
+                    let mid = s.start() + s.duration() / 2;
+                    mid >= w.start() && mid < w.end()
+                })
             })
         });
         if hit {

@@ -1,4 +1,5 @@
-//! File formats only: FLAC read/write, WAV, MATLAB v5 read/write, NPZ, PNG, NetCDF (write); and
+//! File formats only: FLAC read/write, WAV, MATLAB v5 read/write, NPZ, PNG, PDF (one image a
+//! page), NetCDF (write); and
 //! the one atomic-write helper every module writes its outputs through ([`atomic`]).
 //!
 //! Must not know: network, annotations.
@@ -9,6 +10,7 @@ mod mat;
 mod mat_read;
 mod netcdf;
 mod npz;
+mod pdf;
 mod wav;
 
 pub use error::MediaError;
@@ -19,6 +21,7 @@ pub use mat::{
 pub use mat_read::{read_mat, read_mat_path};
 pub use netcdf::{NcFile, NcValues, MAX_DIMS_PER_VAR};
 pub use npz::{encode_npz, read_npz, read_npz_path, write_npz_path, NpyArray, NpyData};
+pub use pdf::encode_pdf;
 pub use wav::{encode_wav24, read_wav, read_wav_path, write_wav24_path, WavAudio};
 
 /// Writes `bytes` to `path` atomically ([`atomic::write_atomic`]). Errors name `path`.

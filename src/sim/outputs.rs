@@ -11,7 +11,7 @@ use super::archive::{self, AUDIO_FILE_MS};
 use super::catalog::{Catalog, Device};
 use super::clock::{from_ms, iso, ms};
 use super::content::{self, ContentError};
-use super::products::{Output, Plan};
+use super::products::{Output, Plan, PlotKind};
 use super::readings;
 
 /// Renders one output (blocking; call from a blocking thread).
@@ -24,8 +24,13 @@ pub(crate) fn render(
 ) -> Result<Vec<u8>, ContentError> {
     match out {
         Output::Hsd {
-            spec, png: true, ..
-        } => content::hsd_png(spec),
+            spec,
+            plot: Some((kind, plot)),
+            ..
+        } => match kind {
+            PlotKind::Png => content::hsd_png(spec, plot),
+            PlotKind::Pdf => content::hsd_pdf(spec, plot),
+        },
         Output::Hsd { spec, .. } => content::hsd_mat(spec),
         Output::Audio { file, .. } | Output::Log { file, .. } => {
             archive::render(cat, file, rate_override, seed)

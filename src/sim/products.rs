@@ -20,7 +20,7 @@ use jiff::Timestamp;
 use super::archive::{self, ArchiveFile};
 use super::catalog::{Catalog, Device, Product};
 use super::clock::{compact_ms, compact_s, from_ms, ms};
-use super::content::HsdSpec;
+use super::content::{HsdSpec, PlotOptions};
 use super::params::Params;
 use super::reply::ApiError;
 
@@ -68,8 +68,8 @@ pub(crate) enum Output {
     Hsd {
         name: String,
         spec: HsdSpec,
-        /// A PNG plot instead of the MAT file.
-        png: bool,
+        /// A plot (`png`, `pdf`) instead of the MAT file, drawn with these options.
+        plot: Option<(PlotKind, PlotOptions)>,
     },
     Audio {
         name: String,
@@ -101,13 +101,45 @@ impl Output {
 
     pub(crate) fn content_type(&self) -> &'static str {
         match self {
-            Output::Hsd { png: true, .. } => "image/png",
+            Output::Hsd {
+                plot: Some((PlotKind::Png, _)),
+                ..
+            } => "image/png",
+            Output::Hsd {
+                plot: Some((PlotKind::Pdf, _)),
+                ..
+            } => "application/pdf",
             Output::Hsd { .. } => "application/octet-stream",
             Output::Audio { file, .. } if file.ext == "wav" => "audio/wav",
             Output::Audio { .. } => "audio/flac",
             Output::Tssd { json: true, .. } => "application/json",
             Output::Tssd { .. } | Output::Log { .. } => "text/plain",
         }
+    }
+}
+
+/// The file type of an HSD plot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PlotKind {
+    Png,
+    Pdf,
+}
+
+/// The plot options of a request: colour limits (both, or neither: ONC's -1000 is "from the
+/// data") and the upper frequency (-1: up to Nyquist).
+fn plot_options(chosen: &[(&'static str, String)]) -> PlotOptions {
+    let num = |k: &str| {
+        opt(chosen, k)
+            .and_then(|v| v.parse::<f64>().ok())
+            .filter(|v| *v != -1000.0 && *v != -1.0)
+    };
+    let clim = match (num("dpo_lowerColourLimit"), num("dpo_upperColourLimit")) {
+        (Some(lo), Some(hi)) if lo < hi => Some((lo as f32, hi as f32)),
+        _ => None,
+    };
+    PlotOptions {
+        clim,
+        f_max: num("dpo_spectrogramFrequencyUpperLimit").filter(|f| *f > 0.0),
     }
 }
 
@@ -372,12 +404,16 @@ pub(crate) fn plan(
                         1 => "1minAvg",
                         _ => "plotRes",
                     };
-                    let png = ext == "png";
-                    // Our name for the plot (the real generated PNG's name is unknown; archived
+                    let plot = match ext {
+                        "png" => Some((PlotKind::Png, plot_options(&chosen))),
+                        "pdf" => Some((PlotKind::Pdf, plot_options(&chosen))),
+                        _ => None,
+                    };
+                    // Our name for a plot (the real generated PNG's name is unknown; archived
                     // ones end in `-spect.png`).
-                    let name = if png {
+                    let name = if plot.is_some() {
                         format!(
-                            "{}_{}_{}-{}-spect.png",
+                            "{}_{}_{}-{}-spect.{ext}",
                             f.device,
                             compact_ms(f.start),
                             compact_ms(f.end()),
@@ -406,7 +442,7 @@ pub(crate) fn plan(
                             downsample: ds,
                             diversion_mode: mode.clone(),
                         },
-                        png,
+                        plot,
                     });
                 } else {
                     let file = ArchiveFile { ext, ..f };

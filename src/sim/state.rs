@@ -21,8 +21,10 @@ use super::reprocess::{version_at, Reprocessing};
 use super::sync::lock;
 use super::SimConfig;
 
-/// Cache bound for rendered archive content.
-const CACHE_BYTES: usize = 512 * 1024 * 1024;
+/// Cache bound for rendered archive content. HSD files now render in milliseconds, so the
+/// cache only has to spare re-rendering audio between a HEAD and its GET or a retry; 512 MB
+/// held the demo's whole 357 MB of spectra in memory.
+const CACHE_BYTES: usize = 96 * 1024 * 1024;
 
 /// One running simulator.
 pub(crate) struct Sim {

@@ -6,10 +6,11 @@
 //! names and start times) is not decided here; see the simulator's catalog.
 //!
 //! INTERFACE CONTRACT (shared by the simulator server and this module; change only by agreement):
-//! `flac`, `wav`, `hsd_mat`, `hsd_png`, `calls` and the types below.
+//! `flac`, `wav`, `hsd_mat`, `hsd_png`, `hsd_pdf`, `calls` and the types below.
 //!
 //! Layout: `events.rs` (the PRNG and the deterministic event schedule), `synth.rs` (audio from
-//! absolute time), `hsd.rs` (spectrogram → MAT). Audio levels and PSD units are documented
+//! absolute time), `spectra.rs` (the STFT of that audio from the sources' spectral model),
+//! `hsd.rs` (spectrogram → MAT, PNG, PDF). Audio levels and PSD units are documented
 //! there. Must not know: the catalog, the HTTP server, the client.
 
 // TODO(issue 15 item 6): document the public items below, then delete this allow.
@@ -17,6 +18,9 @@
 
 mod events;
 mod hsd;
+mod spectra;
+#[cfg(test)]
+mod spectra_tests;
 mod synth;
 #[cfg(test)]
 mod tests;
@@ -107,9 +111,24 @@ pub fn hsd_mat(spec: &HsdSpec) -> Result<Vec<u8>, ContentError> {
     hsd::hsd_mat(spec)
 }
 
+/// How an HSD plot (png, pdf) is drawn: the real plot options that change the picture.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct PlotOptions {
+    /// `dpo_lowerColourLimit`, `dpo_upperColourLimit` in the PSD's dB; `None` (ONC's -1000):
+    /// from the data.
+    pub clim: Option<(f32, f32)>,
+    /// `dpo_spectrogramFrequencyUpperLimit` in Hz; `None` (ONC's -1): up to Nyquist.
+    pub f_max: Option<f64>,
+}
+
 /// The HSD product for one source recording as a PNG spectrogram plot (plot resolution).
-pub fn hsd_png(spec: &HsdSpec) -> Result<Vec<u8>, ContentError> {
-    hsd::hsd_png(spec)
+pub fn hsd_png(spec: &HsdSpec, plot: &PlotOptions) -> Result<Vec<u8>, ContentError> {
+    hsd::hsd_png(spec, plot)
+}
+
+/// The same plot as a one-page PDF 1.4 (the image as a Flate-compressed RGB XObject).
+pub fn hsd_pdf(spec: &HsdSpec, plot: &PlotOptions) -> Result<Vec<u8>, ContentError> {
+    hsd::hsd_pdf(spec, plot)
 }
 
 /// The synthetic events of a device (by seed) overlapping `[from, to)`, in time order.

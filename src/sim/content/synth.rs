@@ -151,25 +151,114 @@ fn add_noise(
     }
 }
 
+/// A device's background noise: its level (±3 dB around the nominal) and the slow (6 h) ±25 %
+/// amplitude modulation ("weather"), both drawn from the device seed.
+pub(crate) struct Background {
+    scale: f64,
+    phase: f64,
+    period: i64,
+    fs: f64,
+}
+
+impl Background {
+    pub(crate) fn new(seed: u64, fs: u32) -> Self {
+        let mut r = super::events::Rng::new(&[seed, KEY_NOISE]);
+        let scale = 10f64.powf(r.range(-3.0, 3.0) / 20.0);
+        let phase = r.range(0.0, std::f64::consts::TAU);
+        Background {
+            scale,
+            phase,
+            period: (6 * 3600) as i64 * i64::from(fs),
+            fs: f64::from(fs),
+        }
+    }
+
+    /// The amplitude factor of the modulation at absolute sample `n`.
+    pub(crate) fn level(&self, n: i64) -> f64 {
+        let x = n.rem_euclid(self.period) as f64 / self.period as f64;
+        1.0 + 0.25 * (std::f64::consts::TAU * x + self.phase).sin()
+    }
+
+    /// One-sided PSD (counts²/Hz) of the background at `f` Hz before the modulation: the
+    /// squared response of `Ambient` times unit white noise's 2/fs.
+    pub(crate) fn psd(&self, f: f64) -> f64 {
+        let amb = Ambient::new(self.fs, self.scale);
+        let w = std::f64::consts::TAU * f / self.fs;
+        let (mut re, mut im) = (amb.white, 0.0);
+        for i in 0..3 {
+            let (h_re, h_im) = one_pole(amb.a[i], w);
+            re += amb.g[i] * h_re;
+            im += amb.g[i] * h_im;
+        }
+        (re * re + im * im) * 2.0 / self.fs
+    }
+}
+
+/// The complex response at `w` rad/sample of `s ← a·s + (1 − a)·x`.
+fn one_pole(a: f64, w: f64) -> (f64, f64) {
+    // (1 − a) / (1 − a·e^{−jw})
+    let (dr, di) = (1.0 - a * w.cos(), a * w.sin());
+    let d2 = dr * dr + di * di;
+    ((1.0 - a) * dr / d2, -(1.0 - a) * di / d2)
+}
+
+/// One-sided PSD (counts²/Hz) at `f` Hz of a ship's broadband noise at full envelope: the
+/// `Cascade` of `add_event` (its `amplitude` is the amplitude spectral density at low
+/// frequency).
+pub(crate) fn ship_broadband_psd(amplitude: f64, cutoff: f64, fs: f64, f: f64) -> f64 {
+    let a = (-std::f64::consts::TAU * cutoff / fs).exp();
+    let (re, im) = one_pole(a, std::f64::consts::TAU * f / fs);
+    let h2 = re * re + im * im;
+    amplitude * amplitude * h2 * h2
+}
+
+/// A ship's tonal lines `(Hz, amplitude in counts)` as rendered at rate `fs`.
+pub(crate) fn ship_lines(tonals: &[f64], amplitude: f64, fs: f64) -> Vec<(f64, f64)> {
+    tonals
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| **f < 0.45 * fs)
+        .map(|(i, f)| (*f, amplitude * 5.0 / (1.0 + i as f64 * 0.5)))
+        .collect()
+}
+
+/// A sweep's partials `(harmonic number, amplitude in counts)` as rendered at rate `fs`: each
+/// overtone at half the amplitude of the one below, none that would reach 0.45·fs.
+pub(crate) fn sweep_partials(
+    f0: f64,
+    f1: f64,
+    harmonics: u32,
+    amplitude: f64,
+    fs: f64,
+) -> Vec<(f64, f64)> {
+    let mut out = Vec::new();
+    let mut amp = amplitude;
+    for h in 1..=harmonics {
+        if f64::from(h) * f0.max(f1) < 0.45 * fs {
+            out.push((f64::from(h), amp));
+        }
+        amp *= 0.5;
+    }
+    out
+}
+
+/// The sin² envelope of every event at `t` seconds into an event lasting `big_t` seconds.
+#[inline]
+pub(crate) fn envelope(t: f64, big_t: f64) -> f64 {
+    (std::f64::consts::PI * t / big_t).sin().powi(2)
+}
+
 /// Renders `len` samples starting at absolute index `n0` (float counts, before quantisation).
 pub(crate) fn render_span(seed: u64, fs: u32, n0: i64, len: usize) -> Vec<f32> {
     let mut out = vec![0.0f32; len];
     let fsf = f64::from(fs);
-    // Device level: ±3 dB around the nominal; slow (6 h) ±25 % modulation ("weather").
-    let mut r = super::events::Rng::new(&[seed, KEY_NOISE]);
-    let scale = 10f64.powf(r.range(-3.0, 3.0) / 20.0);
-    let phase = r.range(0.0, std::f64::consts::TAU);
-    let period = (6 * 3600) as i64 * i64::from(fs);
-    let level = |n: i64| {
-        let x = n.rem_euclid(period) as f64 / period as f64;
-        1.0 + 0.25 * (std::f64::consts::TAU * x + phase).sin()
-    };
+    let bg = Background::new(seed, fs);
     add_noise(
         seed ^ KEY_NOISE,
         n0,
         &mut out,
-        &mut Ambient::new(fsf, scale),
-        level,
+        &mut Ambient::new(fsf, bg.scale),
+        |n| bg.level(n),
     );
 
     let n1 = n0 + len as i64;
@@ -201,18 +290,12 @@ fn add_event(ev: &Event, fs: u32, n0: i64, out: &mut [f32]) {
     match &ev.shape {
         Shape::Sweep { f0, f1, harmonics } => {
             let k = (f1 - f0) / big_t;
+            let partials = sweep_partials(*f0, *f1, *harmonics, ev.amplitude, fsf);
             for n in lo..hi {
                 let t = (n - es) as f64 / fsf;
-                let env = (std::f64::consts::PI * t / big_t).sin().powi(2);
+                let env = envelope(t, big_t);
                 let ph = tau * (f0 * t + 0.5 * k * t * t);
-                let mut v = 0.0;
-                let mut amp = ev.amplitude;
-                for h in 1..=*harmonics {
-                    if f64::from(h) * f0.max(*f1) < 0.45 * fsf {
-                        v += amp * (f64::from(h) * ph).sin();
-                    }
-                    amp *= 0.5;
-                }
+                let v: f64 = partials.iter().map(|(h, amp)| amp * (h * ph).sin()).sum();
                 out[(n - n0) as usize] += (env * v) as f32;
             }
         }
@@ -220,10 +303,7 @@ fn add_event(ev: &Event, fs: u32, n0: i64, out: &mut [f32]) {
             tonals,
             broadband_cutoff,
         } => {
-            let env = |n: i64| {
-                let t = (n - es) as f64 / fsf;
-                (std::f64::consts::PI * t / big_t).sin().powi(2)
-            };
+            let env = |n: i64| envelope((n - es) as f64 / fsf, big_t);
             // Broadband: `amplitude` is the amplitude spectral density (counts/√Hz) at CPA.
             let mut cascade = Cascade {
                 a: (-tau * broadband_cutoff / fsf).exp(),
@@ -233,12 +313,7 @@ fn add_event(ev: &Event, fs: u32, n0: i64, out: &mut [f32]) {
             let slice = &mut out[(lo - n0) as usize..(hi - n0) as usize];
             add_noise(ev.key, lo, slice, &mut cascade, env);
             // Tonal lines: exact phase at each absolute chunk start, then a rotating phasor.
-            let lines: Vec<(f64, f64)> = tonals
-                .iter()
-                .enumerate()
-                .filter(|(_, f)| **f < 0.45 * fsf)
-                .map(|(i, f)| (*f, ev.amplitude * 5.0 / (1.0 + i as f64 * 0.5)))
-                .collect();
+            let lines = ship_lines(tonals, ev.amplitude, fsf);
             let mut n = lo;
             while n < hi {
                 let c0 = n.div_euclid(CHUNK) * CHUNK;
