@@ -407,8 +407,8 @@ pub(crate) fn builtin() -> Catalog {
         Product {
             code: "HSD",
             name: "Hydrophone Spectral Data",
-            // The real service also offers fft, oct and pdf; the simulator does not render them.
-            extensions: &["mat", "png"],
+            // The real service also offers fft and oct; the simulator does not render them.
+            extensions: &["mat", "png", "pdf"],
             categories: &[HYDRO],
             help: "https://wiki.oceannetworks.ca/display/DP/45",
             options: vec![
