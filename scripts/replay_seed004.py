@@ -12,6 +12,7 @@ Prints the wall time; the simulator is calibrated to land within +-15 % of 102.6
 Standard library only. Loopback only: it refuses any other host.
 """
 import json
+from datetime import datetime, timedelta, timezone
 import sys
 import threading
 import time
@@ -41,8 +42,10 @@ def main():
     downloads, lock = [], threading.Lock()
 
     def one(i):
-        frm = f"2024-04-01T{2 * i:02d}:00:00.000Z"
-        to = f"2024-04-01T{2 * i + 1:02d}:00:00.000Z"
+        # 14 one-hour requests of 12 five-minute windows, 2 h apart over the two days.
+        start = datetime(2024, 4, 1, tzinfo=timezone.utc) + timedelta(hours=2 * i)
+        frm = start.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        to = (start + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
         _, body = call(base, "dataProductDelivery/request", dataProductCode="HSD", extension="mat",
                        deviceCode="ICLISTENHF6324", dateFrom=frm, dateTo=to,
                        dpo_spectralDataDownsample="2")

@@ -134,7 +134,10 @@ async fn whale_discovery_walks_the_tree_and_clips_deployments() {
     // Everything offered is recorded (not just the filtered product), for later edits.
     let offered = &found.offerings.by_source[&SourceKey::Device("ICLISTENHF6324".into())];
     let names: Vec<String> = offered.iter().map(|(p, e)| format!("{p}.{e}")).collect();
-    assert_eq!(names, ["AD.flac", "AD.wav", "HSD.mat", "HSD.png"]);
+    assert_eq!(
+        names,
+        ["AD.flac", "AD.wav", "HSD.mat", "HSD.pdf", "HSD.png"]
+    );
 }
 
 #[tokio::test]
@@ -277,8 +280,8 @@ async fn bad_rows_are_all_reported_and_nothing_is_requested() {
     let t = &mut book.requests[0].1;
     assert_eq!(
         t.rows.len(),
-        12,
-        "3 hydrophones × AD.flac, AD.wav, HSD.mat, HSD.png"
+        15,
+        "3 hydrophones × AD.flac, AD.wav, HSD.mat, HSD.pdf, HSD.png"
     );
     let c = |c: Column| t.column_index(c).unwrap();
     let (ext, dl, opts, begin, end) = (

@@ -164,6 +164,7 @@ async fn plan_edit_download_matches_the_edited_plan_exactly() {
             "ICLISTENHF1560 AD.flac",
             "ICLISTENHF1560 AD.wav",
             "ICLISTENHF1560 HSD.mat",
+            "ICLISTENHF1560 HSD.pdf",
             "ICLISTENHF1560 HSD.png",
             "RDIADCP600WH25471 LF.txt",
             "SBECTD19p7128 LF.txt",
@@ -171,12 +172,14 @@ async fn plan_edit_download_matches_the_edited_plan_exactly() {
             "SBECTD19p7128 TSSD.json",
         ]
     );
-    // Delete HSD (heavy; both the MAT and the PNG plots) and AD flac; turn AD wav into flac with one more option; add an option
+    // Delete HSD (heavy; the MAT, the PDF and the PNG plots) and AD flac; turn AD wav into flac with one more option; add an option
     // to TSSD csv; switch the ADCP log off.
     let hsd = row_of(t, "ICLISTENHF1560", "HSD", "mat");
     t.rows.remove(hsd);
     let hsd_png = row_of(t, "ICLISTENHF1560", "HSD", "png");
     t.rows.remove(hsd_png);
+    let hsd_pdf = row_of(t, "ICLISTENHF1560", "HSD", "pdf");
+    t.rows.remove(hsd_pdf);
     let flac = row_of(t, "ICLISTENHF1560", "AD", "flac");
     t.rows.remove(flac);
     let wav = row_of(t, "ICLISTENHF1560", "AD", "wav");
