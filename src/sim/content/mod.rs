@@ -13,9 +13,6 @@
 //! `hsd.rs` (spectrogram → MAT, PNG, PDF). Audio levels and PSD units are documented
 //! there. Must not know: the catalog, the HTTP server, the client.
 
-// TODO(issue 15 item 6): document the public items below, then delete this allow.
-#![allow(missing_docs)]
-
 mod events;
 mod hsd;
 mod spectra;
@@ -30,10 +27,13 @@ use jiff::Timestamp;
 /// One archive recording: a device's audio from `start` for `duration_s` seconds.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Recording {
+    /// The device, e.g. `ICLISTENHF6324`.
     pub device_code: String,
     /// The true start of the data (the time in the file name).
     pub start: Timestamp,
+    /// Length in seconds.
     pub duration_s: f64,
+    /// Samples per second.
     pub sample_rate: u32,
     /// Per-device seed so devices sound different; the same seed and times give the same audio.
     pub seed: u64,
@@ -42,6 +42,7 @@ pub struct Recording {
 /// What an HSD data product is computed from and how.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HsdSpec {
+    /// The audio the spectra describe.
     pub recording: Recording,
     /// `dpo_spectralDataDownsample`: 0 full resolution, 1 one-minute averages, 2 plot resolution.
     pub downsample: u8,
@@ -52,26 +53,40 @@ pub struct HsdSpec {
 /// The kind of a synthetic acoustic event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CallKind {
+    /// A fin-whale 20 Hz pulse.
     FinWhale,
+    /// A humpback-like frequency sweep.
     Humpback,
+    /// A ship passage (low-passed broadband noise rising and falling).
     Ship,
 }
 
 /// A synthetic event placed in a device's audio at a known time.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SyntheticCall {
+    /// What it is.
     pub kind: CallKind,
+    /// When it begins.
     pub start: Timestamp,
+    /// How long it lasts, in seconds.
     pub duration_s: f64,
+    /// Lowest frequency of its band.
     pub freq_low_hz: f64,
+    /// Highest frequency of its band.
     pub freq_high_hz: f64,
 }
 
 /// Errors while rendering content.
 #[derive(Debug, thiserror::Error)]
 pub enum ContentError {
+    /// A file could not be rendered (a length or rate out of range, an encoder error).
     #[error("cannot render {what}: {reason}")]
-    Render { what: String, reason: String },
+    Render {
+        /// What was being rendered.
+        what: String,
+        /// Why it failed.
+        reason: String,
+    },
 }
 
 /// The recording's samples as 24-bit integer counts (what `flac` and `wav` encode).
