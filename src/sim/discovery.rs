@@ -288,7 +288,15 @@ pub(crate) fn locations(ctx: &Ctx) -> Result<Reply, ApiError> {
     // The parent/child relation is modelled only: a modelled parent with includeChildren
     // answers its modelled subtree.
     let subtree = f.location.filter(|_| children).map(|l| cat.subtree(l.code));
-    if !f.narrows() && subtree.is_none() {
+    let relational = &[
+        "deviceCategoryCode",
+        "deviceCode",
+        "propertyCode",
+        "dataProductCode",
+        "dateFrom",
+        "dateTo",
+    ];
+    if !any_of(ctx, relational) && subtree.is_none() {
         let name = ctx.params.get("locationName");
         let modelled_only = cat
             .locations

@@ -559,6 +559,17 @@ async fn the_simulator_serves_the_whole_real_catalog() {
         Some(127),
     )
     .await;
+    // A real category without simulated content narrows locations to none (not to all).
+    expect_error(
+        b,
+        t,
+        Style::Path,
+        "locations",
+        &[("deviceCategoryCode", "BPR")],
+        404,
+        None,
+    )
+    .await;
     expect_error(
         b,
         t,
