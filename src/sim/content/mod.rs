@@ -120,6 +120,13 @@ pub fn wav(rec: &Recording) -> Result<Vec<u8>, ContentError> {
     crate::media::encode_wav24(&s, rec.sample_rate, 1).map_err(|e| media_err(rec, "WAV", e))
 }
 
+/// The recording as a mono constant-bit-rate MP3 (`rec.sample_rate` must be an MP3 rate).
+pub fn mp3(rec: &Recording, kbps: u16) -> Result<Vec<u8>, ContentError> {
+    let s = samples(rec)?;
+    crate::media::encode_mp3_mono(&s, 24, rec.sample_rate, kbps)
+        .map_err(|e| media_err(rec, "MP3", e))
+}
+
 /// The HSD product for one source recording as a MATLAB v5 file with a `SpectData` struct
 /// (layout, resolutions and units: see `hsd.rs`).
 pub fn hsd_mat(spec: &HsdSpec) -> Result<Vec<u8>, ContentError> {
