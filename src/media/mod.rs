@@ -39,4 +39,6 @@ pub mod decode;
 pub mod png;
 
 pub use decode::{AudioFormat, AudioInfo, AudioReader, DecodeError};
-pub use png::{encode_png, render_spectrogram, LinePlot, PngError, PngOptions, SpectrogramImage};
+pub use png::{
+    encode_png, render_spectrogram, LinePlot, Palette, PngError, PngOptions, SpectrogramImage,
+};

@@ -26,7 +26,7 @@ use super::clock::{compact_ms, compact_s, from_ms, ms};
 use super::content::{HsdSpec, PlotOptions};
 use super::params::Params;
 use super::reply::ApiError;
-use crate::media::MP3_SAMPLE_RATES;
+use crate::media::{Palette, MP3_SAMPLE_RATES};
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -148,6 +148,21 @@ fn plot_options(chosen: &[(&'static str, String)]) -> PlotOptions {
     PlotOptions {
         clim,
         f_max: num("dpo_spectrogramFrequencyUpperLimit").filter(|f| *f > 0.0),
+        palette: palette(opt(chosen, "dpo_spectrogramColourPalette")),
+    }
+}
+
+/// ONC's `dpo_spectrogramColourPalette` 0–5 as a colour map. ONC's wiki says only that the
+/// default "is not colour perceptually balanced … however it is something of an old standard"
+/// (jet, here); which maps 1–5 are is not public, so these are our choice of the usual ones.
+fn palette(code: Option<&str>) -> Palette {
+    match code {
+        Some("1") => Palette::Viridis,
+        Some("2") => Palette::Cividis,
+        Some("3") => Palette::Magma,
+        Some("4") => Palette::Turbo,
+        Some("5") => Palette::Greys,
+        _ => Palette::Jet,
     }
 }
 

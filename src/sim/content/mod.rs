@@ -141,6 +141,8 @@ pub struct PlotOptions {
     pub clim: Option<(f32, f32)>,
     /// `dpo_spectrogramFrequencyUpperLimit` in Hz; `None` (ONC's -1): up to Nyquist.
     pub f_max: Option<f64>,
+    /// `dpo_spectrogramColourPalette` (`sim::products::palette` maps ONC's 0–5).
+    pub palette: crate::media::Palette,
 }
 
 /// The HSD product for one source recording as a PNG spectrogram plot (plot resolution).
