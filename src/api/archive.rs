@@ -358,38 +358,92 @@ impl Client {
     }
 }
 
+/// Length of the stamp in ONC file names: `20240401T000136.029Z`.
+const STAMP_LEN: usize = 20;
+
+/// The stamp starting at byte `i` of `b`, when the bytes there have its shape and form a real
+/// time. Checks the bytes are ASCII digits before slicing, so hostile names cannot panic.
+fn stamp_at(b: &[u8], i: usize) -> Option<Timestamp> {
+    let w = b.get(i..i + STAMP_LEN)?;
+    let digits = |r: std::ops::Range<usize>| w[r].iter().all(u8::is_ascii_digit);
+    let shape = digits(0..8)
+        && w[8] == b'T'
+        && digits(9..15)
+        && w[15] == b'.'
+        && digits(16..19)
+        && w[19] == b'Z';
+    if !shape {
+        return None;
+    }
+    let s = std::str::from_utf8(w).ok()?;
+    let iso = format!(
+        "{}-{}-{}T{}:{}:{}.{}Z",
+        &s[0..4],
+        &s[4..6],
+        &s[6..8],
+        &s[9..11],
+        &s[11..13],
+        &s[13..15],
+        &s[16..19]
+    );
+    parse_onc(&iso).ok()
+}
+
 /// The data start time in an ONC file name (`<device>_YYYYMMDDTHHMMSS.sssZ…`), found by its
 /// pattern rather than by splitting on `_` (device codes contain `_` and `-`).
 pub fn file_name_start(name: &str) -> Option<Timestamp> {
     let b = name.as_bytes();
-    const LEN: usize = 20; // 20240401T000136.029Z
-    if b.len() < LEN {
-        return None;
-    }
-    (0..=b.len() - LEN).find_map(|i| {
-        let w = &b[i..i + LEN];
-        let digits = |r: std::ops::Range<usize>| w[r].iter().all(u8::is_ascii_digit);
-        let shape = digits(0..8)
-            && w[8] == b'T'
-            && digits(9..15)
-            && w[15] == b'.'
-            && digits(16..19)
-            && w[19] == b'Z';
-        if !shape || (i > 0 && b[i - 1].is_ascii_digit()) {
+    (0..b.len()).find_map(|i| {
+        if i > 0 && b[i - 1].is_ascii_digit() {
             return None;
         }
-        let s = std::str::from_utf8(w).ok()?;
-        let iso = format!(
-            "{}-{}-{}T{}:{}:{}.{}Z",
-            &s[0..4],
-            &s[4..6],
-            &s[6..8],
-            &s[9..11],
-            &s[11..13],
-            &s[13..15],
-            &s[16..19]
-        );
-        parse_onc(&iso).ok()
+        stamp_at(b, i)
+    })
+}
+
+/// The parts of an ONC archive file name, `<device>_<start>[_<end>]<suffix>.<ext>`, e.g.
+/// `ICLISTENHF6324_20240401T000000.000Z-HPF.flac` or the newer
+/// `ICLISTENHF1266_20260313T000000.029Z_20260313T000500.029Z.wav`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArchiveFileName {
+    /// Everything before `_<stamp>`: the device code.
+    pub device: String,
+    /// The first (data start) stamp, UTC.
+    pub start: Timestamp,
+    /// The second stamp of the newer `<start>_<end>` form.
+    pub end: Option<Timestamp>,
+    /// Text between the stamp(s) and the extension, e.g. `-HPF`, `-spect`, `-OD-spect_plotRes`.
+    pub suffix: String,
+    /// Lower-case extension without the dot.
+    pub extension: String,
+}
+
+/// Splits an archive file name into its parts (the one parser of them); the error says what
+/// is missing.
+pub fn parse_file_name(name: &str) -> Result<ArchiveFileName, &'static str> {
+    let b = name.as_bytes();
+    let (at, start) = (0..b.len())
+        .find_map(|i| stamp_at(b, i).map(|t| (i, t)))
+        .ok_or("no YYYYMMDDTHHMMSS.sssZ timestamp")?;
+    if at < 2 || b[at - 1] != b'_' {
+        return Err("expected <device>_<timestamp>");
+    }
+    let mut rest = &name[at + STAMP_LEN..];
+    let mut end = None;
+    if let Some(t) = rest
+        .strip_prefix('_')
+        .and_then(|r| stamp_at(r.as_bytes(), 0))
+    {
+        end = Some(t);
+        rest = &rest[STAMP_LEN + 1..];
+    }
+    let dot = rest.rfind('.').ok_or("no file extension")?;
+    Ok(ArchiveFileName {
+        device: name[..at - 1].to_string(),
+        start,
+        end,
+        suffix: rest[..dot].to_string(),
+        extension: rest[dot + 1..].to_ascii_lowercase(),
     })
 }
 

@@ -20,7 +20,8 @@ mod runs;
 pub mod time;
 
 pub use archive::{
-    file_name_start, ArchiveFile, ArchiveListing, ArchiveQuery, DeviceOrLocation, ReturnOptions,
+    file_name_start, parse_file_name, ArchiveFile, ArchiveFileName, ArchiveListing, ArchiveQuery,
+    DeviceOrLocation, ReturnOptions,
 };
 pub use client::{Client, ClientOptions, Params};
 pub use data::{RawData, ScalarData, SensorData};

@@ -33,6 +33,12 @@ pub fn format_compact_seconds(ts: Timestamp) -> String {
     ts.strftime("%Y%m%dT%H%M%SZ").to_string()
 }
 
+/// Formats the whole-second stamp without zone letter that onc-hydro's own output names use
+/// (clip and window names): `20191123T000000`.
+pub fn format_compact_plain(ts: Timestamp) -> String {
+    ts.strftime("%Y%m%dT%H%M%S").to_string()
+}
+
 /// Parses `YYYY-MM-DDTHH:MM:SS[.fff]Z`, an RFC 3339 time with an offset, a time without offset
 /// (taken as UTC), or `YYYY-MM-DD` (midnight UTC).
 pub fn parse_onc(text: &str) -> Result<Timestamp, ParseTimeError> {
@@ -80,6 +86,19 @@ pub fn de_timestamp_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Timest
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_print_with_milliseconds_or_as_plain_stamps() {
+        let t = |s: &str| parse_onc(s).unwrap();
+        assert_eq!(
+            format_onc(t("2024-04-01T12:34:50.123456Z")),
+            "2024-04-01T12:34:50.123Z"
+        );
+        assert_eq!(
+            format_compact_plain(t("2024-04-01T12:34:50.9Z")),
+            "20240401T123450"
+        );
+    }
 
     #[test]
     fn formats_with_milliseconds_and_z() {

@@ -19,10 +19,10 @@ use super::discover::client_for;
 use super::progress::Progress;
 use super::resume::{open as open_engine, EngineArgs};
 use super::{GlobalArgs, Outcome, Settings};
+use crate::api::time::format_onc;
 use crate::hydro::{
-    self, annotation_at, format_time, parse_time, parse_timezone, AudioExtension, CallerDefaults,
-    DeviceCode, Downsample, DpoOptions, HsdSettings, Plan, PlanBuilder, SpectrogramFormat,
-    TimeRange,
+    self, annotation_at, parse_time, parse_timezone, AudioExtension, CallerDefaults, DeviceCode,
+    Downsample, DpoOptions, HsdSettings, Plan, PlanBuilder, SpectrogramFormat, TimeRange,
 };
 
 /// Flags every hydrophone command takes.
@@ -471,8 +471,8 @@ fn print_table(common: &CommonArgs, plan: &Plan) {
                 "  {:>4}  {:<18} {:<25} {:<25} {:>7}  {}",
                 i + 1,
                 r.order.device.as_str(),
-                format_time(r.order.range.start()),
-                format_time(r.order.range.end()),
+                format_onc(r.order.range.start()),
+                format_onc(r.order.range.end()),
                 r.windows,
                 opts
             );
@@ -500,8 +500,8 @@ fn print_table(common: &CommonArgs, plan: &Plan) {
             println!(
                 "  {:<18} {:<25} {:<25} {:>9.3}  {}",
                 c.device.as_str(),
-                format_time(c.range.start()),
-                format_time(c.range.end()),
+                format_onc(c.range.start()),
+                format_onc(c.range.end()),
                 c.range.duration().as_secs_f64(),
                 c.label
             );

@@ -372,7 +372,7 @@ fn csv_records(text: &str) -> std::result::Result<Vec<CsvRecord>, (usize, String
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hydro::grid::format_time;
+    use crate::api::time::format_onc;
 
     fn json(text: &str) -> Result<AnnotationSet> {
         parse_json("f.json", text, &CallerDefaults::default())
@@ -467,7 +467,7 @@ mod tests {
         assert_eq!(a.label.as_deref(), Some("fin, whale"));
         assert_eq!(a.hsd.options.get("dpo_hydrophoneChannel"), Some("H1"));
         let b = &set.annotations[1];
-        assert_eq!(format_time(b.anchor), "2024-04-01T13:00:00.000Z");
+        assert_eq!(format_onc(b.anchor), "2024-04-01T13:00:00.000Z");
         assert_eq!(b.source.entry, "row 3 (line 4)");
     }
 

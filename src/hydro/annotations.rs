@@ -21,9 +21,10 @@ use serde_json::{Map, Value};
 use super::archive::AudioExtension;
 use super::error::{Location, Result};
 use super::fields::{check_name, Entry};
-use super::grid::{compact_time, windows_overlapping, DeviceCode, TimeRange, Window};
+use super::grid::{windows_overlapping, DeviceCode, TimeRange, Window};
 use super::hsd::{Downsample, HsdSettings, SpectrogramFormat};
 use super::timeparse::parse_timezone;
+use crate::api::time::format_compact_plain;
 
 /// What the command line supplies for fields an annotation leaves out (the Python tool's caller
 /// arguments). A field written in the file wins over these.
@@ -292,7 +293,7 @@ pub(crate) fn resolve(
             check_name(&e, n, &s)?;
             s
         }
-        None => format!("{device}_{}", compact_time(anchor)),
+        None => format!("{device}_{}", format_compact_plain(anchor)),
     };
     let output_tag = match e.text(&["output_tag"])? {
         Some((n, s)) => {
@@ -350,7 +351,7 @@ pub(crate) fn unknown_keys(map: &Map<String, Value>) -> BTreeSet<String> {
 mod tests {
     //! Prior art §2.4's worked examples, with our corrected answers.
     use super::*;
-    use crate::hydro::grid::format_time;
+    use crate::api::time::format_onc;
     use serde_json::json;
 
     fn at() -> Location {
@@ -371,14 +372,14 @@ mod tests {
 
     fn span(a: &Annotation) -> (String, String) {
         let r = a.interval();
-        (format_time(r.start()), format_time(r.end()))
+        (format_onc(r.start()), format_onc(r.end()))
     }
 
     fn window_starts(a: &Annotation) -> Vec<String> {
         a.windows()
             .unwrap()
             .iter()
-            .map(|w| format_time(w.start())[11..16].to_string())
+            .map(|w| format_onc(w.start())[11..16].to_string())
             .collect()
     }
 
@@ -440,7 +441,7 @@ mod tests {
                 json!({"deviceCode": "X", "timestamp": "2024-04-01 05:30:00",
                 key: "America/Vancouver"}),
             );
-            assert_eq!(format_time(a.anchor), "2024-04-01T12:30:00.000Z", "{key}");
+            assert_eq!(format_onc(a.anchor), "2024-04-01T12:30:00.000Z", "{key}");
         }
     }
 

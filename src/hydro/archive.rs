@@ -11,7 +11,6 @@
 
 use std::collections::BTreeMap;
 
-use jiff::civil::DateTime;
 use jiff::{SignedDuration, Timestamp};
 
 use super::error::{HydroError, Result};
@@ -98,74 +97,14 @@ impl ListedFile {
     }
 }
 
-/// The parts of an archive file name.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ArchiveName {
-    /// Everything before `_<stamp>`: the device code.
-    pub device: String,
-    /// The first (data start) stamp, UTC.
-    pub start: Timestamp,
-    /// The second stamp of the newer `<start>_<end>` form.
-    pub end: Option<Timestamp>,
-    /// Text between the stamp(s) and the extension, e.g. `-HPF`, `-spect`, `-OD-spect_plotRes`.
-    pub suffix: String,
-    /// Lower-case extension without the dot.
-    pub extension: String,
-}
+/// The parts of an archive file name (parsed by `api::parse_file_name`, their one parser).
+pub type ArchiveName = api::ArchiveFileName;
 
-const STAMP_LEN: usize = 20; // 20240401T120000.000Z
-
-fn stamp_at(bytes: &[u8], i: usize) -> bool {
-    let p = |k: usize| bytes.get(i + k).copied();
-    let digit = |k: usize| p(k).is_some_and(|b| b.is_ascii_digit());
-    (0..8).all(digit)
-        && p(8) == Some(b'T')
-        && (9..15).all(digit)
-        && p(15) == Some(b'.')
-        && (16..19).all(digit)
-        && p(19) == Some(b'Z')
-}
-
-fn parse_stamp(s: &str) -> std::result::Result<Timestamp, String> {
-    let dt: DateTime = DateTime::strptime("%Y%m%dT%H%M%S", &s[..15]).map_err(|e| e.to_string())?;
-    let ms: i64 = s[16..19]
-        .parse()
-        .map_err(|_| "bad milliseconds".to_string())?;
-    dt.to_zoned(jiff::tz::TimeZone::UTC)
-        .map_err(|e| e.to_string())?
-        .timestamp()
-        .checked_add(SignedDuration::from_millis(ms))
-        .map_err(|e| e.to_string())
-}
-
-/// Parses an archive file name.
+/// Parses an archive file name; the error names the file.
 pub fn parse_archive_name(name: &str) -> Result<ArchiveName> {
-    let bad = |reason: &str| HydroError::FileName {
+    api::parse_file_name(name).map_err(|reason| HydroError::FileName {
         name: name.to_string(),
         reason: reason.to_string(),
-    };
-    let bytes = name.as_bytes();
-    let at = (0..bytes.len())
-        .find(|&i| stamp_at(bytes, i))
-        .ok_or_else(|| bad("no YYYYMMDDTHHMMSS.sssZ timestamp"))?;
-    if at < 2 || bytes[at - 1] != b'_' {
-        return Err(bad("expected <device>_<timestamp>"));
-    }
-    let device = name[..at - 1].to_string();
-    let start = parse_stamp(&name[at..at + STAMP_LEN]).map_err(|e| bad(&e))?;
-    let mut rest = &name[at + STAMP_LEN..];
-    let mut end = None;
-    if rest.len() > STAMP_LEN && rest.starts_with('_') && stamp_at(rest.as_bytes(), 1) {
-        end = Some(parse_stamp(&rest[1..=STAMP_LEN]).map_err(|e| bad(&e))?);
-        rest = &rest[STAMP_LEN + 1..];
-    }
-    let dot = rest.rfind('.').ok_or_else(|| bad("no file extension"))?;
-    Ok(ArchiveName {
-        device,
-        start,
-        end,
-        suffix: rest[..dot].to_string(),
-        extension: rest[dot + 1..].to_ascii_lowercase(),
     })
 }
 
@@ -281,7 +220,8 @@ pub fn select_audio(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hydro::grid::{format_time, Window};
+    use crate::api::time::format_onc;
+    use crate::hydro::grid::Window;
 
     fn t(s: &str) -> Timestamp {
         s.parse().unwrap()
@@ -291,15 +231,15 @@ mod tests {
     fn names_are_parsed_by_their_stamp() {
         let n = parse_archive_name("ICLISTENHF6324_20240401T120000.000Z.flac").unwrap();
         assert_eq!(n.device, "ICLISTENHF6324");
-        assert_eq!(format_time(n.start), "2024-04-01T12:00:00.000Z");
+        assert_eq!(format_onc(n.start), "2024-04-01T12:00:00.000Z");
         assert_eq!((n.suffix.as_str(), n.extension.as_str()), ("", "flac"));
         let n = parse_archive_name("NAXYS_HYD_007_20091231T235919.476Z-spect-small.png").unwrap();
         assert_eq!(n.device, "NAXYS_HYD_007");
-        assert_eq!(format_time(n.start), "2009-12-31T23:59:19.476Z");
+        assert_eq!(format_onc(n.start), "2009-12-31T23:59:19.476Z");
         assert_eq!(n.suffix, "-spect-small");
         let n = parse_archive_name("ICLISTENHF1266_20260313T000000.029Z_20260313T000500.029Z.wav")
             .unwrap();
-        assert_eq!(format_time(n.end.unwrap()), "2026-03-13T00:05:00.029Z");
+        assert_eq!(format_onc(n.end.unwrap()), "2026-03-13T00:05:00.029Z");
         assert_eq!(n.extension, "wav");
         let n = parse_archive_name("BPR-Folger-59_20191123T000000.000Z.txt").unwrap();
         assert_eq!(n.device, "BPR-Folger-59");
@@ -341,7 +281,7 @@ mod tests {
             ]
         );
         assert_eq!(
-            format_time(sel.files[0].range.start()),
+            format_onc(sel.files[0].range.start()),
             "2024-07-14T23:56:38.031Z"
         );
         assert!(sel.uncovered.is_empty());
@@ -361,7 +301,7 @@ mod tests {
         let w = Window::containing(t("2024-04-01T12:00:00Z")).range();
         let sel = select_audio(&[listed], &dev, &[w], &[AudioExtension::Flac]);
         assert_eq!(
-            format_time(sel.files[0].range.end()),
+            format_onc(sel.files[0].range.end()),
             "2024-04-01T12:04:58.000Z"
         );
     }

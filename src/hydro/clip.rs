@@ -304,7 +304,7 @@ fn flush(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hydro::grid::format_time;
+    use crate::api::time::format_onc;
 
     fn t(s: &str) -> Timestamp {
         s.parse().unwrap()
@@ -464,8 +464,8 @@ mod tests {
             .collect();
         assert_eq!(got, [("a", 5, 10), ("b", 1, 10), ("c", 0, 5)]);
         assert_eq!(a.gaps.len(), 1);
-        assert_eq!(format_time(a.gaps[0].start()), "2024-04-01T00:00:19.200Z");
-        assert_eq!(format_time(a.gaps[0].end()), "2024-04-01T00:00:24.600Z");
+        assert_eq!(format_onc(a.gaps[0].start()), "2024-04-01T00:00:19.200Z");
+        assert_eq!(format_onc(a.gaps[0].end()), "2024-04-01T00:00:24.600Z");
     }
 
     #[test]

@@ -16,9 +16,10 @@ use serde::Serialize;
 use super::archive::parse_archive_name;
 use super::clip::{plan_audio_clip, plan_spectrogram_clip, AudioSource, ClipAssembly, SpectSource};
 use super::error::HydroError;
-use super::grid::{format_time, DeviceCode, TimeRange, WINDOW_SECONDS};
+use super::grid::{DeviceCode, TimeRange, WINDOW_SECONDS};
 use super::layout::OutputLayout;
 use super::plan::{ClipPlan, Plan};
+use crate::api::time::format_onc;
 use crate::media::atomic::write_atomic_with;
 use crate::media::{self, AudioReader, FlacSpec, NpyArray, NpyData};
 
@@ -77,8 +78,8 @@ pub struct Interval {
 impl From<&TimeRange> for Interval {
     fn from(r: &TimeRange) -> Self {
         Interval {
-            start: format_time(r.start()),
-            end: format_time(r.end()),
+            start: format_onc(r.start()),
+            end: format_onc(r.end()),
         }
     }
 }

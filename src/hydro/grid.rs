@@ -1,6 +1,6 @@
 //! The 5-minute UTC time grid: windows `[k·300 s, (k+1)·300 s)` counted from the Unix epoch,
-//! half-open time ranges, device codes, and the one time format we print
-//! (`YYYY-MM-DDTHH:MM:SS.sssZ`).
+//! half-open time ranges and device codes. Times print through `api::time` (ONC's format, the
+//! one home of time formats).
 //!
 //! All arithmetic is done on whole nanoseconds (`i128`), so there is no float rounding at window
 //! edges and times before 1970 floor correctly.
@@ -14,6 +14,7 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::error::{HydroError, Result};
 use crate::api;
+use crate::api::time::format_onc;
 
 /// Length of one grid window (and of one nominal hydrophone source file) in seconds.
 pub const WINDOW_SECONDS: i64 = 300;
@@ -76,16 +77,6 @@ impl fmt::Display for DeviceCode {
     }
 }
 
-/// Prints a time as `YYYY-MM-DDTHH:MM:SS.sssZ` (UTC, milliseconds).
-pub fn format_time(t: Timestamp) -> String {
-    format!("{t:.3}")
-}
-
-/// Prints a time as `YYYYMMDDTHHMMSS` (UTC), the stamp used in output names.
-pub fn compact_time(t: Timestamp) -> String {
-    t.strftime("%Y%m%dT%H%M%S").to_string()
-}
-
 /// A timestamp from whole nanoseconds since the epoch, or an error naming `what`.
 pub(crate) fn from_nanos(ns: i128, what: &str) -> Result<Timestamp> {
     Timestamp::from_nanosecond(ns)
@@ -119,8 +110,8 @@ impl TimeRange {
                 "time range",
                 format!(
                     "end {} is before start {}",
-                    format_time(end),
-                    format_time(start)
+                    format_onc(end),
+                    format_onc(start)
                 ),
             ));
         }
@@ -167,12 +158,7 @@ impl TimeRange {
 
 impl fmt::Display for TimeRange {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "[{}, {})",
-            format_time(self.start),
-            format_time(self.end)
-        )
+        write!(f, "[{}, {})", format_onc(self.start), format_onc(self.end))
     }
 }
 
@@ -287,16 +273,16 @@ mod tests {
     }
 
     fn starts(ws: &[Window]) -> Vec<String> {
-        ws.iter().map(|w| format_time(w.start())).collect()
+        ws.iter().map(|w| format_onc(w.start())).collect()
     }
 
     #[test]
     fn grid_instants_start_a_window() {
         let w = Window::containing(t("2024-04-01T12:35:00Z"));
-        assert_eq!(format_time(w.start()), "2024-04-01T12:35:00.000Z");
-        assert_eq!(format_time(w.end()), "2024-04-01T12:40:00.000Z");
+        assert_eq!(format_onc(w.start()), "2024-04-01T12:35:00.000Z");
+        assert_eq!(format_onc(w.end()), "2024-04-01T12:40:00.000Z");
         let w = Window::containing(t("2024-04-01T12:34:59.999999999Z"));
-        assert_eq!(format_time(w.start()), "2024-04-01T12:30:00.000Z");
+        assert_eq!(format_onc(w.start()), "2024-04-01T12:30:00.000Z");
     }
 
     #[test]
@@ -304,7 +290,7 @@ mod tests {
         assert_eq!(Window::from_index(0).start(), Timestamp::UNIX_EPOCH);
         let w = Window::containing(t("1969-12-31T23:59:59Z"));
         assert_eq!(w.index(), -1);
-        assert_eq!(format_time(w.start()), "1969-12-31T23:55:00.000Z");
+        assert_eq!(format_onc(w.start()), "1969-12-31T23:55:00.000Z");
     }
 
     #[test]
@@ -339,7 +325,7 @@ mod tests {
         // Leap day into March.
         let ws = windows_overlapping(&r("2024-02-29T23:50:00Z", "2024-03-01T00:05:00Z")).unwrap();
         assert_eq!(ws.len(), 3);
-        assert_eq!(format_time(ws[2].start()), "2024-03-01T00:00:00.000Z");
+        assert_eq!(format_onc(ws[2].start()), "2024-03-01T00:00:00.000Z");
         // Year end.
         let ws = windows_overlapping(&r("2023-12-31T23:59:59Z", "2024-01-01T00:00:01Z")).unwrap();
         assert_eq!(
@@ -387,14 +373,5 @@ mod tests {
         let api_code = api::DeviceCode::from(&DeviceCode::new("NAXYS_HYD_007").unwrap());
         assert_eq!(api_code.as_str(), "NAXYS_HYD_007");
         assert!(DeviceCode::try_from(&api::DeviceCode::new("bad code")).is_err());
-    }
-
-    #[test]
-    fn times_print_with_milliseconds() {
-        assert_eq!(
-            format_time(t("2024-04-01T12:34:50.123456Z")),
-            "2024-04-01T12:34:50.123Z"
-        );
-        assert_eq!(compact_time(t("2024-04-01T12:34:50.9Z")), "20240401T123450");
     }
 }

@@ -11,7 +11,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use super::error::{HydroError, Result};
-use super::grid::{format_time, DeviceCode, TimeRange};
+use super::grid::{DeviceCode, TimeRange};
+use crate::api::time::format_onc;
 
 /// ONC's product code for hydrophone spectral data.
 pub const HSD_PRODUCT_CODE: &str = "HSD";
@@ -338,8 +339,8 @@ impl HsdOrder {
                 "extension".to_string(),
                 self.settings.format.extension().to_string(),
             ),
-            ("dateFrom".to_string(), format_time(self.range.start())),
-            ("dateTo".to_string(), format_time(self.range.end())),
+            ("dateFrom".to_string(), format_onc(self.range.start())),
+            ("dateTo".to_string(), format_onc(self.range.end())),
         ];
         out.extend(self.dpo_options());
         out

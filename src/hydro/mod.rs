@@ -34,8 +34,8 @@ pub use clips_cut::{
 };
 pub use error::{HydroError, Location, Result};
 pub use grid::{
-    compact_time, format_time, seconds, windows_overlapping, DeviceCode, TimeRange, Window,
-    MAX_WINDOWS, WINDOW_NANOS, WINDOW_SECONDS,
+    seconds, windows_overlapping, DeviceCode, TimeRange, Window, MAX_WINDOWS, WINDOW_NANOS,
+    WINDOW_SECONDS,
 };
 pub use hsd::{Downsample, DpoOptions, HsdOrder, HsdSettings, SpectrogramFormat, HSD_PRODUCT_CODE};
 pub use layout::{audio_folder, hsd_folder, ClipPaths, OutputLayout, DEFAULT_CLIP_TAG};

@@ -17,9 +17,10 @@ use serde::Serialize;
 use super::annotations::Annotation;
 use super::archive::AudioExtension;
 use super::error::{HydroError, Location, Result};
-use super::grid::{format_time, DeviceCode, TimeRange, Window, MAX_WINDOWS};
+use super::grid::{DeviceCode, TimeRange, Window, MAX_WINDOWS};
 use super::hsd::{HsdOrder, HsdSettings, SpectrogramFormat};
 use super::sampling::Burst;
+use crate::api::time::format_onc;
 
 /// One HSD order and how many grid windows it covers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -363,8 +364,8 @@ impl Plan {
                 .iter()
                 .map(|(d, w)| JsonWindow {
                     device: d.to_string(),
-                    start: format_time(w.start()),
-                    end: format_time(w.end()),
+                    start: format_onc(w.start()),
+                    end: format_onc(w.end()),
                 })
                 .collect(),
             requests: self
@@ -373,8 +374,8 @@ impl Plan {
                 .map(|r| JsonRequest {
                     key: crate::engine::order_key(&r.order.to_order()).to_string(),
                     device: r.order.device.to_string(),
-                    date_from: format_time(r.order.range.start()),
-                    date_to: format_time(r.order.range.end()),
+                    date_from: format_onc(r.order.range.start()),
+                    date_to: format_onc(r.order.range.end()),
                     windows: r.windows,
                 })
                 .collect(),
@@ -384,8 +385,8 @@ impl Plan {
                 .map(|c| JsonClip {
                     label: c.label.clone(),
                     device: c.device.to_string(),
-                    start: format_time(c.range.start()),
-                    end: format_time(c.range.end()),
+                    start: format_onc(c.range.start()),
+                    end: format_onc(c.range.end()),
                 })
                 .collect(),
         }

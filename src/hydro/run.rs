@@ -231,9 +231,10 @@ pub fn count_delivered(plan: &Plan, out: &Path, summary: &mut HydroSummary) {
         if hit {
             summary.windows_delivered += 1;
         } else if summary.missing_windows.len() < 50 {
-            summary
-                .missing_windows
-                .push(format!("{device} {}", super::grid::format_time(w.start())));
+            summary.missing_windows.push(format!(
+                "{device} {}",
+                crate::api::time::format_onc(w.start())
+            ));
         }
     }
 }

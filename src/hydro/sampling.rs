@@ -147,7 +147,7 @@ pub fn sample(range: &TimeRange, count: usize, per_request: usize) -> Result<Sam
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hydro::grid::format_time;
+    use crate::api::time::format_onc;
     use std::collections::BTreeSet;
 
     fn r(a: &str, b: &str) -> TimeRange {
@@ -179,15 +179,15 @@ mod tests {
         check_disjoint(&s);
         // Evenly spread: slack 416 windows over 13 gaps = 32 windows (2 h 40 min) each.
         assert_eq!(
-            format_time(s.bursts[0].first.start()),
+            format_onc(s.bursts[0].first.start()),
             "2024-04-01T00:00:00.000Z"
         );
         assert_eq!(
-            format_time(s.bursts[1].first.start()),
+            format_onc(s.bursts[1].first.start()),
             "2024-04-01T03:40:00.000Z"
         );
         assert_eq!(
-            format_time(s.bursts[13].range().end()),
+            format_onc(s.bursts[13].range().end()),
             "2024-04-03T00:00:00.000Z"
         );
         assert_eq!(s.shortfall(), None);
@@ -242,7 +242,7 @@ mod tests {
         let s = sample(&r("2024-04-01T00:00:00Z", "2024-04-01T01:00:00Z"), 2, 12).unwrap();
         assert_eq!(s.bursts.len(), 1);
         assert_eq!(
-            format_time(s.bursts[0].first.start()),
+            format_onc(s.bursts[0].first.start()),
             "2024-04-01T00:25:00.000Z"
         );
     }
@@ -252,8 +252,8 @@ mod tests {
         let s = span(&r("2024-04-01T00:02:00Z", "2024-04-01T00:31:00Z"), 3).unwrap();
         let lens: Vec<usize> = s.iter().map(|b| b.len).collect();
         assert_eq!(lens, [3, 3, 1]);
-        assert_eq!(format_time(s[0].first.start()), "2024-04-01T00:00:00.000Z");
-        assert_eq!(format_time(s[2].range().end()), "2024-04-01T00:35:00.000Z");
+        assert_eq!(format_onc(s[0].first.start()), "2024-04-01T00:00:00.000Z");
+        assert_eq!(format_onc(s[2].range().end()), "2024-04-01T00:35:00.000Z");
     }
 
     #[test]

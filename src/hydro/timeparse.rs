@@ -203,11 +203,11 @@ pub fn parse_time_value(v: &Value, tz: &TimeZone) -> Result<Timestamp> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hydro::grid::format_time;
+    use crate::api::time::format_onc;
     use serde_json::json;
 
     fn utc(s: &str) -> String {
-        format_time(parse_time(s, &TimeZone::UTC).unwrap())
+        format_onc(parse_time(s, &TimeZone::UTC).unwrap())
     }
 
     #[test]
@@ -235,7 +235,7 @@ mod tests {
     fn an_explicit_offset_beats_the_timezone_field() {
         let tz = parse_timezone("America/Vancouver").unwrap();
         let t = parse_time("2024-04-01T12:00:00Z", &tz).unwrap();
-        assert_eq!(format_time(t), "2024-04-01T12:00:00.000Z");
+        assert_eq!(format_onc(t), "2024-04-01T12:00:00.000Z");
     }
 
     #[test]
@@ -246,10 +246,10 @@ mod tests {
         // Prior art §2.4 D: 05:30 in Vancouver (PDT, −07:00) is 12:30Z.
         let tz = parse_timezone("America/Vancouver").unwrap();
         let t = parse_time("2024-04-01 05:30:00", &tz).unwrap();
-        assert_eq!(format_time(t), "2024-04-01T12:30:00.000Z");
+        assert_eq!(format_onc(t), "2024-04-01T12:30:00.000Z");
         let tz = parse_timezone("+05:30").unwrap();
         let t = parse_time("2024-04-01", &tz).unwrap();
-        assert_eq!(format_time(t), "2024-03-31T18:30:00.000Z");
+        assert_eq!(format_onc(t), "2024-03-31T18:30:00.000Z");
     }
 
     #[test]
@@ -288,9 +288,9 @@ mod tests {
     #[test]
     fn legacy_lists() {
         let t = parse_time_value(&json!([2024, 4, 1, 12, 34, 50]), &TimeZone::UTC).unwrap();
-        assert_eq!(format_time(t), "2024-04-01T12:34:50.000Z");
+        assert_eq!(format_onc(t), "2024-04-01T12:34:50.000Z");
         let t = parse_time_value(&json!([2024, 4, 1, 12, 34, 50, 999]), &TimeZone::UTC).unwrap();
-        assert_eq!(format_time(t), "2024-04-01T12:34:50.000Z");
+        assert_eq!(format_onc(t), "2024-04-01T12:34:50.000Z");
         let e = parse_time_value(&json!([2024, 4, 1]), &TimeZone::UTC).unwrap_err();
         assert!(e.to_string().contains("needs 6 integers"), "{e}");
         let e = parse_time_value(&json!([2024, 13, 1, 0, 0, 0]), &TimeZone::UTC).unwrap_err();
