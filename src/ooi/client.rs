@@ -141,6 +141,21 @@ pub struct FileBody {
 }
 
 impl FileBody {
+    /// A body over an answer already checked for success.
+    pub(super) fn from_response(response: Response, url: &str) -> FileBody {
+        let content_length = response
+            .headers()
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse().ok());
+        FileBody {
+            response,
+            url: url.to_string(),
+            content_length,
+            received: 0,
+        }
+    }
+
     /// `Content-Length`, if sent.
     pub fn content_length(&self) -> Option<u64> {
         self.content_length
@@ -191,7 +206,7 @@ impl std::fmt::Debug for Client {
     }
 }
 
-fn install_crypto_provider() {
+pub(super) fn install_crypto_provider() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -540,17 +555,7 @@ impl Client {
     pub async fn download(&self, url: &str) -> Result<FileBody, OoiError> {
         let resp = self.send(url, false).await?;
         let resp = self.check(url, resp).await?;
-        let content_length = resp
-            .headers()
-            .get(CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse().ok());
-        Ok(FileBody {
-            response: resp,
-            url: url.to_string(),
-            content_length,
-            received: 0,
-        })
+        Ok(FileBody::from_response(resp, url))
     }
 }
 
