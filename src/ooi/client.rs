@@ -206,11 +206,35 @@ impl std::fmt::Debug for Client {
     }
 }
 
-pub(super) fn install_crypto_provider() {
+fn install_crypto_provider() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         let _ = rustls::crypto::ring::default_provider().install_default();
     });
+}
+
+/// The HTTP client every OOI client uses, and `base` checked (http/https) with a final `/`.
+pub(super) fn http_for(what: &str, base: &str) -> Result<(reqwest::Client, String), OoiError> {
+    install_crypto_provider();
+    let b = base.trim();
+    if !(b.starts_with("http://") || b.starts_with("https://")) {
+        return Err(OoiError::invalid(
+            what,
+            format!("\"{b}\" must start with http:// or https://"),
+        ));
+    }
+    let base = if b.ends_with('/') {
+        b.to_string()
+    } else {
+        format!("{b}/")
+    };
+    let http = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(30))
+        .read_timeout(Duration::from_secs(120))
+        .user_agent(concat!("onc-hydro/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| OoiError::invalid("HTTP client", e.to_string()))?;
+    Ok((http, base))
 }
 
 /// `YYYY-MM-DDTHH:MM:SS.sssZ`, the form M2M takes for `beginDT`/`endDT`.
@@ -221,25 +245,7 @@ pub fn format_dt(ts: Timestamp) -> String {
 impl Client {
     /// A client for the M2M base `m2m_base` (e.g. [`DEFAULT_M2M_BASE`]).
     pub fn new(m2m_base: &str, creds: Credentials) -> Result<Client, OoiError> {
-        install_crypto_provider();
-        let base = m2m_base.trim();
-        if !(base.starts_with("http://") || base.starts_with("https://")) {
-            return Err(OoiError::invalid(
-                "M2M base URL",
-                format!("\"{base}\" must start with http:// or https://"),
-            ));
-        }
-        let base = if base.ends_with('/') {
-            base.to_string()
-        } else {
-            format!("{base}/")
-        };
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(30))
-            .read_timeout(Duration::from_secs(120))
-            .user_agent(concat!("onc-hydro/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| OoiError::invalid("HTTP client", e.to_string()))?;
+        let (http, base) = http_for("M2M base URL", m2m_base)?;
         Ok(Client {
             http,
             m2m: base.into(),

@@ -10,8 +10,6 @@
 //!
 //! Must not know: the engine, files on disk, miniSEED decoding.
 
-use std::time::Duration;
-
 use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp};
 use reqwest::StatusCode;
@@ -272,25 +270,7 @@ pub struct RawClient {
 impl RawClient {
     /// A client for the archive at `base` (e.g. [`DEFAULT_RAW_BASE`]).
     pub fn new(base: &str) -> Result<RawClient, OoiError> {
-        super::client::install_crypto_provider();
-        let b = base.trim();
-        if !(b.starts_with("http://") || b.starts_with("https://")) {
-            return Err(OoiError::invalid(
-                "raw-data base URL",
-                format!("\"{b}\" must start with http:// or https://"),
-            ));
-        }
-        let base = if b.ends_with('/') {
-            b.to_string()
-        } else {
-            format!("{b}/")
-        };
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(30))
-            .read_timeout(Duration::from_secs(120))
-            .user_agent(concat!("onc-hydro/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| OoiError::invalid("HTTP client", e.to_string()))?;
+        let (http, base) = super::client::http_for("raw-data base URL", base)?;
         Ok(RawClient { http, base })
     }
 
