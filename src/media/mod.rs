@@ -1,5 +1,5 @@
-//! File formats only: FLAC read/write, WAV, miniSEED 2 read/write, MATLAB v5 read/write, NPZ,
-//! PNG, PDF (one image a page), NetCDF (write); and
+//! File formats only: FLAC read/write, WAV, MP3 (write), miniSEED 2 read/write, MATLAB v5
+//! read/write, NPZ, PNG, PDF (one image a page), NetCDF (write); and
 //! the one atomic-write helper every module writes its outputs through ([`atomic`]).
 //!
 //! Must not know: network, annotations.
@@ -8,6 +8,7 @@ mod error;
 mod flac_write;
 mod mat;
 mod mat_read;
+mod mp3;
 mod mseed;
 mod mseed_steim;
 #[cfg(test)]
@@ -24,6 +25,7 @@ pub use mat::{
     encode_mat, write_mat_path, MatFile, MatMatrix, MatStruct, MatValue, MatWriteOptions,
 };
 pub use mat_read::{read_mat, read_mat_path};
+pub use mp3::{encode_mp3_mono, MP3_SAMPLE_RATES};
 pub use mseed::{
     decode_record, ns_to_timestamp, offset_ns, parse_record_header, read_mseed, read_mseed_path,
     scan_mseed_path, MseedEncoding, MseedRecords, MseedSamples, MseedSummary, MseedTrace,
@@ -48,4 +50,6 @@ pub mod decode;
 pub mod png;
 
 pub use decode::{AudioFormat, AudioInfo, AudioReader, DecodeError};
-pub use png::{encode_png, render_spectrogram, LinePlot, PngError, PngOptions, SpectrogramImage};
+pub use png::{
+    encode_png, render_spectrogram, LinePlot, Palette, PngError, PngOptions, SpectrogramImage,
+};
