@@ -63,6 +63,23 @@ fn word(data: &[u8], i: usize, big_endian: bool) -> u32 {
     }
 }
 
+/// A data word as a big-endian word. Little-endian Steim-1 (libmseed, ObsPy) swaps each
+/// difference on its own: 8-bit ones are in file order, 16-bit ones are two little-endian
+/// halves; 32-bit differences and every Steim-2 word are whole little-endian words.
+fn data_word(level: Steim, code: u32, frame: &[u8], i: usize, big_endian: bool) -> u32 {
+    let b = [
+        frame[i * 4],
+        frame[i * 4 + 1],
+        frame[i * 4 + 2],
+        frame[i * 4 + 3],
+    ];
+    match (big_endian, level, code) {
+        (false, Steim::One, 1) => u32::from_be_bytes(b),
+        (false, Steim::One, 2) => u32::from_be_bytes([b[1], b[0], b[3], b[2]]),
+        _ => word(frame, i, big_endian),
+    }
+}
+
 /// Sign-extends the `bits`-bit field at `shift` of `w`.
 fn field(w: u32, bits: u32, shift: u32) -> i32 {
     ((w << (32 - bits - shift)) as i32) >> (32 - bits)
@@ -132,8 +149,13 @@ pub(crate) fn decode(
         let ctrl = word(frame, 0, big_endian);
         for wi in (if f == 0 { 3 } else { 1 })..WORDS {
             let code = (ctrl >> (30 - 2 * wi as u32)) & 3;
-            let k = unpack(level, code, word(frame, wi, big_endian), &mut diffs)
-                .map_err(|e| format!("frame {f} word {wi}: {e}"))?;
+            let k = unpack(
+                level,
+                code,
+                data_word(level, code, frame, wi, big_endian),
+                &mut diffs,
+            )
+            .map_err(|e| format!("frame {f} word {wi}: {e}"))?;
             for &d in &diffs[..k] {
                 if seen == 0 {
                     out.push(x0);
