@@ -3,7 +3,9 @@
 //! request (or a batch file of them) into the ledger of `--out` and runs it on the resumable
 //! engine: the request UUID is recorded before anything else, `status.txt` is polled with a
 //! growing interval, then every NetCDF file of the THREDDS catalog is downloaded and verified.
-//! `status`, `resume` and `cancel` work on the same ledger.
+//! `raw` downloads broadband-hydrophone miniSEED files from the public raw-data archive (one
+//! engine task per UTC day, each file decoded before it is kept). `status`, `resume` and
+//! `cancel` work on the same ledger.
 
 use std::path::{Path, PathBuf};
 
@@ -12,8 +14,8 @@ use jiff::Timestamp;
 
 use super::resume::{open, read_json_items, EngineArgs};
 use super::{GlobalArgs, Outcome, Settings};
-use crate::engine::{OoiSpec, TaskSpec};
-use crate::ooi::RefDes;
+use crate::engine::{OoiRawSpec, OoiSpec, TaskSpec};
+use crate::ooi::{resolve_hydrophone, RefDes};
 
 /// `ooi` subcommands.
 #[derive(Debug, Subcommand)]
@@ -22,6 +24,80 @@ pub enum OoiCommand {
     Discover(DiscoverArgs),
     /// Request NetCDF data asynchronously and download every file, resumably.
     Request(Box<RequestArgs>),
+    /// Download broadband-hydrophone miniSEED files from the raw-data archive, resumably.
+    Raw(Box<RawArgs>),
+    /// Decode miniSEED files: list their traces, optionally write the samples to NPZ.
+    Mseed(MseedArgs),
+}
+
+/// `ooi mseed`.
+#[derive(Debug, Args)]
+#[command(
+    long_about = "Decode miniSEED files completely (Steim-1/2, int16/32, float32/64; both byte \
+orders) and list each file's traces: channel (NET.STA.LOC.CHA), first-sample time, sample rate \
+and sample count. Records join into one trace while each starts within half a sample of where \
+the previous one ended (libmseed's rule); a gap or an overlap starts a new trace.\n\n\
+With --npz DIR each file's traces go to DIR/<file name>.npz: `trace0`, `trace1`, … (int64 \
+samples, or float64), `start_ns` (first-sample times, ns since 1970 UTC) and `rate` (Hz), one \
+entry per trace in the listed order (numpy.load reads it).",
+    after_help = "Examples:\n  onc-hydro ooi mseed axial/RS03AXBS-LJ03A-09-HYDBBA302/*.mseed\n  \
+onc-hydro --json ooi mseed file.mseed --npz dumped/"
+)]
+pub struct MseedArgs {
+    /// miniSEED files.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Write each file's traces to DIR/<file name>.npz.
+    #[arg(long, value_name = "DIR")]
+    pub npz: Option<PathBuf>,
+}
+
+/// `ooi raw`.
+#[derive(Debug, Args)]
+#[command(
+    long_about = "Download the miniSEED files of one OOI broadband hydrophone (64 kHz) that overlap \
+[--from, --to) from OOI's public raw-data archive (no credentials needed) into \
+DIR/<refdes>/, on the resumable engine (ledger.sqlite, summary.json).\n\n\
+The archive keeps one folder per day with files of about 5 minutes whose start times (in the \
+names, to the microsecond) drift and are not on a grid; a file can hold several traces around \
+gaps. The day folders are listed (the day before --from too: its last file can reach past \
+midnight), the files overlapping the interval are chosen from their start times, and each is \
+downloaded through a temporary .part file, decoded completely (record headers, Steim frames, \
+integration constants, sample counts) and only then renamed into place. Local names are the \
+archive's with ':' written '-'. A day without data is not an error.\n\n\
+Politeness: the archive is one public web server (ooi-hyd-tools spaces its launches 12 s apart \
+so as not to overload it). Defaults: 2 files at once (--download-slots), 10 requests per second \
+overall (--max-rps).\n\n\
+Hydrophones (--device takes the reference designator, the name or the node):\n  \
+RS03AXBS-LJ03A-09-HYDBBA302  Axial_Base_Seafloor            LJ03A\n  \
+RS03AXPS-PC03A-08-HYDBBA303  Axial_Base_Shallow             PC03A\n  \
+RS01SLBS-LJ01A-09-HYDBBA102  Oregon_Slope_Base_Seafloor     LJ01A\n  \
+RS01SBPS-PC01A-08-HYDBBA103  Oregon_Slope_Base_Shallow      PC01A\n  \
+CE04OSBP-LJ01C-11-HYDBBA105  Oregon_Offshore_Base_Seafloor  LJ01C\n  \
+CE02SHBP-LJ01D-11-HYDBBA106  Oregon_Shelf_Base_Seafloor     LJ01D",
+    after_help = "Examples:\n  onc-hydro --sim ooi raw --device Axial_Base_Seafloor \\\n    \
+--from 2019-07-02T00:00:00Z --to 2019-07-02T00:20:00Z --out axial/\n  \
+onc-hydro ooi raw --device LJ01D --from 2018-01-01T00:00:00Z --to 2018-01-02T00:00:00Z --out shelf/\n  \
+onc-hydro spectrogram shelf/CE02SHBP-LJ01D-11-HYDBBA106/*.mseed --out spectra/"
+)]
+pub struct RawArgs {
+    /// The hydrophone: reference designator, name or node (see above).
+    #[arg(long)]
+    pub device: String,
+    /// Start (UTC, e.g. 2019-07-02T00:00:00Z).
+    #[arg(long)]
+    pub from: Timestamp,
+    /// End (UTC, exclusive).
+    #[arg(long)]
+    pub to: Timestamp,
+    /// Output folder (ledger.sqlite, summary.json, one sub-folder per hydrophone).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Only plan into the ledger (run later with `resume DIR`).
+    #[arg(long)]
+    pub plan_only: bool,
+    #[command(flatten)]
+    pub engine: EngineArgs,
 }
 
 /// `ooi discover`.
@@ -110,6 +186,8 @@ pub async fn run(global: &GlobalArgs, cmd: OoiCommand) -> anyhow::Result<Outcome
     match cmd {
         OoiCommand::Discover(a) => discover(global, a).await,
         OoiCommand::Request(a) => request(global, *a).await,
+        OoiCommand::Raw(a) => raw(global, *a).await,
+        OoiCommand::Mseed(a) => mseed(global, &a),
     }
 }
 
@@ -224,4 +302,145 @@ async fn request(global: &GlobalArgs, a: RequestArgs) -> anyhow::Result<Outcome>
         return Ok(Outcome::AllDone);
     }
     super::resume::execute(engine, global, a.engine.quiet).await
+}
+
+/// `[from, to)` cut at UTC midnights.
+fn split_days(from: Timestamp, to: Timestamp) -> anyhow::Result<Vec<(Timestamp, Timestamp)>> {
+    let mut out = Vec::new();
+    let mut start = from;
+    while start < to {
+        let day = start.to_zoned(jiff::tz::TimeZone::UTC).date();
+        let next = day
+            .tomorrow()?
+            .to_zoned(jiff::tz::TimeZone::UTC)?
+            .timestamp()
+            .min(to);
+        out.push((start, next));
+        start = next;
+    }
+    Ok(out)
+}
+
+/// Files downloaded at once from the raw-data archive unless --download-slots says otherwise.
+const RAW_DOWNLOAD_SLOTS: usize = 2;
+
+async fn raw(global: &GlobalArgs, mut a: RawArgs) -> anyhow::Result<Outcome> {
+    a.engine.download_slots.get_or_insert(RAW_DOWNLOAD_SLOTS);
+    let refdes = resolve_hydrophone(&a.device)?;
+    if a.from >= a.to {
+        anyhow::bail!("--from ({}) must be before --to ({})", a.from, a.to);
+    }
+    let tasks: Vec<TaskSpec> = split_days(a.from, a.to)?
+        .into_iter()
+        .map(|(from, to)| {
+            TaskSpec::OoiRaw(OoiRawSpec {
+                refdes: refdes.to_string(),
+                from,
+                to,
+                folder: Some(refdes.to_string()),
+            })
+        })
+        .collect();
+    for t in &tasks {
+        t.validate()?;
+    }
+    let engine = open(&a.out, global, &a.engine)?;
+    let report = engine.plan(&tasks)?;
+    if !global.json {
+        eprintln!(
+            "planned {} day(s) of {refdes}: {} new, {} already in the ledger, {} revived",
+            tasks.len(),
+            report.added,
+            report.already_planned,
+            report.revived
+        );
+    }
+    if a.plan_only {
+        return Ok(Outcome::AllDone);
+    }
+    super::resume::execute(engine, global, a.engine.quiet).await
+}
+
+fn mseed(global: &GlobalArgs, a: &MseedArgs) -> anyhow::Result<Outcome> {
+    use crate::media::{ns_to_timestamp, read_mseed_path, write_npz_path, MseedSamples};
+    use crate::media::{NpyArray, NpyData};
+    if let Some(d) = &a.npz {
+        std::fs::create_dir_all(d)?;
+    }
+    let mut all = Vec::new();
+    let mut failed = 0;
+    for f in &a.files {
+        let traces = match read_mseed_path(f) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("{e}");
+                failed += 1;
+                continue;
+            }
+        };
+        let rows: Vec<serde_json::Value> = traces
+            .iter()
+            .map(|t| {
+                serde_json::json!({"id": t.id.to_string(), "start": format!("{:.9}", t.start()),
+                    "start_ns": t.start_ns, "rate": t.sample_rate, "samples": t.num_samples,
+                    "end": format!("{:.9}", ns_to_timestamp(t.next_ns()))})
+            })
+            .collect();
+        if !global.json {
+            println!("{} ({} traces)", f.display(), traces.len());
+            for r in &rows {
+                println!(
+                    "  {}  {}  {} Hz  {} samples",
+                    r["id"].as_str().unwrap_or(""),
+                    r["start"].as_str().unwrap_or(""),
+                    r["rate"],
+                    r["samples"]
+                );
+            }
+        }
+        all.push(serde_json::json!({"file": f.display().to_string(), "traces": rows}));
+        if let Some(d) = &a.npz {
+            let mut arrays: Vec<(String, NpyArray)> = traces
+                .iter()
+                .enumerate()
+                .map(|(i, t)| {
+                    let data = match &t.samples {
+                        MseedSamples::Int(v) => {
+                            NpyData::I64(v.iter().map(|&x| i64::from(x)).collect())
+                        }
+                        MseedSamples::Float32(v) => {
+                            NpyData::F64(v.iter().map(|&x| f64::from(x)).collect())
+                        }
+                        MseedSamples::Float64(v) => NpyData::F64(v.clone()),
+                    };
+                    (format!("trace{i}"), NpyArray::vector(data))
+                })
+                .collect();
+            arrays.push((
+                "start_ns".into(),
+                NpyArray::vector(NpyData::I64(traces.iter().map(|t| t.start_ns).collect())),
+            ));
+            arrays.push((
+                "rate".into(),
+                NpyArray::vector(NpyData::F64(traces.iter().map(|t| t.sample_rate).collect())),
+            ));
+            let name = f
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let named: Vec<(&str, NpyArray)> = arrays
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.clone()))
+                .collect();
+            write_npz_path(&d.join(format!("{name}.npz")), &named)?;
+        }
+    }
+    if global.json {
+        println!("{}", serde_json::to_string_pretty(&all)?);
+    }
+    Ok(if failed == 0 {
+        Outcome::AllDone
+    } else {
+        Outcome::SomeFailed
+    })
 }

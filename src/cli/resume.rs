@@ -196,12 +196,27 @@ pub(super) fn read_json_items<T: serde::de::DeserializeOwned>(
         .collect()
 }
 
+/// The engine's check before a downloaded `.mseed` file is renamed into place: every record
+/// decodes (headers, Steim frames, integration constants) and there is at least one sample.
+/// Other files pass.
+fn check_mseed(path: &Path, name: &str) -> Result<(), String> {
+    if !name.to_ascii_lowercase().ends_with(".mseed") {
+        return Ok(());
+    }
+    let s = crate::media::scan_mseed_path(path).map_err(|e| e.to_string())?;
+    if s.total_samples() == 0 {
+        return Err(format!("{name}: no miniSEED data records"));
+    }
+    Ok(())
+}
+
 /// Opens the engine in `out` with the flags applied (shared with the hydrophone commands).
 pub(super) fn open(out: &Path, global: &GlobalArgs, args: &EngineArgs) -> anyhow::Result<Engine> {
     let fresh = !out.join(crate::engine::LEDGER_FILE).exists();
     let config = EngineConfig {
         retry_failed: args.retry_failed,
         verify: args.verify,
+        validator: Some(Arc::new(check_mseed)),
         ..EngineConfig::default()
     };
     let engine = Engine::open(out, config)
@@ -210,17 +225,18 @@ pub(super) fn open(out: &Path, global: &GlobalArgs, args: &EngineArgs) -> anyhow
     Ok(engine.with_settings(settings)?)
 }
 
-/// Which providers the ledger's tasks need: (Oceans 3.0, OOI).
-fn providers_needed(engine: &Engine) -> anyhow::Result<(bool, bool)> {
-    let (mut onc, mut ooi) = (false, false);
+/// Which providers the ledger's tasks need: (Oceans 3.0, OOI M2M, OOI raw-data archive).
+fn providers_needed(engine: &Engine) -> anyhow::Result<(bool, bool, bool)> {
+    let (mut onc, mut ooi, mut raw) = (false, false, false);
     crate::engine::for_each_task(engine.ledger(), |row| {
         match row.spec {
             TaskSpec::Ooi(_) => ooi = true,
+            TaskSpec::OoiRaw(_) => raw = true,
             _ => onc = true,
         }
         Ok(())
     })?;
-    Ok((onc, ooi))
+    Ok((onc, ooi, raw))
 }
 
 /// Runs the engine with the clients its tasks need (shared with `ooi request`).
@@ -229,8 +245,8 @@ pub(super) async fn execute(
     global: &GlobalArgs,
     quiet: bool,
 ) -> anyhow::Result<Outcome> {
-    let (need_onc, need_ooi) = providers_needed(&engine)?;
-    let settings = if need_onc || !need_ooi {
+    let (need_onc, need_ooi, need_raw) = providers_needed(&engine)?;
+    let settings = if need_onc || !(need_ooi || need_raw) {
         Settings::resolve(global).await?
     } else {
         Settings::resolve_lenient(global).await?
@@ -243,6 +259,11 @@ pub(super) async fn execute(
         },
         ooi: if need_ooi {
             Some(settings.ooi_client()?)
+        } else {
+            None
+        },
+        ooi_raw: if need_raw {
+            Some(settings.ooi_raw_client()?)
         } else {
             None
         },

@@ -63,6 +63,10 @@ pub struct GlobalArgs {
     /// Base URL of OOI's M2M service.
     #[arg(long, global = true, env = "OOI_M2M_URL", default_value = ooi::DEFAULT_M2M_BASE, value_name = "URL")]
     pub ooi_base_url: String,
+
+    /// Base URL of OOI's raw-data archive (the `files/` folder).
+    #[arg(long, global = true, env = "OOI_RAW_URL", default_value = ooi::DEFAULT_RAW_BASE, value_name = "URL")]
+    pub ooi_raw_url: String,
 }
 
 /// Resolved settings. Holds the in-process simulator (if any) alive for the command's duration.
@@ -74,6 +78,8 @@ pub struct Settings {
     pub json: bool,
     /// OOI's M2M base URL (the simulator's `ooi/api/m2m/` when `--sim`).
     pub ooi_base_url: String,
+    /// OOI's raw-data archive base URL (the simulator's `ooi-raw/files/` when `--sim`).
+    pub ooi_raw_url: String,
     ooi_creds: Option<(String, String)>,
     _sim: Option<SimServer>,
 }
@@ -137,6 +143,7 @@ impl Settings {
                 token,
                 json: global.json,
                 ooi_base_url: format!("{}ooi/api/m2m/", sim.base_url()),
+                ooi_raw_url: format!("{}ooi-raw/files/", sim.base_url()),
                 ooi_creds,
                 _sim: Some(sim),
             });
@@ -158,6 +165,7 @@ impl Settings {
             token,
             json: global.json,
             ooi_base_url: global.ooi_base_url.clone(),
+            ooi_raw_url: global.ooi_raw_url.clone(),
             ooi_creds: explicit_ooi,
             _sim: None,
         })
@@ -171,6 +179,11 @@ impl Settings {
     /// Whether an Oceans 3.0 token is set (or the simulator runs).
     pub fn has_onc_token(&self) -> bool {
         !self.token.is_empty()
+    }
+
+    /// The client of OOI's public raw-data archive (no credentials).
+    pub fn ooi_raw_client(&self) -> anyhow::Result<ooi::RawClient> {
+        Ok(ooi::RawClient::new(&self.ooi_raw_url)?)
     }
 
     /// The OOI client: credentials from the flags / `OOI_USERNAME` + `OOI_TOKEN` (environment or

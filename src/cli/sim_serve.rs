@@ -28,7 +28,7 @@ SCOPE#N=KIND  the N-th request (1-based) of SCOPE gets KIND\n  \
 SCOPE~P=KIND  each request of SCOPE gets KIND with probability P (0..1)\n\
 SCOPE: any, discovery, request, run, status, download (data product download), cancel, restart, \
 list (archive listings), archive (archive file download), scalar, raw; OOI: m2m (inventory, \
-deployments, requests), thredds (catalog pages), fileserver (file downloads), async (status.txt)\n\
+deployments, requests), thredds (catalog pages), fileserver (file downloads), async (status.txt), ooi-raw (raw-data listings and miniSEED files)\n\
 KIND: 500, 502, 503, 504, 429, gone (410 on a product download), error (the data product run fails; \
 run/status/download scopes; on m2m an OOI request that never completes), reset (connection reset mid-body), \
 truncate (Content-Length larger than the body sent), slow[:SECONDS] (delay × time scale, default 30)\n\

@@ -436,6 +436,41 @@ pub(crate) fn check_netcdf_magic(path: &Path) -> Result<(), String> {
 /// Downloads one file of an OOI request into `dir`: sized by `Content-Length` (and the
 /// catalog's byte size when given), NetCDF files checked by their magic number (then by the
 /// engine's validator, if any) before the rename.
+/// Downloads one raw-archive file under its local name (`:` written `-`), checked by the
+/// engine's validator before the rename.
+pub(crate) async fn ooi_raw_file(
+    ctx: Arc<Ctx>,
+    task: TaskId,
+    dir: PathBuf,
+    file: crate::ooi::RawFile,
+) -> Result<Fetched, Stop> {
+    let local = file.name.replace(':', "-");
+    let target = Target {
+        task,
+        run_id: 0,
+        index: file.name.clone(),
+        dir: &dir,
+        expected: None,
+        check: None,
+    };
+    let what = format!("OOI raw file {}", file.name);
+    let (c, url) = (Arc::clone(&ctx), file.url.clone());
+    let got = transfer(&ctx, target, &what, || {
+        let (c, url, local) = (Arc::clone(&c), url.clone(), local.clone());
+        async move {
+            let body = c.remote.ooi_raw_download(&url).await?;
+            Ok::<_, crate::ooi::OoiError>(Opened::Body(Box::new(body.into()), Some(local)))
+        }
+    })
+    .await?;
+    if matches!(got, Fetched::End | Fetched::NoData) {
+        return Err(Stop::permanent(format!(
+            "{what}: the archive has no such file"
+        )));
+    }
+    Ok(got)
+}
+
 pub(crate) async fn ooi_file(
     ctx: Arc<Ctx>,
     task: TaskId,

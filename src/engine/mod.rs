@@ -19,6 +19,7 @@ mod error;
 mod fetch;
 mod ledger;
 mod lock;
+mod ooi_raw;
 mod ooi_spec;
 mod ooi_task;
 mod order;
@@ -45,6 +46,7 @@ pub use ledger::{
     FailureRow, FileRow, FileState, Ledger, LedgerStatus, PlanReport, TaskRow, LEDGER_FILE,
 };
 pub use lock::LOCK_FILE;
+pub use ooi_raw::{OoiRawSpec, MAX_RAW_DAYS};
 pub use ooi_spec::{OoiRemote, OoiSpec};
 pub use remote::Providers;
 pub use report::{CollectingReporter, Event, NullReporter, Reporter};
@@ -195,7 +197,7 @@ impl Engine {
     ) -> Result<Summary, EngineError> {
         let providers = Providers {
             onc: Some(client.clone()),
-            ooi: None,
+            ..Providers::default()
         };
         self.run_with(providers, reporter).await
     }

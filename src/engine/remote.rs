@@ -24,12 +24,15 @@ pub struct Providers {
     pub onc: Option<Client>,
     /// OOI M2M + THREDDS.
     pub ooi: Option<ooi::Client>,
+    /// OOI's public raw-data archive.
+    pub ooi_raw: Option<ooi::RawClient>,
 }
 
 /// A rate-limited, counting wrapper around [`Client`].
 pub(crate) struct Remote {
     client: Option<Client>,
     ooi: Option<ooi::Client>,
+    ooi_raw: Option<ooi::RawClient>,
     limiter: Option<DefaultDirectRateLimiter>,
     stats: Arc<Stats>,
 }
@@ -44,6 +47,7 @@ impl Remote {
         Remote {
             client: providers.onc,
             ooi: providers.ooi,
+            ooi_raw: providers.ooi_raw,
             limiter,
             stats,
         }
@@ -73,6 +77,31 @@ impl Remote {
                     .into(),
             )
         })
+    }
+
+    fn ooi_raw(&self) -> Result<&ooi::RawClient, ooi::OoiError> {
+        self.ooi_raw.as_ref().ok_or_else(|| {
+            ooi::OoiError::invalid(
+                "providers",
+                "this run has no OOI raw-data client: run these tasks with `onc-hydro ooi raw` or `resume`",
+            )
+        })
+    }
+
+    pub(crate) async fn ooi_raw_day(
+        &self,
+        refdes: &ooi::RefDes,
+        day: jiff::civil::Date,
+    ) -> Result<Vec<ooi::RawFile>, ooi::OoiError> {
+        let c = self.ooi_raw()?;
+        self.gate("ooi-raw/listing").await;
+        c.day(refdes, day).await
+    }
+
+    pub(crate) async fn ooi_raw_download(&self, url: &str) -> Result<ooi::FileBody, ooi::OoiError> {
+        let c = self.ooi_raw()?;
+        self.gate("ooi-raw/file").await;
+        c.download(url).await
     }
 
     pub(crate) async fn ooi_request(

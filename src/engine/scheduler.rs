@@ -62,6 +62,9 @@ fn start(
             TaskSpec::Archive(spec) => archive_task(Arc::clone(&ctx), row, spec).await,
             TaskSpec::Run(spec) => run_files_task(Arc::clone(&ctx), row, spec, slot).await,
             TaskSpec::Ooi(spec) => ooi_task(Arc::clone(&ctx), row, spec, slot).await,
+            TaskSpec::OoiRaw(spec) => {
+                super::ooi_raw::ooi_raw_task(Arc::clone(&ctx), row, spec).await
+            }
         };
         (id, attempts, result)
     });

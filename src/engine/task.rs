@@ -27,6 +27,8 @@ pub enum TaskSpec {
     Run(RunSpec),
     /// An OOI asynchronous NetCDF request (request → wait for `status.txt` → THREDDS files).
     Ooi(super::ooi_spec::OoiSpec),
+    /// OOI raw-data archive files of a hydrophone over an interval (listings → miniSEED files).
+    OoiRaw(super::ooi_raw::OoiRawSpec),
 }
 
 /// A data-product order: the typed API order itself (validated when built or read), plus
@@ -420,7 +422,7 @@ impl TaskSpec {
     pub fn kind(&self) -> TaskKind {
         match self {
             TaskSpec::Order(_) | TaskSpec::Run(_) | TaskSpec::Ooi(_) => TaskKind::Order,
-            TaskSpec::Archive(_) => TaskKind::Archive,
+            TaskSpec::Archive(_) | TaskSpec::OoiRaw(_) => TaskKind::Archive,
         }
     }
 
@@ -436,6 +438,7 @@ impl TaskSpec {
                 }
             }
             TaskSpec::Ooi(o) => o.check()?,
+            TaskSpec::OoiRaw(o) => o.check()?,
         }
         match self.folder() {
             Some(f) => check_folder(f),
@@ -450,6 +453,7 @@ impl TaskSpec {
             TaskSpec::Archive(a) => a.folder.as_deref(),
             TaskSpec::Run(r) => r.folder.as_deref(),
             TaskSpec::Ooi(o) => o.folder.as_deref(),
+            TaskSpec::OoiRaw(o) => o.folder.as_deref(),
         }
     }
 
@@ -468,6 +472,7 @@ impl TaskSpec {
                 digest_key(&parts)
             }
             TaskSpec::Ooi(o) => digest_key(&o.key_parts()),
+            TaskSpec::OoiRaw(o) => digest_key(&o.key_parts()),
         }
     }
 
@@ -498,6 +503,7 @@ impl TaskSpec {
                     .join(", ")
             ),
             TaskSpec::Ooi(o) => o.label(),
+            TaskSpec::OoiRaw(o) => o.label(),
         }
     }
 }

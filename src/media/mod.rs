@@ -1,5 +1,5 @@
-//! File formats only: FLAC read/write, WAV, MP3 (write), MATLAB v5 read/write, NPZ, PNG, PDF (one image a
-//! page), NetCDF (write); and
+//! File formats only: FLAC read/write, WAV, MP3 (write), miniSEED 2 read/write, MATLAB v5
+//! read/write, NPZ, PNG, PDF (one image a page), NetCDF (write); and
 //! the one atomic-write helper every module writes its outputs through ([`atomic`]).
 //!
 //! Must not know: network, annotations.
@@ -9,6 +9,11 @@ mod flac_write;
 mod mat;
 mod mat_read;
 mod mp3;
+mod mseed;
+mod mseed_steim;
+#[cfg(test)]
+mod mseed_tests;
+mod mseed_write;
 mod netcdf;
 mod npz;
 mod pdf;
@@ -21,6 +26,12 @@ pub use mat::{
 };
 pub use mat_read::{read_mat, read_mat_path};
 pub use mp3::{encode_mp3_mono, MP3_SAMPLE_RATES};
+pub use mseed::{
+    decode_record, ns_to_timestamp, offset_ns, parse_record_header, read_mseed, read_mseed_path,
+    scan_mseed_path, MseedEncoding, MseedRecords, MseedSamples, MseedSummary, MseedTrace,
+    RecordHeader, SourceId, TraceJoiner, MAX_RECORD_LEN, MIN_RECORD_LEN,
+};
+pub use mseed_write::{encode_mseed, write_mseed_path, MseedWriteOptions};
 pub use netcdf::{NcFile, NcValues, MAX_DIMS_PER_VAR};
 pub use npz::{encode_npz, read_npz, read_npz_path, write_npz_path, NpyArray, NpyData};
 pub use pdf::encode_pdf;

@@ -141,6 +141,21 @@ pub struct FileBody {
 }
 
 impl FileBody {
+    /// A body over an answer already checked for success.
+    pub(super) fn from_response(response: Response, url: &str) -> FileBody {
+        let content_length = response
+            .headers()
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse().ok());
+        FileBody {
+            response,
+            url: url.to_string(),
+            content_length,
+            received: 0,
+        }
+    }
+
     /// `Content-Length`, if sent.
     pub fn content_length(&self) -> Option<u64> {
         self.content_length
@@ -198,6 +213,30 @@ fn install_crypto_provider() {
     });
 }
 
+/// The HTTP client every OOI client uses, and `base` checked (http/https) with a final `/`.
+pub(super) fn http_for(what: &str, base: &str) -> Result<(reqwest::Client, String), OoiError> {
+    install_crypto_provider();
+    let b = base.trim();
+    if !(b.starts_with("http://") || b.starts_with("https://")) {
+        return Err(OoiError::invalid(
+            what,
+            format!("\"{b}\" must start with http:// or https://"),
+        ));
+    }
+    let base = if b.ends_with('/') {
+        b.to_string()
+    } else {
+        format!("{b}/")
+    };
+    let http = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(30))
+        .read_timeout(Duration::from_secs(120))
+        .user_agent(concat!("onc-hydro/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| OoiError::invalid("HTTP client", e.to_string()))?;
+    Ok((http, base))
+}
+
 /// `YYYY-MM-DDTHH:MM:SS.sssZ`, the form M2M takes for `beginDT`/`endDT`.
 pub fn format_dt(ts: Timestamp) -> String {
     format!("{ts:.3}")
@@ -206,25 +245,7 @@ pub fn format_dt(ts: Timestamp) -> String {
 impl Client {
     /// A client for the M2M base `m2m_base` (e.g. [`DEFAULT_M2M_BASE`]).
     pub fn new(m2m_base: &str, creds: Credentials) -> Result<Client, OoiError> {
-        install_crypto_provider();
-        let base = m2m_base.trim();
-        if !(base.starts_with("http://") || base.starts_with("https://")) {
-            return Err(OoiError::invalid(
-                "M2M base URL",
-                format!("\"{base}\" must start with http:// or https://"),
-            ));
-        }
-        let base = if base.ends_with('/') {
-            base.to_string()
-        } else {
-            format!("{base}/")
-        };
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(30))
-            .read_timeout(Duration::from_secs(120))
-            .user_agent(concat!("onc-hydro/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| OoiError::invalid("HTTP client", e.to_string()))?;
+        let (http, base) = http_for("M2M base URL", m2m_base)?;
         Ok(Client {
             http,
             m2m: base.into(),
@@ -540,17 +561,7 @@ impl Client {
     pub async fn download(&self, url: &str) -> Result<FileBody, OoiError> {
         let resp = self.send(url, false).await?;
         let resp = self.check(url, resp).await?;
-        let content_length = resp
-            .headers()
-            .get(CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse().ok());
-        Ok(FileBody {
-            response: resp,
-            url: url.to_string(),
-            content_length,
-            received: 0,
-        })
+        Ok(FileBody::from_response(resp, url))
     }
 }
 

@@ -1,6 +1,7 @@
 //! The OOI provider: a typed M2M client (inventory, deployments, asynchronous NetCDF requests,
 //! `status.txt` completion), THREDDS catalogs (XML and HTML, nested `catalogRef`s), reference
-//! designators, and credentials (flags, `OOI_USERNAME`/`OOI_TOKEN`, `.env`, `~/.netrc`) that
+//! designators, the raw-data archive of broadband hydrophones (day listings of miniSEED
+//! files, public), and credentials (flags, `OOI_USERNAME`/`OOI_TOKEN`, `.env`, `~/.netrc`) that
 //! are never printed or stored.
 //!
 //! Politeness: OOI asks users not to flood M2M; callers go through the engine, which submits
@@ -11,6 +12,7 @@
 mod client;
 mod creds;
 mod error;
+mod rawdata;
 mod refdes;
 mod thredds;
 
@@ -19,5 +21,9 @@ pub use client::{
 };
 pub use creds::{CredentialSource, Credentials, NETRC_MACHINE, REDACTED};
 pub use error::OoiError;
+pub use rawdata::{
+    day_url, days_for, parse_listing, resolve_hydrophone, select_overlapping, start_from_name,
+    Hydrophone, RawClient, RawFile, DEFAULT_RAW_BASE, HYDROPHONES, MAX_FILE_SECONDS,
+};
 pub use refdes::{check_segment, RefDes};
 pub use thredds::{join_url, parse_html, parse_xml, CatalogFile, CatalogPage};

@@ -67,10 +67,12 @@ pub enum FaultScope {
     FileServer,
     /// OOI `status.txt` checks.
     Async,
+    /// OOI raw-data archive listings and miniSEED files.
+    OoiRaw,
 }
 
 impl FaultScope {
-    const ALL: [(&'static str, FaultScope); 16] = [
+    const ALL: [(&'static str, FaultScope); 17] = [
         ("any", FaultScope::Any),
         ("discovery", FaultScope::Discovery),
         ("request", FaultScope::Request),
@@ -87,6 +89,7 @@ impl FaultScope {
         ("thredds", FaultScope::Thredds),
         ("fileserver", FaultScope::FileServer),
         ("async", FaultScope::Async),
+        ("ooi-raw", FaultScope::OoiRaw),
     ];
 
     /// The scope's name in a `--faults` spec, e.g. `download`.

@@ -305,6 +305,9 @@ async fn handle(
         )
     } else if let Some(rest) = path.strip_prefix("ooi/") {
         handle_ooi(&sim, rest, &params, &headers, &mut entry).await
+    } else if let Some(rest) = path.strip_prefix("ooi-raw/files/") {
+        let internal = format!("{}{rest}", ooi::RAW_PREFIX);
+        handle_ooi(&sim, &internal, &params, &headers, &mut entry).await
     } else {
         match resolve(&path, &params) {
             Err(e) => {

@@ -66,6 +66,7 @@ async fn run_ooi(
     let providers = Providers {
         onc: None,
         ooi: Some(client(sim, token)),
+        ..Providers::default()
     };
     let result = engine.run_with(providers, Arc::new(NullReporter)).await;
     (engine, result)

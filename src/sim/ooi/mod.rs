@@ -5,12 +5,14 @@
 //! request, THREDDS catalogs (`ooi/thredds/catalog/ooi/<user>/<request>/catalog.html|xml`, an
 //! `ancillary/` sub-catalog reached by a `catalogRef`, `?dataset=<id>` single-dataset answers as
 //! thredds_crawler asks them), the file server (`ooi/thredds/fileServer/…`) and `status.txt` in
-//! `ooi/async_results/<user>/<request>/` once the request is complete.
+//! `ooi/async_results/<user>/<request>/` once the request is complete; and the raw-data archive
+//! (`ooi-raw/files/…` day listings and miniSEED files, see `rawdata.rs`).
 //!
 //! Must not know: the client, the engine.
 
 mod catalog;
 mod inventory;
+mod rawdata;
 mod requests;
 
 use std::sync::Arc;
@@ -58,6 +60,8 @@ pub(crate) enum Route {
     },
     /// `status.txt` of a request.
     Status { user: String, dir: String },
+    /// The raw-data archive (`ooi-raw/files/…`).
+    Raw(rawdata::RawRoute),
     /// Anything else.
     Unknown,
 }
@@ -69,9 +73,15 @@ fn split(path: &str) -> Vec<String> {
         .collect()
 }
 
-/// Resolves a path below `ooi/`.
+/// The internal prefix of raw-archive paths (`ooi-raw/files/…` arrives as `raw-archive/files/…`).
+pub(crate) const RAW_PREFIX: &str = "raw-archive/files/";
+
+/// Resolves a path below `ooi/` (or a raw-archive path behind [`RAW_PREFIX`]).
 pub(crate) fn route(path: &str) -> Route {
     let p = path.trim_matches('/');
+    if let Some(rest) = p.strip_prefix(RAW_PREFIX) {
+        return Route::Raw(rawdata::route(rest));
+    }
     if let Some(rest) = p.strip_prefix("api/m2m/12576/sensor/inv") {
         let parts = split(rest);
         return match parts.len() {
@@ -148,6 +158,8 @@ impl Route {
             Route::Catalog { .. } => "ooi/thredds/catalog",
             Route::File { .. } => "ooi/thredds/fileServer",
             Route::Status { .. } => "ooi/async_results/status.txt",
+            Route::Raw(rawdata::RawRoute::File { .. }) => "ooi-raw/file",
+            Route::Raw(_) => "ooi-raw/listing",
             Route::Unknown => "ooi/unknown",
         }
     }
@@ -158,6 +170,7 @@ impl Route {
             Route::Catalog { .. } => FaultScope::Thredds,
             Route::File { .. } => FaultScope::FileServer,
             Route::Status { .. } => FaultScope::Async,
+            Route::Raw(_) => FaultScope::OoiRaw,
             _ => FaultScope::M2m,
         }
     }
@@ -176,6 +189,8 @@ impl Route {
             Route::Request(_) => 1.5,
             Route::File { .. } => 0.2,
             Route::Status { .. } => 0.1,
+            Route::Raw(rawdata::RawRoute::File { .. }) => 0.2,
+            Route::Raw(_) => 0.3,
             _ => 0.4,
         }
     }
@@ -480,7 +495,39 @@ pub(crate) async fn serve(
                 None => Reply::empty(404),
             }
         }
+        Route::Raw(r) => raw(r, sim.config.audio_sample_rate_override).await,
         Route::Unknown => not_found("service"),
+    }
+}
+
+/// Answers a raw-archive path: a day listing, a miniSEED file, or 404 (as Apache does).
+async fn raw(r: rawdata::RawRoute, rate: Option<u32>) -> Reply {
+    match r {
+        rawdata::RawRoute::Day {
+            folder,
+            date,
+            station,
+        } => match rawdata::listing(&folder, station, date) {
+            Some(html) => Reply::file(html.into(), "text/html;charset=UTF-8", None),
+            None => Reply::empty(404),
+        },
+        rawdata::RawRoute::File {
+            date,
+            station,
+            name,
+        } => {
+            let n = name.clone();
+            let rendered =
+                tokio::task::spawn_blocking(move || rawdata::render(station, date, &n, rate)).await;
+            match rendered {
+                Ok(Some(Ok(data))) => {
+                    Reply::file(data.into(), "application/octet-stream", Some(name))
+                }
+                Ok(None) => Reply::empty(404),
+                _ => Reply::json(500, json!({"message": "rendering failed"})),
+            }
+        }
+        rawdata::RawRoute::Missing => Reply::empty(404),
     }
 }
 
