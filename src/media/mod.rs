@@ -1,4 +1,4 @@
-//! File formats only: FLAC read/write, WAV, MATLAB v5 read/write, NPZ, PNG, PDF (one image a
+//! File formats only: FLAC read/write, WAV, MP3 (write), MATLAB v5 read/write, NPZ, PNG, PDF (one image a
 //! page), NetCDF (write); and
 //! the one atomic-write helper every module writes its outputs through ([`atomic`]).
 //!
@@ -8,6 +8,7 @@ mod error;
 mod flac_write;
 mod mat;
 mod mat_read;
+mod mp3;
 mod netcdf;
 mod npz;
 mod pdf;
@@ -19,6 +20,7 @@ pub use mat::{
     encode_mat, write_mat_path, MatFile, MatMatrix, MatStruct, MatValue, MatWriteOptions,
 };
 pub use mat_read::{read_mat, read_mat_path};
+pub use mp3::{encode_mp3_mono, MP3_SAMPLE_RATES};
 pub use netcdf::{NcFile, NcValues, MAX_DIMS_PER_VAR};
 pub use npz::{encode_npz, read_npz, read_npz_path, write_npz_path, NpyArray, NpyData};
 pub use pdf::encode_pdf;
@@ -37,4 +39,6 @@ pub mod decode;
 pub mod png;
 
 pub use decode::{AudioFormat, AudioInfo, AudioReader, DecodeError};
-pub use png::{encode_png, render_spectrogram, LinePlot, PngError, PngOptions, SpectrogramImage};
+pub use png::{
+    encode_png, render_spectrogram, LinePlot, Palette, PngError, PngOptions, SpectrogramImage,
+};

@@ -110,6 +110,12 @@ fn extensions(dev: &Device, start: Timestamp) -> &'static [&'static str] {
     }
 }
 
+/// Whether the archive holds `dev`'s file starting at `start` as `ext` (else a product in that
+/// format is generated on the fly).
+pub(crate) fn archived_as(dev: &Device, start: Timestamp, ext: &str) -> bool {
+    extensions(dev, start).contains(&ext)
+}
+
 /// The end of what is published at `now` (the newest hour is withheld; daily logs appear
 /// once their day is over).
 fn published_until(dev: &Device, now: Timestamp) -> i64 {
@@ -330,6 +336,15 @@ pub(crate) fn render(
             } else {
                 content::wav(&rec)
             }
+        }
+        "mp3" => {
+            let rec = recording(
+                dev,
+                file.start,
+                rate_override,
+                version_seed(seed, file.version),
+            );
+            content::mp3(&rec, super::products::mp3_kbps(rec.sample_rate))
         }
         "txt" => {
             let mut text = readings::log_text(dev, file.start, file.end());

@@ -157,8 +157,6 @@ pub(crate) struct Product {
     pub name: &'static str,
     pub extensions: &'static [&'static str],
     pub categories: &'static [&'static str],
-    pub help: &'static str,
-    pub options: Vec<ProductOption>,
     /// Already in the archive: `request` answers with `fileSize` instead of estimates.
     pub archived: bool,
 }
@@ -212,14 +210,13 @@ impl Catalog {
 
     /// Deployments of `device`, in time order.
     /// The options a request for `product` as `extension` is checked against: the real
-    /// record's when the real service offers that pair (options differ per extension, e.g. HSD
-    /// png adds colour limits and defaults `dpo_spectrogramConcatenation` to None), else the
-    /// modelled list.
+    /// record's (options differ per extension, e.g. HSD png adds colour limits and defaults
+    /// `dpo_spectrogramConcatenation` to None). Every modelled pair has a real record (a test
+    /// below holds it), so there is no modelled list to fall back on.
     pub(crate) fn options_for(product: &Product, extension: &str) -> Vec<ProductOption> {
-        match super::snapshot::real_product(product.code, extension) {
-            Some(real) => ProductOption::from_real(real),
-            None => product.options.clone(),
-        }
+        super::snapshot::real_product(product.code, extension)
+            .map(ProductOption::from_real)
+            .unwrap_or_default()
     }
 
     pub(crate) fn deployments_of(&self, device: &str) -> Vec<&Deployment> {
@@ -279,6 +276,31 @@ impl Catalog {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_modelled_product_is_a_real_one_with_its_real_options() {
+        let c = Catalog::builtin();
+        for p in &c.products {
+            for ext in p.extensions {
+                assert!(
+                    crate::sim::snapshot::real_product(p.code, ext).is_some(),
+                    "{} {ext} is not in the real catalog",
+                    p.code
+                );
+            }
+        }
+        let names = |code: &str, ext: &str| -> Vec<&str> {
+            let p = c.product(code).expect("modelled");
+            Catalog::options_for(p, ext)
+                .iter()
+                .map(|o| o.option)
+                .collect()
+        };
+        assert!(names("AD", "mp3").contains(&"dpo_audioDownsample"));
+        assert!(names("HSD", "png").contains(&"dpo_spectrogramColourPalette"));
+        assert!(!names("HSD", "png").contains(&"dpo_spectralDataDownsample"));
+        assert!(names("TSSD", "csv").contains(&"dpo_resample"));
+    }
 
     #[test]
     fn catalog_is_consistent() {

@@ -6,7 +6,7 @@
 //! Must not know: HTTP, archive files, job state.
 
 use super::catalog::{
-    Catalog, Category, Deployment, Device, FileLayout, Location, Product, ProductOption, Property,
+    Catalog, Category, Deployment, Device, FileLayout, Location, Product, Property,
 };
 use super::clock::lit;
 
@@ -51,20 +51,6 @@ fn dep(
         } else {
             None
         },
-    }
-}
-
-fn opt(
-    option: &'static str,
-    allowable_values: &'static [&'static str],
-    default_value: &'static str,
-) -> ProductOption {
-    ProductOption {
-        option,
-        allowable_values: allowable_values.to_vec(),
-        default_value,
-        range: None,
-        suboption: false,
     }
 }
 
@@ -410,48 +396,13 @@ pub(crate) fn builtin() -> Catalog {
             // The real service also offers fft and oct; the simulator does not render them.
             extensions: &["mat", "png", "pdf"],
             categories: &[HYDRO],
-            help: "https://wiki.oceannetworks.ca/display/DP/45",
-            options: vec![
-                // Values, order and defaults of the real HSD mat options (dataProducts snapshot).
-                opt("dpo_spectralDataDownsample", &["0", "1", "2"], "1"),
-                opt(
-                    "dpo_spectrogramConcatenation",
-                    &["Daily", "Concatenate", "None"],
-                    "Concatenate",
-                ),
-                opt(
-                    "dpo_hydrophoneDataDiversionMode",
-                    &["All", "LPF", "OD", "HPF"],
-                    "OD",
-                ),
-                opt("dpo_hydrophoneChannel", &["All", "H1", "H2", "H3"], "H1"),
-                opt("dpo_hydrophoneAcquisitionMode", &["All", "LF", "HF"], "All"),
-                opt("dpo_spectrogramSource", &["MIX", "WAVFLAC", "FFT"], "MIX"),
-                ProductOption {
-                    option: "dpo_spectrogramFrequencyUpperLimit",
-                    allowable_values: vec!["-1", "1000", "10000"],
-                    default_value: "-1",
-                    range: Some(("100", "500000", true, Some("Hz"))),
-                    suboption: false,
-                },
-            ],
             archived: false,
         },
         Product {
             code: "AD",
             name: "Audio Data",
-            // The real service also offers mp3; the simulator has no MP3 encoder.
-            extensions: &["flac", "wav"],
+            extensions: &["flac", "wav", "mp3"],
             categories: &[HYDRO],
-            help: "https://wiki.oceannetworks.ca/display/DP/40",
-            options: vec![
-                opt("dpo_audioDownsample", &["-1"], "-1"),
-                opt(
-                    "dpo_hydrophoneDataDiversionMode",
-                    &["OD", "LPF", "HPF", "All"],
-                    "OD",
-                ),
-            ],
             archived: false,
         },
         Product {
@@ -459,23 +410,6 @@ pub(crate) fn builtin() -> Catalog {
             name: "Time Series Scalar Data",
             extensions: &["csv", "json"],
             categories: &["CTD"],
-            help: "https://wiki.oceannetworks.ca/display/DP/1",
-            options: vec![
-                opt("dpo_qualityControl", &["0", "1"], "1"),
-                opt(
-                    "dpo_resample",
-                    &["none", "average", "minMax", "minMaxAvg"],
-                    "none",
-                ),
-                ProductOption {
-                    option: "dpo_minMaxAvg",
-                    allowable_values: vec!["0"],
-                    default_value: "0",
-                    range: Some(("1", "86400", true, Some("s"))),
-                    suboption: false,
-                },
-                opt("dpo_dataGaps", &["0", "1"], "0"),
-            ],
             archived: false,
         },
         Product {
@@ -483,8 +417,6 @@ pub(crate) fn builtin() -> Catalog {
             name: "Log File",
             extensions: &["txt"],
             categories: &["CTD", "ADCP600KHZ"],
-            help: "https://wiki.oceannetworks.ca/display/DP/4",
-            options: vec![],
             archived: true,
         },
     ];

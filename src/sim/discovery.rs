@@ -637,12 +637,6 @@ pub(crate) fn properties(ctx: &Ctx) -> Result<Reply, ApiError> {
     non_empty(items, "properties")
 }
 
-fn option_json(o: &super::catalog::ProductOption) -> Value {
-    json!({"option": o.option, "allowableValues": o.allowable_values, "defaultValue": o.default_value,
-           "allowableRange": o.range.map(|(lo, hi, ints, unit)| json!({"lowerBound": lo, "upperBound": hi, "onlyIntegers": ints, "unitOfMeasure": unit})),
-           "documentation": ["https://wiki.oceannetworks.ca/display/DP/Data+Product+Options"], "suboptions": Value::Null})
-}
-
 pub(crate) fn data_products(ctx: &Ctx) -> Result<Reply, ApiError> {
     let f = filters(
         ctx,
@@ -659,16 +653,9 @@ pub(crate) fn data_products(ctx: &Ctx) -> Result<Reply, ApiError> {
     )?;
     let cat = &ctx.sim.catalog;
     let name = ctx.params.get("dataProductName");
-    let synthetic = |p: &Product, ext: &str| {
-        json!({"dataProductCode": p.code, "dataProductName": p.name, "extension": ext,
-        "hasDeviceData": true, "hasPropertyData": p.code == "TSSD", "helpDocument": p.help,
-        "dataProductOptions": p.options.iter().map(option_json).collect::<Vec<_>>()})
-    };
-    let real_or_synthetic = |p: &Product, ext: &str| {
-        snapshot::real_product(p.code, ext)
-            .cloned()
-            .unwrap_or_else(|| synthetic(p, ext))
-    };
+    // Every modelled product/extension pair is a real one (`catalog::tests`), so answers are
+    // the real records.
+    let real = |p: &Product, ext: &str| snapshot::real_product(p.code, ext).cloned();
     if !any_of(
         ctx,
         &[
@@ -678,15 +665,7 @@ pub(crate) fn data_products(ctx: &Ctx) -> Result<Reply, ApiError> {
             "deviceCode",
         ],
     ) {
-        let modelled_only = cat
-            .products
-            .iter()
-            .filter(|p| contains_ci(p.name, name) && param_is(ctx, "dataProductCode", p.code))
-            .flat_map(|p| p.extensions.iter().map(move |e| (p, *e)))
-            .filter(|(p, e)| snapshot::real_product(p.code, e).is_none())
-            .filter(|(_, e)| param_is(ctx, "extension", e))
-            .map(|(p, e)| synthetic(p, e))
-            .collect();
+        let modelled_only = Vec::new();
         let keep = |r: &Value| {
             real_passes(
                 ctx,
@@ -731,7 +710,7 @@ pub(crate) fn data_products(ctx: &Ctx) -> Result<Reply, ApiError> {
             .iter()
             .filter(|e| f.extension.is_none_or(|x| x == **e))
         {
-            items.push(real_or_synthetic(p, ext));
+            items.extend(real(p, ext));
         }
     }
     non_empty(items, "data products")

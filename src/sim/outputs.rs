@@ -32,9 +32,8 @@ pub(crate) fn render(
             PlotKind::Pdf => content::hsd_pdf(spec, plot),
         },
         Output::Hsd { spec, .. } => content::hsd_mat(spec),
-        Output::Audio { file, .. } | Output::Log { file, .. } => {
-            archive::render(cat, file, rate_override, seed)
-        }
+        Output::Audio { file, rate, .. } => archive::render(cat, file, Some(*rate), seed),
+        Output::Log { file, .. } => archive::render(cat, file, rate_override, seed),
         Output::Tssd {
             name,
             device,

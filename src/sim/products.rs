@@ -7,7 +7,10 @@
 //! * `HSD` `mat`: one MAT file per 5-minute source file,
 //!   `<dev>_<start>_<end>-<mode>-spect_<res>.mat` with `<res>` = `fullRes` (downsample 0),
 //!   `1minAvg` (1, our choice of name; ONC's is unknown) or `plotRes` (2), via `content::hsd_mat`.
-//! * `AD` `flac`/`wav`: the source audio files, named like the archive files.
+//! * `AD` `flac`/`wav`/`mp3`: the source audio files, named like the archive files, at the
+//!   source rate or lower ([`audio_rate`]: `dpo_audioDownsample`, MP3's rates). Formats the
+//!   archive does not hold, and every downsampled file, are generated "on the fly" at ONC's
+//!   documented ~15 s per 5-minute file; archived files take 1 s.
 //! * `TSSD` `csv`/`json`: one file per device and UTC day,
 //!   `<Region>_<Location>_<Category>_<from>_<to>-clean.<ext>`, further files `_2`, `_3`…
 //! * `LF` `txt`: the archived daily log files ("already archived": numeric `fileSize`).
@@ -23,6 +26,7 @@ use super::clock::{compact_ms, compact_s, from_ms, ms};
 use super::content::{HsdSpec, PlotOptions};
 use super::params::Params;
 use super::reply::ApiError;
+use crate::media::{Palette, MP3_SAMPLE_RATES};
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -74,6 +78,9 @@ pub(crate) enum Output {
     Audio {
         name: String,
         file: ArchiveFile,
+        /// The sample rate written: the source's, or lower after `dpo_audioDownsample` (MP3:
+        /// always one of [`MP3_SAMPLE_RATES`]).
+        rate: u32,
     },
     Tssd {
         name: String,
@@ -111,6 +118,7 @@ impl Output {
             } => "application/pdf",
             Output::Hsd { .. } => "application/octet-stream",
             Output::Audio { file, .. } if file.ext == "wav" => "audio/wav",
+            Output::Audio { file, .. } if file.ext == "mp3" => "audio/mpeg",
             Output::Audio { .. } => "audio/flac",
             Output::Tssd { json: true, .. } => "application/json",
             Output::Tssd { .. } | Output::Log { .. } => "text/plain",
@@ -140,6 +148,21 @@ fn plot_options(chosen: &[(&'static str, String)]) -> PlotOptions {
     PlotOptions {
         clim,
         f_max: num("dpo_spectrogramFrequencyUpperLimit").filter(|f| *f > 0.0),
+        palette: palette(opt(chosen, "dpo_spectrogramColourPalette")),
+    }
+}
+
+/// ONC's `dpo_spectrogramColourPalette` 0–5 as a colour map. ONC's wiki says only that the
+/// default "is not colour perceptually balanced … however it is something of an old standard"
+/// (jet, here); which maps 1–5 are is not public, so these are our choice of the usual ones.
+fn palette(code: Option<&str>) -> Palette {
+    match code {
+        Some("1") => Palette::Viridis,
+        Some("2") => Palette::Cividis,
+        Some("3") => Palette::Magma,
+        Some("4") => Palette::Turbo,
+        Some("5") => Palette::Greys,
+        _ => Palette::Jet,
     }
 }
 
@@ -161,6 +184,68 @@ pub(crate) struct Plan {
 
 /// Option values after defaults: `(option, value)`.
 type Chosen = Vec<(&'static str, String)>;
+
+/// Seconds per 5-minute file when an `AD` file is generated rather than taken from the archive:
+/// "expect it would take approximately 15 seconds to process one 5 minute file" (ONC wiki,
+/// Audio Data).
+const AD_GENERATED_S: f64 = 15.0;
+
+/// The constant bit rate of the simulator's MP3 files (ONC's is not documented).
+pub(crate) fn mp3_kbps(rate: u32) -> u16 {
+    if rate >= 32_000 {
+        128
+    } else {
+        64
+    }
+}
+
+/// The sample rate of an `AD` file and the status message that goes with it, as ONC's wiki
+/// ("Audio Downsampling") describes: `dpo_audioDownsample` below the source rate resamples
+/// (the simulator renders its sources at that rate, which is what an anti-aliased resampler
+/// yields); a value at or above it changes nothing and says so. MP3 holds only
+/// [`MP3_SAMPLE_RATES`]: a source rate outside them becomes the highest MP3 rate below it
+/// (the rate ffmpeg's encoder negotiation picks; our assumption, ONC does not document it),
+/// and an explicit rate outside them is refused, naming the rates that work (ONC reports
+/// those in the search status).
+pub(crate) fn audio_rate(
+    downsample: i64,
+    source: u32,
+    ext: &str,
+) -> Result<(u32, Option<String>), ApiError> {
+    let mut note = None;
+    let base = match u32::try_from(downsample) {
+        Ok(v) if v > 0 && v < source => v,
+        Ok(v) if v > 0 => {
+            note = Some(format!(
+                "dpo_audioDownsample={v} Hz is not below the source sample rate of {source} Hz; \
+                 no resampling was done"
+            ));
+            source
+        }
+        _ => source,
+    };
+    if ext != "mp3" || MP3_SAMPLE_RATES.contains(&base) {
+        return Ok((base, note));
+    }
+    if base != source {
+        let rates: Vec<String> = MP3_SAMPLE_RATES.iter().map(u32::to_string).collect();
+        return Err(ApiError::invalid(
+            "dpo_audioDownsample",
+            format!(
+                "Invalid parameter value: MP3 cannot be downsampled to {base} Hz; applicable \
+                 sample rates: {}",
+                rates.join(" ")
+            ),
+        ));
+    }
+    let rate = MP3_SAMPLE_RATES
+        .iter()
+        .rev()
+        .find(|r| **r < base)
+        .copied()
+        .unwrap_or(MP3_SAMPLE_RATES[0]);
+    Ok((rate, note))
+}
 
 /// Validates the `dpo_*` options: known names (else 129), allowed values (else 127).
 /// Checked against the real options of the product as `ext` (`Catalog::options_for`).
@@ -343,7 +428,7 @@ pub(crate) fn plan(
             ));
         }
     }
-    let (chosen, messages) = options(p, prod, ext)?;
+    let (chosen, mut messages) = options(p, prod, ext)?;
     let first_loc = spans.first().and_then(|(_, d)| cat.location(d.location));
     let first_dev = spans.first().map(|(dev, _)| *dev);
     let stem_base = match (first_loc, first_dev) {
@@ -393,6 +478,10 @@ pub(crate) fn plan(
             let mode = opt(&chosen, "dpo_hydrophoneDataDiversionMode")
                 .unwrap_or("OD")
                 .to_string();
+            let downsample: i64 = opt(&chosen, "dpo_audioDownsample")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(-1);
+            let mut generated = false;
             for f in files {
                 let Some(dev) = cat.device(f.device) else {
                     continue;
@@ -445,21 +534,32 @@ pub(crate) fn plan(
                         plot,
                     });
                 } else {
-                    let file = ArchiveFile { ext, ..f };
-                    est_size += if ext == "wav" {
-                        rate * 300 * 3 + 44
-                    } else {
-                        rate * 300 * 8 / 3
+                    let (out_rate, note) = audio_rate(downsample, rate as u32, ext)?;
+                    if let Some(note) = note {
+                        if !messages.contains(&note) {
+                            messages.push(note);
+                        }
+                    }
+                    generated |=
+                        out_rate != rate as u32 || !archive::archived_as(dev, f.start, ext);
+                    let out = u64::from(out_rate);
+                    est_size += match ext {
+                        "wav" => out * 300 * 3 + 44,
+                        "mp3" => u64::from(mp3_kbps(out_rate)) * 125 * 300,
+                        _ => out * 300 * 8 / 3,
                     };
+                    let file = ArchiveFile { ext, ..f };
                     outputs.push(Output::Audio {
                         name: file.name(),
                         file,
+                        rate: out_rate,
                     });
                 }
             }
             // Downsample 2 (plotRes): 2.5 s a window, so 12 windows are estimated at the
             // "35 s" the real service quoted for them (seed 004; calibration in jobs.rs).
             let per_file = match (code, ds) {
+                ("AD", _) if generated => AD_GENERATED_S,
                 ("AD", _) => 1.0,
                 (_, 0) => 25.0,
                 (_, 1) => 10.0,
@@ -570,4 +670,30 @@ fn not_offered(category: &str) -> ApiError {
         format!("deviceCategoryCode {category} does not have corresponding dataProductCode and extension"),
         "dataProductCode,extension",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn audio_rates_follow_onc_downsampling_and_mp3_rates() {
+        // No downsampling: the source rate, unless MP3 cannot hold it.
+        assert_eq!(audio_rate(-1, 64_000, "flac").unwrap(), (64_000, None));
+        assert_eq!(audio_rate(-1, 64_000, "mp3").unwrap(), (48_000, None));
+        assert_eq!(audio_rate(-1, 44_100, "mp3").unwrap(), (44_100, None));
+        assert_eq!(audio_rate(-1, 4_000, "mp3").unwrap(), (8_000, None));
+        // Below the source: resampled, for MP3 only to an MP3 rate.
+        assert_eq!(audio_rate(16_000, 64_000, "wav").unwrap(), (16_000, None));
+        assert_eq!(audio_rate(2_000, 64_000, "flac").unwrap(), (2_000, None));
+        assert_eq!(audio_rate(16_000, 64_000, "mp3").unwrap(), (16_000, None));
+        let e = audio_rate(4_000, 64_000, "mp3").unwrap_err();
+        let body = format!("{e:?}");
+        assert!(body.contains("dpo_audioDownsample"), "{body}");
+        assert!(body.contains("8000 11025 12000 16000 22050 24000 32000 44100 48000"));
+        // At or above the source: nothing changes, and the status says so.
+        let (r, note) = audio_rate(48_000, 8_000, "flac").unwrap();
+        assert_eq!(r, 8_000);
+        assert!(note.unwrap().contains("no resampling"));
+    }
 }

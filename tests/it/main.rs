@@ -12,6 +12,7 @@
 )]
 
 mod api_client;
+mod audio_products;
 mod cli_hygiene;
 mod cli_smoke;
 mod contract;

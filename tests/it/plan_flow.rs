@@ -136,7 +136,7 @@ async fn whale_discovery_walks_the_tree_and_clips_deployments() {
     let names: Vec<String> = offered.iter().map(|(p, e)| format!("{p}.{e}")).collect();
     assert_eq!(
         names,
-        ["AD.flac", "AD.wav", "HSD.mat", "HSD.pdf", "HSD.png"]
+        ["AD.flac", "AD.mp3", "AD.wav", "HSD.mat", "HSD.pdf", "HSD.png"]
     );
 }
 
@@ -280,8 +280,8 @@ async fn bad_rows_are_all_reported_and_nothing_is_requested() {
     let t = &mut book.requests[0].1;
     assert_eq!(
         t.rows.len(),
-        15,
-        "3 hydrophones × AD.flac, AD.wav, HSD.mat, HSD.pdf, HSD.png"
+        18,
+        "3 hydrophones × AD.flac, AD.mp3, AD.wav, HSD.mat, HSD.pdf, HSD.png"
     );
     let c = |c: Column| t.column_index(c).unwrap();
     let (ext, dl, opts, begin, end) = (
@@ -291,7 +291,7 @@ async fn bad_rows_are_all_reported_and_nothing_is_requested() {
         c(Column::Begin),
         c(Column::End),
     );
-    t.rows[0].cells[ext] = Cell::text("mp3");
+    t.rows[0].cells[ext] = Cell::text("ogg");
     t.rows[1].cells[dl] = Cell::text("perhaps");
     t.rows[2].cells[opts] = Cell::text("dpo_spectralDataDownsample:2");
     t.rows[3].cells[begin] = t.rows[3].cells[end].clone();
@@ -302,7 +302,7 @@ async fn bad_rows_are_all_reported_and_nothing_is_requested() {
     let err = String::from_utf8_lossy(&o.stderr);
     for want in [
         "'By Device' row 2, column M (extension)",
-        "mp3",
+        "ogg",
         "'By Device' row 3, column D (download)",
         "perhaps",
         "'By Device' row 4, column N (data product options)",

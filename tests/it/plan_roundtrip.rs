@@ -162,6 +162,7 @@ async fn plan_edit_download_matches_the_edited_plan_exactly() {
         listed.iter().map(String::as_str).collect::<Vec<_>>(),
         [
             "ICLISTENHF1560 AD.flac",
+            "ICLISTENHF1560 AD.mp3",
             "ICLISTENHF1560 AD.wav",
             "ICLISTENHF1560 HSD.mat",
             "ICLISTENHF1560 HSD.pdf",
@@ -172,7 +173,7 @@ async fn plan_edit_download_matches_the_edited_plan_exactly() {
             "SBECTD19p7128 TSSD.json",
         ]
     );
-    // Delete HSD (heavy; the MAT, the PDF and the PNG plots) and AD flac; turn AD wav into flac with one more option; add an option
+    // Delete HSD (heavy; the MAT, the PDF and the PNG plots), AD mp3 and AD flac; turn AD wav into flac with one more option; add an option
     // to TSSD csv; switch the ADCP log off.
     let hsd = row_of(t, "ICLISTENHF1560", "HSD", "mat");
     t.rows.remove(hsd);
@@ -180,6 +181,8 @@ async fn plan_edit_download_matches_the_edited_plan_exactly() {
     t.rows.remove(hsd_png);
     let hsd_pdf = row_of(t, "ICLISTENHF1560", "HSD", "pdf");
     t.rows.remove(hsd_pdf);
+    let mp3 = row_of(t, "ICLISTENHF1560", "AD", "mp3");
+    t.rows.remove(mp3);
     let flac = row_of(t, "ICLISTENHF1560", "AD", "flac");
     t.rows.remove(flac);
     let wav = row_of(t, "ICLISTENHF1560", "AD", "wav");

@@ -1,6 +1,6 @@
 //! Images: spectrograms (here) and time-series line plots ([`LinePlot`], `line.rs`).
 //!
-//! Spectrogram images: a dB matrix drawn with a perceptual colour map (viridis), labelled time
+//! Spectrogram images: a dB matrix drawn with a colour map ([`Palette`], viridis by default), labelled time
 //! and frequency axes with tick values, a dB colour bar and a title, encoded as PNG.
 //!
 //! Text uses a built-in 5×7 bitmap font (drawn at 2×), so no font file or font library is
@@ -35,6 +35,47 @@ pub struct SpectrogramImage<'a> {
     pub title: &'a str,
 }
 
+/// The colour map of a spectrogram.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Palette {
+    /// Perceptually uniform, readable in grey and by colour-blind readers (the default).
+    #[default]
+    Viridis,
+    /// MATLAB's classic `jet` (blue → cyan → yellow → red): not perceptually uniform, but the
+    /// look many spectrogram readers know.
+    Jet,
+    /// Perceptually uniform, optimised for colour-vision deficiency.
+    Cividis,
+    /// Perceptually uniform, black → purple → yellow.
+    Magma,
+    /// Google's improved rainbow.
+    Turbo,
+    /// White (quiet) to black (loud).
+    Greys,
+}
+
+impl Palette {
+    /// The colour at `x` in `0..=1`.
+    fn eval(self, x: f64) -> Rgb<u8> {
+        let c = match self {
+            Palette::Viridis => colorous::VIRIDIS.eval_continuous(x),
+            Palette::Cividis => colorous::CIVIDIS.eval_continuous(x),
+            Palette::Magma => colorous::MAGMA.eval_continuous(x),
+            Palette::Turbo => colorous::TURBO.eval_continuous(x),
+            Palette::Greys => colorous::GREYS.eval_continuous(x),
+            Palette::Jet => {
+                // Piecewise-linear jet: each channel a trapezoid over [0, 1].
+                let ch = |centre: f64| {
+                    let v = 1.5 - 4.0 * (x - centre).abs();
+                    (v.clamp(0.0, 1.0) * 255.0).round() as u8
+                };
+                return Rgb([ch(0.75), ch(0.5), ch(0.25)]);
+            }
+        };
+        Rgb([c.r, c.g, c.b])
+    }
+}
+
 /// Drawing options.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PngOptions {
@@ -51,6 +92,8 @@ pub struct PngOptions {
     /// When set (seconds since the epoch of `time_s = 0`), the time axis is labelled in UTC
     /// clock time (`HH:MM`) instead of seconds/minutes from the start.
     pub utc_start: Option<i64>,
+    /// The colour map.
+    pub palette: Palette,
 }
 
 impl Default for PngOptions {
@@ -62,6 +105,7 @@ impl Default for PngOptions {
             log_frequency: false,
             x_label: None,
             utc_start: None,
+            palette: Palette::Viridis,
         }
     }
 }
@@ -111,10 +155,7 @@ pub fn render_spectrogram(img: &SpectrogramImage, opts: &PngOptions) -> Result<R
         None => auto_range(img.db),
     };
     let lut: Vec<Rgb<u8>> = (0..256)
-        .map(|i| {
-            let c = colorous::VIRIDIS.eval_continuous(i as f64 / 255.0);
-            Rgb([c.r, c.g, c.b])
-        })
+        .map(|i| opts.palette.eval(f64::from(i) / 255.0))
         .collect();
     let colour = |v: f32| {
         let x = ((v - lo) / (hi - lo) * 255.0).clamp(0.0, 255.0);

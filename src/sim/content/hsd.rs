@@ -260,6 +260,7 @@ fn hsd_plot(spec: &HsdSpec, plot: &PlotOptions) -> Result<RgbImage, ContentError
     };
     let opts = PngOptions {
         clim: plot.clim,
+        palette: plot.palette,
         ..PngOptions::default()
     };
     render_spectrogram(&img, &opts).map_err(|e| err(spec, e.to_string()))

@@ -120,6 +120,13 @@ pub fn wav(rec: &Recording) -> Result<Vec<u8>, ContentError> {
     crate::media::encode_wav24(&s, rec.sample_rate, 1).map_err(|e| media_err(rec, "WAV", e))
 }
 
+/// The recording as a mono constant-bit-rate MP3 (`rec.sample_rate` must be an MP3 rate).
+pub fn mp3(rec: &Recording, kbps: u16) -> Result<Vec<u8>, ContentError> {
+    let s = samples(rec)?;
+    crate::media::encode_mp3_mono(&s, 24, rec.sample_rate, kbps)
+        .map_err(|e| media_err(rec, "MP3", e))
+}
+
 /// The HSD product for one source recording as a MATLAB v5 file with a `SpectData` struct
 /// (layout, resolutions and units: see `hsd.rs`).
 pub fn hsd_mat(spec: &HsdSpec) -> Result<Vec<u8>, ContentError> {
@@ -134,6 +141,8 @@ pub struct PlotOptions {
     pub clim: Option<(f32, f32)>,
     /// `dpo_spectrogramFrequencyUpperLimit` in Hz; `None` (ONC's -1): up to Nyquist.
     pub f_max: Option<f64>,
+    /// `dpo_spectrogramColourPalette` (`sim::products::palette` maps ONC's 0–5).
+    pub palette: crate::media::Palette,
 }
 
 /// The HSD product for one source recording as a PNG spectrogram plot (plot resolution).

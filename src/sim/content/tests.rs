@@ -334,3 +334,40 @@ fn ship_rises_and_falls_and_humpback_sweeps_are_audible() {
         "{during:e} vs {before:e} at {mid_f} Hz"
     );
 }
+
+#[test]
+fn hsd_png_draws_the_palette_it_is_given() {
+    let spec = HsdSpec {
+        recording: rec(T0_MS, 300.0, 8_000),
+        downsample: 2,
+        diversion_mode: "OD".into(),
+    };
+    let draw = |palette| {
+        let png = hsd_png(
+            &spec,
+            &PlotOptions {
+                palette,
+                ..PlotOptions::default()
+            },
+        )
+        .unwrap();
+        image::load_from_memory(&png).unwrap().to_rgb8()
+    };
+    let (jet, greys) = (
+        draw(crate::media::Palette::Jet),
+        draw(crate::media::Palette::Greys),
+    );
+    assert_eq!(jet.dimensions(), greys.dimensions());
+    let colourful = |img: &image::RgbImage| {
+        img.pixels()
+            .filter(|p| {
+                let [r, g, b] = p.0.map(i32::from);
+                (r - g).abs().max((g - b).abs()).max((r - b).abs()) > 60
+            })
+            .count()
+    };
+    let area = (jet.width() * jet.height()) as usize;
+    // Jet fills the plot with saturated colour; greys leaves nothing saturated.
+    assert!(colourful(&jet) > area / 4, "{} of {area}", colourful(&jet));
+    assert_eq!(colourful(&greys), 0);
+}
