@@ -17,7 +17,7 @@
 #   sim                  -> media, dsp, api::time, api::archive (api for wire formats only)
 #   engine               -> api, ooi, media::atomic (the one atomic-write helper)
 #   plan                 -> engine, api, media::atomic
-#   sync                 -> engine, api, ooi, media::atomic
+#   sync                 -> engine, api, ooi, plan, media::atomic
 #   hydro                -> engine, api, ooi, media, dsp, analysis
 #   analysis             -> media, dsp
 #   cli                  -> all
@@ -48,7 +48,7 @@ INTERNAL = {
     "sim": ["media", "dsp", "api::time", "api::archive"],
     "engine": ["api", "ooi", "media::atomic"],
     "plan": ["engine", "api", "media::atomic"],
-    "sync": ["engine", "api", "ooi", "media::atomic"],
+    "sync": ["engine", "api", "ooi", "plan", "media::atomic"],
     "hydro": ["engine", "api", "ooi", "media", "dsp", "analysis"],
     "analysis": ["media", "dsp"],
     "cli": ["*"],

@@ -259,6 +259,64 @@ fn range_params(
     p
 }
 
+impl ScalarData {
+    /// Adds one page: sensors merged by `sensorCode`, arrays concatenated.
+    fn absorb(&mut self, page: ScalarPage) {
+        if self.query_url.is_none() {
+            self.query_url = page.query_url;
+        }
+        if let Some(info) = page.qaqc_flag_info {
+            self.qaqc_flag_info.extend(info);
+        }
+        if self.citations.is_empty() {
+            self.citations = page.citations;
+        }
+        self.messages.extend(page.messages);
+        if page.metadata.is_some() {
+            self.metadata = page.metadata;
+        }
+        for sensor in page.sensor_data {
+            match self
+                .sensors
+                .iter_mut()
+                .find(|s| s.sensor_code == sensor.sensor_code)
+            {
+                Some(existing) => {
+                    existing.actual_samples = match (existing.actual_samples, sensor.actual_samples)
+                    {
+                        (Some(a), Some(b)) => Some(a + b),
+                        (a, b) => a.or(b),
+                    };
+                    merge_data(&mut existing.data, sensor.data);
+                }
+                None => self.sensors.push(sensor),
+            }
+        }
+    }
+}
+
+impl RawData {
+    /// Adds one page: `data` arrays concatenated.
+    fn absorb(&mut self, page: RawPage) {
+        if self.query_url.is_none() {
+            self.query_url = page.query_url;
+        }
+        if self.output_format.is_none() {
+            self.output_format = page.output_format;
+        }
+        if page.metadata.is_some() {
+            self.metadata = page.metadata;
+        }
+        if self.citations.is_empty() {
+            self.citations = page.citations;
+        }
+        self.messages.extend(page.messages);
+        if let Some(d) = page.data {
+            merge_maps(&mut self.data, d);
+        }
+    }
+}
+
 impl Client {
     /// `scalardata/{device,location}` over `[date_from, date_to)` with further ONC options
     /// (`rowLimit`, `propertyCode`, `outputFormat`, …), every page merged per sensor.
@@ -272,43 +330,37 @@ impl Client {
         let service = format!("scalardata/{}", target.route());
         let params = range_params(target, date_from, date_to, options);
         let mut out = ScalarData::default();
-        let pages = self
+        out.pages = self
             .for_each_page(&service, &params, |page: ScalarPage| {
-                if out.query_url.is_none() {
-                    out.query_url = page.query_url;
-                }
-                if let Some(info) = page.qaqc_flag_info {
-                    out.qaqc_flag_info.extend(info);
-                }
-                if out.citations.is_empty() {
-                    out.citations = page.citations;
-                }
-                out.messages.extend(page.messages);
-                if page.metadata.is_some() {
-                    out.metadata = page.metadata;
-                }
-                for sensor in page.sensor_data {
-                    match out
-                        .sensors
-                        .iter_mut()
-                        .find(|s| s.sensor_code == sensor.sensor_code)
-                    {
-                        Some(existing) => {
-                            existing.actual_samples =
-                                match (existing.actual_samples, sensor.actual_samples) {
-                                    (Some(a), Some(b)) => Some(a + b),
-                                    (a, b) => a.or(b),
-                                };
-                            merge_data(&mut existing.data, sensor.data);
-                        }
-                        None => out.sensors.push(sensor),
-                    }
-                }
+                out.absorb(page);
                 Ok(())
             })
             .await?;
-        out.pages = pages;
         Ok(out)
+    }
+
+    /// [`Client::scalar_data`] one page at a time: `each` gets every page as its own
+    /// [`ScalarData`] (`pages` = 1) before the next is fetched, so memory holds one page
+    /// (at most `rowLimit` rows) however long the span. An error from `each` stops the walk.
+    pub async fn scalar_data_pages(
+        &self,
+        target: &DeviceOrLocation,
+        date_from: Option<Timestamp>,
+        date_to: Option<Timestamp>,
+        options: &Params,
+        mut each: impl FnMut(ScalarData) -> Result<(), ApiError>,
+    ) -> Result<u32, ApiError> {
+        let service = format!("scalardata/{}", target.route());
+        let params = range_params(target, date_from, date_to, options);
+        self.for_each_page(&service, &params, |page: ScalarPage| {
+            let mut one = ScalarData {
+                pages: 1,
+                ..ScalarData::default()
+            };
+            one.absorb(page);
+            each(one)
+        })
+        .await
     }
 
     /// `rawdata/{device,location}` over `[date_from, date_to)`, every page merged.
@@ -322,29 +374,35 @@ impl Client {
         let service = format!("rawdata/{}", target.route());
         let params = range_params(target, date_from, date_to, options);
         let mut out = RawData::default();
-        let pages = self
+        out.pages = self
             .for_each_page(&service, &params, |page: RawPage| {
-                if out.query_url.is_none() {
-                    out.query_url = page.query_url;
-                }
-                if out.output_format.is_none() {
-                    out.output_format = page.output_format;
-                }
-                if page.metadata.is_some() {
-                    out.metadata = page.metadata;
-                }
-                if out.citations.is_empty() {
-                    out.citations = page.citations;
-                }
-                out.messages.extend(page.messages);
-                if let Some(d) = page.data {
-                    merge_maps(&mut out.data, d);
-                }
+                out.absorb(page);
                 Ok(())
             })
             .await?;
-        out.pages = pages;
         Ok(out)
+    }
+
+    /// [`Client::raw_data`] one page at a time (see [`Client::scalar_data_pages`]).
+    pub async fn raw_data_pages(
+        &self,
+        target: &DeviceOrLocation,
+        date_from: Option<Timestamp>,
+        date_to: Option<Timestamp>,
+        options: &Params,
+        mut each: impl FnMut(RawData) -> Result<(), ApiError>,
+    ) -> Result<u32, ApiError> {
+        let service = format!("rawdata/{}", target.route());
+        let params = range_params(target, date_from, date_to, options);
+        self.for_each_page(&service, &params, |page: RawPage| {
+            let mut one = RawData {
+                pages: 1,
+                ..RawData::default()
+            };
+            one.absorb(page);
+            each(one)
+        })
+        .await
     }
 }
 

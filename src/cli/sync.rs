@@ -36,6 +36,16 @@ newer than the high-water mark (or the newest file held), so they cannot see rep
 files older than that; run a `rolling` or `range` spec now and then to check those. The new version is downloaded; the old one is kept as \
 <out>/<deviceCode>/.superseded/<old modifyDate>/<name>; the file is named on stderr and in \
 summary.json (\"sync\".\"reprocessed\"), and the exit code is 3.\n\n\
+Data products: \"products\" sections (device, or location + device_category; product; \
+extension; options {\"dpo_…\": \"…\"}; period, default 1d, a duration that divides a day; \
+recheck; meta) order one product per device and complete period into <out>/<deviceCode>/, \
+choosing periods by the same time rule (rolling: whole periods that ended in the window; \
+since_last: after the section's high-water mark; range: cut to it; not latest). Options are \
+checked against dataProducts of each device before anything is ordered. \"recheck\": \"7d\" \
+lists the source archive files of the held periods that ended within 7 d of the newest; a \
+period whose files changed is ordered again and its files compared by SHA-256: different ones \
+are reported as reprocessed (exit 3), the old copy kept in \
+<out>/<deviceCode>/.superseded/rerun-<time>/.\n\n\
 Near-real-time data: \"scalar\" / \"raw\" sections (same keys as the `scalar` and `raw` \
 commands: device, or location + device_category; properties; plot; first) append to \
 <out>/<deviceCode>/<deviceCode>_<sensorCode>.csv after the archive part, under the same lock, \
@@ -50,9 +60,11 @@ const AFTER_HELP: &str = "Example spec (requests/sync_hydrophones.json):\n  \
 \"sources\": [{\"location\": \"BACAX.H1\", \"device_category\": \"HYDROPHONE\"}],\n   \
 \"extensions\": [\"flac\"], \"time\": {\"mode\": \"rolling\", \"window\": \"24h\"}}\n\
 With CTD scalar + raw sections: requests/sync_barkley_nrt.json\n\
+With hydrophone spectra (HSD mat, daily, re-checked over 7 d): requests/sync_products.json\n\
 Examples:\n  \
 onc-hydro --sim sync requests/sync_hydrophones.json --out mirror/\n  \
 onc-hydro --sim sync requests/sync_barkley_nrt.json --out mirror/\n  \
+onc-hydro --sim sync requests/sync_products.json --out spectra/\n  \
 onc-hydro sync requests/sync_hydrophones.json --out mirror/ --quiet     # from cron\n  \
 onc-hydro sync requests/sync_hydrophones.json --out mirror/ --every 15m # without cron\n  \
 onc-hydro status mirror/";

@@ -122,6 +122,27 @@ fn check_not_empty(path: &Path) -> Result<bool, EngineError> {
     }
 }
 
+/// Creates a new ledger whole: the schema is written to a temporary file in the same folder,
+/// which is then renamed into place, so a process killed while creating it never leaves the
+/// empty file that [`check_not_empty`] refuses.
+fn create_whole(path: &Path) -> rusqlite::Result<()> {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+    let tmp = path.with_file_name(format!(
+        ".{}.new-{}",
+        name.unwrap_or_else(|| "ledger".into()),
+        std::process::id()
+    ));
+    let _ = std::fs::remove_file(&tmp);
+    let conn = Connection::open(&tmp)?;
+    conn.execute_batch(SCHEMA)?;
+    conn.pragma_update(None, "application_id", APPLICATION_ID)?;
+    drop(conn);
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        rusqlite::Error::ToSqlConversionFailure(Box::new(e))
+    })
+}
+
 /// `YYYY-MM-DDTHH:MM:SS.sssZ` (sorts like the instants it names).
 pub(crate) fn ts_text(ts: Timestamp) -> String {
     format!("{ts:.3}")
@@ -269,7 +290,11 @@ impl Ledger {
             path: path.to_path_buf(),
             source,
         };
-        let existed = check_not_empty(path)?;
+        let mut existed = check_not_empty(path)?;
+        if !existed {
+            create_whole(path).map_err(err)?;
+            existed = true;
+        }
         let conn = Connection::open(path).map_err(err)?;
         conn.busy_timeout(Duration::from_secs(10)).map_err(err)?;
         if existed {

@@ -29,7 +29,7 @@ pub use model::{
     deployment_key, Column, Config, Method, Offerings, OptionSpec, PlanRow, ProductExt,
     ProductSpec, SheetKind, SourceKey, SplitRange,
 };
-pub use options::{check_options, format_options, parse_options};
+pub use options::{check_options, format_options, pair_problem, parse_options};
 pub use read::{read_workbook, recorded_offerings, ReadBook};
 pub use run::{drop_removed, engine_settings, engine_spec, DropReport};
 pub use split::split_range;

@@ -28,19 +28,8 @@ pub fn parse_options(text: &str) -> Result<Vec<(String, String)>, Vec<String>> {
             continue;
         };
         let (k, v) = (k.trim(), v.trim());
-        if !k.starts_with("dpo_") || k.len() <= 4 {
-            problems.push(format!("\"{k}\" is not a dpo_* option name"));
-            continue;
-        }
-        if !k[4..]
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_')
-        {
-            problems.push(format!("\"{k}\" contains characters an option name cannot"));
-            continue;
-        }
-        if v.is_empty() {
-            problems.push(format!("{k} has no value"));
+        if let Some(problem) = pair_problem(k, v) {
+            problems.push(problem);
             continue;
         }
         if out.iter().any(|(ok, _)| ok == k) {
@@ -54,6 +43,25 @@ pub fn parse_options(text: &str) -> Result<Vec<(String, String)>, Vec<String>> {
     } else {
         Err(problems)
     }
+}
+
+/// What is wrong with one `name=value` pair, if anything: the name must be `dpo_` + letters,
+/// digits or `_`, the value not empty. (The syntax check of every way options are written: the
+/// workbook cell, `order --option`, a sync spec's `options`.)
+pub fn pair_problem(k: &str, v: &str) -> Option<String> {
+    if !k.starts_with("dpo_") || k.len() <= 4 {
+        return Some(format!("\"{k}\" is not a dpo_* option name"));
+    }
+    if !k[4..]
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
+        return Some(format!("\"{k}\" contains characters an option name cannot"));
+    }
+    if v.trim().is_empty() {
+        return Some(format!("{k} has no value"));
+    }
+    None
 }
 
 /// Checks parsed options against the product's option list: unknown names and values outside

@@ -69,7 +69,7 @@ impl ArchiveFile {
 const REPROCESS_PAD: u64 = 4096;
 
 /// The content seed of a version (version 0 keeps the plain seed).
-fn version_seed(seed: u64, version: u32) -> u64 {
+pub(crate) fn version_seed(seed: u64, version: u32) -> u64 {
     seed ^ u64::from(version).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 

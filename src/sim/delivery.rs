@@ -51,13 +51,14 @@ pub(crate) fn request(ctx: &Ctx) -> Result<Reply, ApiError> {
         }
     }
     let cfg = &ctx.sim.config;
-    let plan = products::plan(
+    let mut plan = products::plan(
         &ctx.sim.catalog,
         p,
         ctx.now(),
         cfg.audio_sample_rate_override,
         cfg.seed,
     )?;
+    super::reprocess::rerun(&mut plan.outputs, &lock(&ctx.sim.reprocess), ctx.now());
     let n = plan.outputs.len();
     let (mut jobs, requested_at) = jobs_now(ctx);
     let id = jobs.new_request_id();

@@ -6,13 +6,21 @@
 //! `modifyDate` tell), and `modifyDate` = TIME in `returnOptions=all` listings. Events come from
 //! `SimConfig::reprocess`, `sim serve --reprocess NAME@TIME` and `SimServer::reprocess`.
 //!
+//! Data products made from a reprocessed file change with it ([`rerun`]): an order placed
+//! after the event renders its HSD spectra and AD audio from the new version of the recording
+//! (the same content the re-archived file has), so ordering the same period again yields
+//! different bytes for the outputs of that file and the same bytes for every other one. An
+//! order placed before the event keeps the old version, as a finished ONC run would.
+//!
 //! Must not know: HTTP, how a client detects the change.
 
 use std::fmt;
 
 use jiff::Timestamp;
 
-use super::clock::{parse_date_value, DateValue};
+use super::archive::version_seed;
+use super::clock::{compact_ms, parse_date_value, DateValue};
+use super::products::Output;
 
 /// One reprocessing event: `filename` is archived again at simulated time `at`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,6 +63,36 @@ impl Reprocessing {
 impl fmt::Display for Reprocessing {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}@{:.3}", self.filename, self.at)
+    }
+}
+
+/// How many reprocessing events of the recording `<device>_<start>` (any extension) have
+/// passed at `now`.
+fn recording_version(events: &[Reprocessing], stem: &str, now: Timestamp) -> u32 {
+    let n = events
+        .iter()
+        .filter(|e| e.at <= now && e.filename.rsplit_once('.').map(|(s, _)| s) == Some(stem))
+        .count();
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// Makes a data product order's outputs follow the reprocessing events passed at `now`: the
+/// spectra and audio of a re-archived recording come from its new version.
+pub(crate) fn rerun(outputs: &mut [Output], events: &[Reprocessing], now: Timestamp) {
+    for o in outputs {
+        match o {
+            Output::Hsd { spec, .. } => {
+                let r = &mut spec.recording;
+                let stem = format!("{}_{}", r.device_code, compact_ms(r.start));
+                r.seed = version_seed(r.seed, recording_version(events, &stem, now));
+            }
+            Output::Audio { file, .. } => {
+                let stem = format!("{}_{}", file.device, compact_ms(file.start));
+                file.version = recording_version(events, &stem, now);
+            }
+            Output::Log { file, .. } => file.version = version_at(events, &file.name(), now).0,
+            Output::Tssd { .. } => {}
+        }
     }
 }
 

@@ -17,13 +17,18 @@
 //! Must not know: terminals, DSP, plotting, exit codes.
 
 mod error;
+mod product_run;
+mod products;
 mod readings;
+mod rerun;
 mod run;
 pub mod series;
 mod spec;
 mod versions;
 
 pub use error::SyncError;
+pub use product_run::ProductReport;
+pub use products::ProductRequest;
 pub use readings::{
     fetch_readings, series_path, ReadingsFile, ReadingsKind, ReadingsReport, ReadingsRequest,
     ReadingsTime,

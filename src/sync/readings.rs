@@ -25,7 +25,7 @@ use serde_json::Value;
 use super::error::{retried, SyncError};
 use super::series::{self, csv_field, time_field, SeriesFile};
 use super::spec::Source;
-use crate::api::{ApiError, Client, Deployment, DeviceOrLocation, Params};
+use crate::api::{ApiError, Client, Deployment, DeviceOrLocation, Params, RawData, ScalarData};
 use crate::engine::RetryPolicy;
 
 /// Scalar sensor values or raw instrument lines.
@@ -364,157 +364,240 @@ pub async fn fetch_readings(
         repaired,
         plot: req.plot,
     };
-    let mut groups: BTreeMap<(String, String), Group> = BTreeMap::new();
     let location = match &req.source {
         Source::Location { location, .. } => Some(location.to_string()),
         Source::Device(_) => None,
     };
-    match req.kind {
+    // Page by page: each page's rows are appended before the next page is fetched, so memory
+    // holds one page however long the catch-up, and a crash leaves only complete rows (the
+    // next run continues after the newest row held). A retried walk starts over; rows already
+    // appended are not written twice.
+    let acc = std::sync::Mutex::new(Acc::default());
+    let page = |kind: ReadingsKind, scalar: Option<ScalarData>, raw: Option<RawData>| {
+        let mut a = acc
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        a.pages += 1;
+        let mut received = 0;
+        let groups = match (scalar, raw) {
+            (Some(d), _) => scalar_groups(&d, &devs, location.as_ref(), &mut received),
+            (_, Some(d)) => raw_groups(&d, &devs, location.as_ref(), &mut received),
+            _ => BTreeMap::new(),
+        };
+        a.received += received;
+        for ((device, sensor), group) in groups {
+            match write_group(out, &device, &sensor, kind, group) {
+                Ok(f) => a.add(f),
+                Err(e) => {
+                    a.failure = Some(e);
+                    return Err(ApiError::invalid(
+                        "page",
+                        "stopped: a CSV file could not be written",
+                    ));
+                }
+            }
+        }
+        Ok(())
+    };
+    let got = match req.kind {
         ReadingsKind::Scalar => {
             if !req.properties.is_empty() {
                 options.set("propertyCode", req.properties.join(","));
             }
             let what = format!("scalar data of {}", report.source);
-            let got = retried(policy, what, || {
-                client.scalar_data(&target, from, to, &options)
+            retried(policy, what, || {
+                client.scalar_data_pages(&target, from, to, &options, |d| {
+                    page(ReadingsKind::Scalar, Some(d), None)
+                })
             })
-            .await;
-            let data = match got {
-                Ok(d) => d,
-                Err(SyncError::Api { source, .. }) if is_no_data(&source) => Default::default(),
-                Err(e) => return Err(e),
-            };
-            report.pages = data.pages;
-            let flags = qaqc_text(&data.qaqc_flag_info);
-            let cite = citation(&data.citations);
-            for s in &data.sensors {
-                let (times, values, qaqc) = (s.sample_times(), s.values(), s.qaqc_flags());
-                for (i, t) in times.iter().enumerate() {
-                    let Some(t) = *t else { continue };
-                    report.received += 1;
-                    let device = devs.of(t).to_string();
-                    let group = groups
-                        .entry((device.clone(), s.sensor_code.clone()))
-                        .or_insert_with(|| {
-                            let mut header = vec![("deviceCode".to_string(), device.clone())];
-                            if let Some(l) = &location {
-                                header.push(("locationCode".into(), l.clone()));
-                            }
-                            for (k, v) in [
-                                ("sensorName", &s.sensor_name),
-                                ("sensorCode", &Some(s.sensor_code.clone())),
-                                ("sensorCategoryCode", &s.sensor_category_code),
-                                ("propertyCode", &s.property_code),
-                                ("unitOfMeasure", &s.unit_of_measure),
-                                ("qaqcFlags", &Some(flags.clone())),
-                                ("citation", &cite),
-                            ] {
-                                if let Some(v) = v.as_ref().filter(|v| !v.is_empty()) {
-                                    header.push((k.to_string(), v.clone()));
-                                }
-                            }
-                            Group {
-                                header,
-                                columns: ["time_utc", "value", "qaqc_flag"]
-                                    .map(String::from)
-                                    .to_vec(),
-                                sensor_name: s.sensor_name.clone(),
-                                unit: s.unit_of_measure.clone(),
-                                rows: Vec::new(),
-                            }
-                        });
-                    let v = values.get(i).copied().flatten();
-                    let q = qaqc.get(i).copied().flatten();
-                    group.rows.push((t, vec![opt_field(v), opt_field(q)]));
-                }
-            }
+            .await
         }
         ReadingsKind::Raw => {
             let what = format!("raw data of {}", report.source);
-            let got = retried(policy, what, || {
-                client.raw_data(&target, from, to, &options)
-            })
-            .await;
-            let data = match got {
-                Ok(d) => d,
-                Err(SyncError::Api { source, .. }) if is_no_data(&source) => Default::default(),
-                Err(e) => return Err(e),
-            };
-            report.pages = data.pages;
-            let times = data.times();
-            let readings = data.readings();
-            let column = |k: &str| {
-                data.data
-                    .get(k)
-                    .and_then(Value::as_array)
-                    .filter(|a| a.len() == times.len())
-            };
-            let line_types = column("lineTypes");
-            // Any further per-reading field the server sends becomes a column.
-            let extra: Vec<(&String, &Vec<Value>)> = data
-                .data
-                .iter()
-                .filter(|(k, _)| !matches!(k.as_str(), "times" | "readings" | "lineTypes"))
-                .filter_map(|(k, v)| {
-                    v.as_array()
-                        .filter(|a| a.len() == times.len())
-                        .map(|a| (k, a))
+            retried(policy, what, || {
+                client.raw_data_pages(&target, from, to, &options, |d| {
+                    page(ReadingsKind::Raw, None, Some(d))
                 })
-                .collect();
-            let cite = citation(&data.citations);
-            for (i, t) in times.iter().enumerate() {
-                let Some(t) = *t else { continue };
-                report.received += 1;
-                let device = devs.of(t).to_string();
-                let group = groups
-                    .entry((device.clone(), "raw".to_string()))
-                    .or_insert_with(|| {
-                        let mut header = vec![("deviceCode".to_string(), device.clone())];
-                        if let Some(l) = &location {
-                            header.push(("locationCode".into(), l.clone()));
-                        }
-                        if let Some(c) = &cite {
-                            header.push(("citation".into(), c.clone()));
-                        }
-                        let mut columns: Vec<String> = ["time_utc", "line_type", "reading"]
-                            .map(String::from)
-                            .to_vec();
-                        columns.extend(extra.iter().map(|(k, _)| k.to_string()));
-                        Group {
-                            header,
-                            columns,
-                            sensor_name: None,
-                            unit: None,
-                            rows: Vec::new(),
-                        }
-                    });
-                let text = |v: &Value| match v {
-                    Value::String(s) => csv_field(s),
-                    Value::Null => String::new(),
-                    other => csv_field(&other.to_string()),
-                };
-                let mut fields = Vec::new();
-                for c in &group.columns[1..] {
-                    fields.push(match c.as_str() {
-                        "line_type" => line_types.map(|a| text(&a[i])).unwrap_or_default(),
-                        "reading" => readings.get(i).map(|r| csv_field(r)).unwrap_or_default(),
-                        k => extra
-                            .iter()
-                            .find(|(name, _)| name.as_str() == k)
-                            .map(|(_, a)| text(&a[i]))
-                            .unwrap_or_default(),
-                    });
-                }
-                group.rows.push((t, fields));
+            })
+            .await
+        }
+    };
+    let acc = acc
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(e) = acc.failure {
+        return Err(e);
+    }
+    match got {
+        Ok(_) => {}
+        Err(SyncError::Api { source, .. }) if is_no_data(&source) => {}
+        Err(e) => return Err(e),
+    }
+    report.pages = acc.pages;
+    report.received = acc.received;
+    report.files = acc.files.into_values().collect();
+    Ok(report)
+}
+
+/// What the pages of one walk did so far.
+#[derive(Default)]
+struct Acc {
+    pages: u32,
+    received: u64,
+    files: BTreeMap<PathBuf, ReadingsFile>,
+    failure: Option<SyncError>,
+}
+
+impl Acc {
+    /// Adds what one page wrote to a file.
+    fn add(&mut self, f: ReadingsFile) {
+        match self.files.get_mut(&f.path) {
+            None => {
+                self.files.insert(f.path.clone(), f);
+            }
+            Some(had) => {
+                had.appended += f.appended;
+                had.already_held += f.already_held;
+                had.created |= f.created;
+                had.sensor_name = had.sensor_name.take().or(f.sensor_name);
+                had.unit = had.unit.take().or(f.unit);
+                had.last = had.last.take().max(f.last);
             }
         }
     }
-    for ((device, sensor), group) in groups {
-        report
-            .files
-            .push(write_group(out, &device, &sensor, req.kind, group)?);
+}
+
+type Groups = BTreeMap<(String, String), Group>;
+
+/// One page of scalar data as rows per device and sensor.
+fn scalar_groups(
+    data: &ScalarData,
+    devs: &Devices,
+    location: Option<&String>,
+    received: &mut u64,
+) -> Groups {
+    let mut groups = Groups::new();
+    let flags = qaqc_text(&data.qaqc_flag_info);
+    let cite = citation(&data.citations);
+    for s in &data.sensors {
+        let (times, values, qaqc) = (s.sample_times(), s.values(), s.qaqc_flags());
+        for (i, t) in times.iter().enumerate() {
+            let Some(t) = *t else { continue };
+            *received += 1;
+            let device = devs.of(t).to_string();
+            let group = groups
+                .entry((device.clone(), s.sensor_code.clone()))
+                .or_insert_with(|| {
+                    let mut header = vec![("deviceCode".to_string(), device.clone())];
+                    if let Some(l) = location {
+                        header.push(("locationCode".into(), l.clone()));
+                    }
+                    for (k, v) in [
+                        ("sensorName", &s.sensor_name),
+                        ("sensorCode", &Some(s.sensor_code.clone())),
+                        ("sensorCategoryCode", &s.sensor_category_code),
+                        ("propertyCode", &s.property_code),
+                        ("unitOfMeasure", &s.unit_of_measure),
+                        ("qaqcFlags", &Some(flags.clone())),
+                        ("citation", &cite),
+                    ] {
+                        if let Some(v) = v.as_ref().filter(|v| !v.is_empty()) {
+                            header.push((k.to_string(), v.clone()));
+                        }
+                    }
+                    Group {
+                        header,
+                        columns: ["time_utc", "value", "qaqc_flag"]
+                            .map(String::from)
+                            .to_vec(),
+                        sensor_name: s.sensor_name.clone(),
+                        unit: s.unit_of_measure.clone(),
+                        rows: Vec::new(),
+                    }
+                });
+            let v = values.get(i).copied().flatten();
+            let q = qaqc.get(i).copied().flatten();
+            group.rows.push((t, vec![opt_field(v), opt_field(q)]));
+        }
     }
-    Ok(report)
+    groups
+}
+
+/// One page of raw data as rows per device.
+fn raw_groups(
+    data: &RawData,
+    devs: &Devices,
+    location: Option<&String>,
+    received: &mut u64,
+) -> Groups {
+    let mut groups = Groups::new();
+    let times = data.times();
+    let readings = data.readings();
+    let column = |k: &str| {
+        data.data
+            .get(k)
+            .and_then(Value::as_array)
+            .filter(|a| a.len() == times.len())
+    };
+    let line_types = column("lineTypes");
+    // Any further per-reading field the server sends becomes a column.
+    let extra: Vec<(&String, &Vec<Value>)> = data
+        .data
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "times" | "readings" | "lineTypes"))
+        .filter_map(|(k, v)| {
+            v.as_array()
+                .filter(|a| a.len() == times.len())
+                .map(|a| (k, a))
+        })
+        .collect();
+    let cite = citation(&data.citations);
+    for (i, t) in times.iter().enumerate() {
+        let Some(t) = *t else { continue };
+        *received += 1;
+        let device = devs.of(t).to_string();
+        let group = groups
+            .entry((device.clone(), "raw".to_string()))
+            .or_insert_with(|| {
+                let mut header = vec![("deviceCode".to_string(), device.clone())];
+                if let Some(l) = location {
+                    header.push(("locationCode".into(), l.clone()));
+                }
+                if let Some(c) = &cite {
+                    header.push(("citation".into(), c.clone()));
+                }
+                let mut columns: Vec<String> = ["time_utc", "line_type", "reading"]
+                    .map(String::from)
+                    .to_vec();
+                columns.extend(extra.iter().map(|(k, _)| k.to_string()));
+                Group {
+                    header,
+                    columns,
+                    sensor_name: None,
+                    unit: None,
+                    rows: Vec::new(),
+                }
+            });
+        let text = |v: &Value| match v {
+            Value::String(s) => csv_field(s),
+            Value::Null => String::new(),
+            other => csv_field(&other.to_string()),
+        };
+        let mut fields = Vec::new();
+        for c in &group.columns[1..] {
+            fields.push(match c.as_str() {
+                "line_type" => line_types.map(|a| text(&a[i])).unwrap_or_default(),
+                "reading" => readings.get(i).map(|r| csv_field(r)).unwrap_or_default(),
+                k => extra
+                    .iter()
+                    .find(|(name, _)| name.as_str() == k)
+                    .map(|(_, a)| text(&a[i]))
+                    .unwrap_or_default(),
+            });
+        }
+        group.rows.push((t, fields));
+    }
+    groups
 }
 
 /// Appends the rows of `group` newer than the file's last row (creating the file if new).

@@ -23,6 +23,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 
 use super::error::SyncError;
+use super::product_run::{self, ProductReport};
 use super::readings::{fetch_readings, ReadingsReport};
 use super::spec::{Source, SyncSpec, TimeRule};
 use super::versions::{self, FileVersion};
@@ -68,6 +69,9 @@ pub struct SyncReport {
     /// What each `scalar`/`raw` section appended (sections that failed are in `failed`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub readings: Vec<ReadingsReport>,
+    /// What each `products` section ordered (sections that failed are in `failed`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub products: Vec<ProductReport>,
 }
 
 /// Watches the engine's events for stored files and passes every event on.
@@ -166,7 +170,7 @@ fn span(rule: &TimeRule, hwm: Option<Timestamp>, now: Timestamp) -> Span {
     }
 }
 
-fn human(d: Duration) -> String {
+pub(super) fn human(d: Duration) -> String {
     let s = d.as_secs();
     match s {
         s if s % 86_400 == 0 => format!("{} d", s / 86_400),
@@ -183,6 +187,20 @@ where
     Fut: std::future::Future<Output = Result<T, crate::api::ApiError>>,
 {
     super::error::retried(&engine.settings().retry, what, op).await
+}
+
+/// Every deployment of `category` at `location` (discovery, retried).
+pub(super) async fn deployed(
+    engine: &Engine,
+    client: &Client,
+    location: &crate::api::LocationCode,
+    category: &crate::api::DeviceCategoryCode,
+) -> Result<Vec<crate::api::Deployment>, SyncError> {
+    let what = format!("deployments of {category} at {location}");
+    let filters = Params::new()
+        .with("locationCode", location.as_str())
+        .with("deviceCategoryCode", category.as_str());
+    retried(engine, what, || client.deployments(&filters)).await
 }
 
 /// The devices of each source, by discovery.
@@ -204,11 +222,7 @@ async fn resolve(
                 location,
                 device_category,
             } => {
-                let what = format!("deployments of {device_category} at {location}");
-                let filters = Params::new()
-                    .with("locationCode", location.as_str())
-                    .with("deviceCategoryCode", device_category.as_str());
-                let deps = retried(engine, what, || client.deployments(&filters)).await?;
+                let deps = deployed(engine, client, location, device_category).await?;
                 let start = sp.approx_start - slack;
                 let end = sp.to.unwrap_or(now + slack);
                 let mut devices: Vec<DeviceCode> = Vec::new();
@@ -339,7 +353,9 @@ pub async fn sync_once(
             reprocessed_names.insert(name.clone());
         }
     }
-    let specs: Vec<TaskSpec> = listed.values().map(|(_, t)| t.clone()).collect();
+    let sections = product_run::prepare(engine, client, spec, now).await?;
+    let mut specs: Vec<TaskSpec> = listed.values().map(|(_, t)| t.clone()).collect();
+    specs.extend(sections.iter().flat_map(|s| s.specs().cloned()));
     engine.plan(&specs)?;
     let tap = Arc::new(Tap {
         inner: reporter,
@@ -393,6 +409,14 @@ pub async fn sync_once(
         }
     }
     report.high_water_mark = ledger.meta(&hwm_key(&spec.name))?;
+    report.products = product_run::finish(
+        engine,
+        sections,
+        &stored,
+        summary.stopped.is_none(),
+        &mut report.failed,
+        &mut report.reprocessed,
+    )?;
     let policy = engine.settings().retry;
     for req in &spec.readings {
         match fetch_readings(client, engine.out_dir(), req, &policy).await {

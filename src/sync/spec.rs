@@ -14,6 +14,8 @@
 //!   "raw": [{"device": "SBECTD19p7128"}]
 //! }
 //! ```
+//! `products`: data products ordered per device and period (see `products.rs`), under the
+//! same `time` rule (not `latest`).
 //! `sources`: a device code, or a location + device category resolved through discovery
 //! (deployments) on every run, so a swapped or newly deployed device is picked up without
 //! editing. `extensions`: server-side filters (absent = every file). `time.mode`: `rolling`
@@ -36,6 +38,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::error::SyncError;
+use super::products::{self, ProductFile, ProductRequest};
 use super::readings::{ReadingsKind, ReadingsRequest, ReadingsTime};
 use crate::api::{parse_onc, DeviceCategoryCode, DeviceCode, LocationCode};
 
@@ -80,6 +83,8 @@ pub struct SyncSpec {
     pub time: TimeRule,
     /// Near-real-time scalar/raw sections, run after the archive part.
     pub readings: Vec<ReadingsRequest>,
+    /// Data-product sections, ordered with the archive files under the same time rule.
+    pub products: Vec<ProductRequest>,
 }
 
 #[derive(Deserialize)]
@@ -97,6 +102,8 @@ struct SpecFile {
     scalar: Vec<ReadingsFile>,
     #[serde(default)]
     raw: Vec<ReadingsFile>,
+    #[serde(default)]
+    products: Vec<ProductFile>,
 }
 
 #[derive(Deserialize)]
@@ -240,14 +247,18 @@ impl SyncSpec {
                 });
             }
         }
-        if sources.is_empty() && readings.is_empty() {
+        let mut prods = Vec::new();
+        for (i, p) in f.products.iter().enumerate() {
+            prods.push(products::parse(origin, &format!("products[{i}]"), p)?);
+        }
+        if sources.is_empty() && readings.is_empty() && prods.is_empty() {
             return Err(SyncError::spec(
                 origin,
                 "sources",
-                "is empty: name at least one (or a scalar/raw section)",
+                "is empty: name at least one (or a products, scalar or raw section)",
             ));
         }
-        let t = match (&f.time, sources.is_empty()) {
+        let t = match (&f.time, sources.is_empty() && prods.is_empty()) {
             (Some(t), _) => t,
             (None, true) => {
                 return Ok(SyncSpec {
@@ -256,6 +267,7 @@ impl SyncSpec {
                     extensions: Vec::new(),
                     time: TimeRule::Latest,
                     readings,
+                    products: prods,
                 });
             }
             (None, false) => {
@@ -329,6 +341,13 @@ impl SyncSpec {
             }
             "latest" => {
                 unused(&[])?;
+                if !prods.is_empty() {
+                    return Err(SyncError::spec(
+                        origin,
+                        "time.mode",
+                        "\"latest\" applies to archive files only; products need rolling, range or since_last",
+                    ));
+                }
                 TimeRule::Latest
             }
             other => {
@@ -345,12 +364,13 @@ impl SyncSpec {
             extensions,
             time,
             readings,
+            products: prods,
         })
     }
 }
 
 /// A device, or a location + device category, from a spec entry (`at` names it in errors).
-fn source(
+pub(super) fn source(
     origin: &str,
     at: &str,
     device: &Option<String>,

@@ -187,3 +187,115 @@ async fn a_second_sync_on_a_busy_folder_exits_4_or_waits() {
     assert_eq!(status.count(TaskState::Done), 24, "{status:?}");
     assert_eq!(status.files_done, 24);
 }
+
+fn write_product_spec(dir: &Path, downsample: &str) -> String {
+    let spec = dir.join(format!("hsd{downsample}.json"));
+    let text = format!(
+        r#"{{"name": "hsd", "time": {{"mode": "range", "from": "2025-12-31T10:00:00.000Z", "to": "2025-12-31T12:00:00.000Z"}},
+            "products": [{{"location": "BACAX.H1", "device_category": "HYDROPHONE", "product": "HSD",
+                           "extension": "mat", "options": {{"dpo_spectralDataDownsample": "{downsample}"}},
+                           "period": "1h", "recheck": "2h"}}]}}"#
+    );
+    std::fs::write(&spec, text).unwrap();
+    spec.to_str().unwrap().to_string()
+}
+
+/// Issue 13 items 1 and 2 for data products: one order per hour, a rerun orders nothing; a
+/// reprocessed source file makes the next sync order its hour again, keep the old spectra
+/// that differ (and only those), report them and exit 3; then the folder rests again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn product_periods_are_ordered_once_and_rechecked_after_reprocessing() {
+    let sim = SimServer::start(frozen_sim()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let spec = write_product_spec(dir.path(), "1");
+    let out = dir.path().join("spectra");
+    let dev = out.join("ICLISTENHF1560");
+
+    let (code, first) = sync(sim.base_url(), &spec, &out);
+    assert_eq!(code, 0, "{first}");
+    let p = &first["products"][0];
+    assert_eq!(
+        (p["periods"].as_u64(), p["held"].as_u64()),
+        (Some(2), Some(0)),
+        "{p}"
+    );
+    assert_eq!(p["devices"][0], "ICLISTENHF1560");
+    let fetched = names(&p["fetched"]);
+    assert_eq!(fetched.len(), 24, "{p}");
+    assert!(fetched
+        .iter()
+        .all(|n| n.ends_with(".mat") && dev.join(n).is_file()));
+    assert_eq!(p["high_water_mark"], "2025-12-31T12:00:00.000Z");
+
+    // At once again: nothing ordered, nothing fetched.
+    let (code, again) = sync(sim.base_url(), &spec, &out);
+    let p = &again["products"][0];
+    assert_eq!(code, 0, "{again}");
+    assert_eq!(
+        (p["held"].as_u64(), p["rechecked"].as_u64()),
+        (Some(2), Some(0))
+    );
+    assert!(p["fetched"].as_array().unwrap().is_empty(), "{p}");
+
+    // ONC reprocesses the 10:05 recording: its hour is ordered again; only its spectra differ.
+    let victim = "ICLISTENHF1560_20251231T100500.000Z.flac";
+    let mat = fetched
+        .iter()
+        .find(|n| n.contains("20251231T100500.000Z_"))
+        .unwrap()
+        .clone();
+    let old = std::fs::read(dev.join(&mat)).unwrap();
+    sim.reprocess(Reprocessing {
+        filename: victim.into(),
+        at: sim.now(),
+    });
+    let o = sync_cmd(sim.base_url(), &spec, &out, &[]).output().unwrap();
+    let (code, third) = report(&o);
+    assert_eq!(code, 3, "{third}");
+    let p = &third["products"][0];
+    assert_eq!(
+        (p["rechecked"].as_u64(), p["unchanged"].as_u64()),
+        (Some(1), Some(0)),
+        "{p}"
+    );
+    assert_eq!(p["fetched"].as_array().unwrap().len(), 12, "{p}");
+    let re = third["reprocessed"].as_array().unwrap();
+    assert_eq!(re.len(), 1, "{third}");
+    assert_eq!(re[0]["name"], mat.as_str());
+    assert!(
+        re[0]["change"].as_str().unwrap().contains("bytes differ"),
+        "{re:?}"
+    );
+    let kept = out.join(re[0]["superseded"].as_str().unwrap());
+    assert!(kept.starts_with(dev.join(".superseded")), "{kept:?}");
+    assert_eq!(std::fs::read(&kept).unwrap(), old);
+    assert_ne!(std::fs::read(dev.join(&mat)).unwrap(), old);
+    // The eleven identical spectra were not kept twice.
+    assert_eq!(
+        std::fs::read_dir(kept.parent().unwrap()).unwrap().count(),
+        1
+    );
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.contains(&format!("REPROCESSED {mat}")), "{stderr}");
+
+    // Then the folder rests.
+    let (code, fourth) = sync(sim.base_url(), &spec, &out);
+    assert_eq!(code, 0, "{fourth}");
+    assert!(
+        fourth["reprocessed"].as_array().unwrap().is_empty(),
+        "{fourth}"
+    );
+    assert!(fourth["products"][0]["fetched"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+
+    // An option the product does not allow fails the section, naming it, before ordering.
+    let bad = write_product_spec(dir.path(), "7");
+    let (code, v) = sync(sim.base_url(), &bad, &dir.path().join("bad"));
+    assert_eq!(code, 1, "{v}");
+    let why = v["failed"]["HSD mat of HYDROPHONE at BACAX.H1"]
+        .as_str()
+        .unwrap();
+    assert!(why.contains("dpo_spectralDataDownsample=7"), "{why}");
+}
