@@ -78,7 +78,7 @@ CE02SHBP-LJ01D-11-HYDBBA106  Oregon_Shelf_Base_Seafloor     LJ01D",
     after_help = "Examples:\n  onc-hydro --sim ooi raw --device Axial_Base_Seafloor \\\n    \
 --from 2019-07-02T00:00:00Z --to 2019-07-02T00:20:00Z --out axial/\n  \
 onc-hydro ooi raw --device LJ01D --from 2018-01-01T00:00:00Z --to 2018-01-02T00:00:00Z --out shelf/\n  \
-onc-hydro spectrogram shelf/CE02SHBP-LJ01D-11-HYDBBA106/*.mseed --out spectra/"
+onc-hydro ooi mseed shelf/CE02SHBP-LJ01D-11-HYDBBA106/*.mseed --npz npz/"
 )]
 pub struct RawArgs {
     /// The hydrophone: reference designator, name or node (see above).
@@ -332,12 +332,14 @@ async fn raw(global: &GlobalArgs, mut a: RawArgs) -> anyhow::Result<Outcome> {
     }
     let tasks: Vec<TaskSpec> = split_days(a.from, a.to)?
         .into_iter()
-        .map(|(from, to)| {
+        .enumerate()
+        .map(|(i, (from, to))| {
             TaskSpec::OoiRaw(OoiRawSpec {
                 refdes: refdes.to_string(),
                 from,
                 to,
                 folder: Some(refdes.to_string()),
+                starts_only: i > 0,
             })
         })
         .collect();

@@ -36,6 +36,12 @@ pub struct OoiRawSpec {
     /// Sub-folder of the output folder for this task's files.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub folder: Option<String>,
+    /// Take only files that start in `[from, to)`. Set on every day of a request but the
+    /// first: the file that starts before a midnight and runs past it belongs to the day it
+    /// starts in, so two day tasks never download (and rename into place) the same file. The
+    /// first day also takes the file running into it from before `from`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub starts_only: bool,
 }
 
 /// The longest interval one task may cover (listing one day folder per day).
@@ -99,7 +105,10 @@ pub(crate) async fn ooi_raw_task(
             .await?;
         listed.extend(files);
     }
-    let chosen = select_overlapping(listed, spec.from, spec.to);
+    let mut chosen = select_overlapping(listed, spec.from, spec.to);
+    if spec.starts_only {
+        chosen.retain(|f| f.start >= spec.from);
+    }
     if chosen.is_empty() {
         let message = format!(
             "the raw-data archive has no file of {} between {} and {}",

@@ -63,9 +63,10 @@ fn word(data: &[u8], i: usize, big_endian: bool) -> u32 {
     }
 }
 
-/// A data word as a big-endian word. Little-endian Steim-1 (libmseed, ObsPy) swaps each
-/// difference on its own: 8-bit ones are in file order, 16-bit ones are two little-endian
-/// halves; 32-bit differences and every Steim-2 word are whole little-endian words.
+/// A data word as a big-endian word. Little-endian Steim (libmseed, ObsPy) swaps each
+/// difference on its own: 4×8-bit words (Steim-1 and Steim-2) are in file order, Steim-1's
+/// 16-bit differences are two little-endian halves; every other word is a whole little-endian
+/// word (libmseed's `msr_encode_steim1/2` swap everything but the 4×8 words).
 fn data_word(level: Steim, code: u32, frame: &[u8], i: usize, big_endian: bool) -> u32 {
     let b = [
         frame[i * 4],
@@ -74,7 +75,7 @@ fn data_word(level: Steim, code: u32, frame: &[u8], i: usize, big_endian: bool) 
         frame[i * 4 + 3],
     ];
     match (big_endian, level, code) {
-        (false, Steim::One, 1) => u32::from_be_bytes(b),
+        (false, _, 1) => u32::from_be_bytes(b),
         (false, Steim::One, 2) => u32::from_be_bytes([b[1], b[0], b[3], b[2]]),
         _ => word(frame, i, big_endian),
     }

@@ -93,6 +93,7 @@ async fn engine_downloads_overlapping_files_verified() {
         from: "2019-07-02T00:24:00Z".parse().unwrap(),
         to: "2019-07-02T00:31:00Z".parse().unwrap(),
         folder: Some("axba".into()),
+        starts_only: false,
     };
     let summary = run(&sim, dir.path(), spec.clone()).await;
     assert_eq!(summary.tasks_done, 1, "{summary:?}");
@@ -152,6 +153,7 @@ async fn a_day_without_data_ends_done_without_files() {
         from: "2019-07-13T01:00:00Z".parse().unwrap(),
         to: "2019-07-13T02:00:00Z".parse().unwrap(),
         folder: None,
+        starts_only: false,
     };
     let summary = run(&sim, dir.path(), spec).await;
     assert_eq!(summary.tasks_done, 1);
