@@ -287,21 +287,32 @@ async fn request(global: &GlobalArgs, a: RequestArgs) -> anyhow::Result<Outcome>
         }
     }
     let tasks: Vec<TaskSpec> = specs.into_iter().map(TaskSpec::Ooi).collect();
-    let engine = open(&a.out, global, &a.engine)?;
-    let report = engine.plan(&tasks)?;
+    let what = format!("{} OOI requests", tasks.len());
+    plan_and_run(global, &a.out, &a.engine, a.plan_only, &tasks, &what).await
+}
+
+/// Plans `tasks` into the ledger in `out`, says how many were new (`what`: what was planned),
+/// and runs them unless `plan_only`.
+async fn plan_and_run(
+    global: &GlobalArgs,
+    out: &std::path::Path,
+    engine_args: &EngineArgs,
+    plan_only: bool,
+    tasks: &[TaskSpec],
+    what: &str,
+) -> anyhow::Result<Outcome> {
+    let engine = open(out, global, engine_args)?;
+    let report = engine.plan(tasks)?;
     if !global.json {
         eprintln!(
-            "planned {} OOI requests: {} new, {} already in the ledger, {} revived",
-            tasks.len(),
-            report.added,
-            report.already_planned,
-            report.revived
+            "planned {what}: {} new, {} already in the ledger, {} revived",
+            report.added, report.already_planned, report.revived
         );
     }
-    if a.plan_only {
+    if plan_only {
         return Ok(Outcome::AllDone);
     }
-    super::resume::execute(engine, global, a.engine.quiet).await
+    super::resume::execute(engine, global, engine_args.quiet).await
 }
 
 /// `[from, to)` cut at UTC midnights.
@@ -346,21 +357,8 @@ async fn raw(global: &GlobalArgs, mut a: RawArgs) -> anyhow::Result<Outcome> {
     for t in &tasks {
         t.validate()?;
     }
-    let engine = open(&a.out, global, &a.engine)?;
-    let report = engine.plan(&tasks)?;
-    if !global.json {
-        eprintln!(
-            "planned {} day(s) of {refdes}: {} new, {} already in the ledger, {} revived",
-            tasks.len(),
-            report.added,
-            report.already_planned,
-            report.revived
-        );
-    }
-    if a.plan_only {
-        return Ok(Outcome::AllDone);
-    }
-    super::resume::execute(engine, global, a.engine.quiet).await
+    let what = format!("{} day(s) of {refdes}", tasks.len());
+    plan_and_run(global, &a.out, &a.engine, a.plan_only, &tasks, &what).await
 }
 
 fn mseed(global: &GlobalArgs, a: &MseedArgs) -> anyhow::Result<Outcome> {
