@@ -140,13 +140,43 @@ pub(crate) fn decode(
     }
     let x0 = word(data, 1, big_endian) as i32;
     let xn = word(data, 2, big_endian) as i32;
-    out.reserve(n);
+    // Sized once (n is bounded by the frames above) and written by index: no per-sample push.
     let first = out.len();
-    let mut seen = 0usize; // differences seen so far
+    out.resize(first + n, 0);
+    let result =
+        integrate(level, data, big_endian, x0, &mut out[first..]).and_then(|(seen, last)| {
+            if seen < n {
+                Err(format!(
+                    "the Steim frames hold {seen} samples, the header says {n}"
+                ))
+            } else if last != xn {
+                Err(format!(
+                    "last sample {last} differs from the reverse integration constant {xn}"
+                ))
+            } else {
+                Ok(())
+            }
+        });
+    if result.is_err() {
+        out.truncate(first);
+    }
+    result
+}
+
+/// Fills `dst` from the frames of `data`, integrating from `x0`; returns how many samples the
+/// frames held (at most `dst.len()`) and the last one.
+fn integrate(
+    level: Steim,
+    data: &[u8],
+    big_endian: bool,
+    x0: i32,
+    dst: &mut [i32],
+) -> Result<(usize, i32), String> {
+    let n = dst.len();
+    let mut seen = 0usize; // samples written so far
     let mut last = x0;
     let mut diffs = [0i32; 7];
-    'frames: for f in 0..frames {
-        let frame = &data[f * FRAME_LEN..(f + 1) * FRAME_LEN];
+    for (f, frame) in data.chunks_exact(FRAME_LEN).enumerate() {
         let ctrl = word(frame, 0, big_endian);
         for wi in (if f == 0 { 3 } else { 1 })..WORDS {
             let code = (ctrl >> (30 - 2 * wi as u32)) & 3;
@@ -157,33 +187,28 @@ pub(crate) fn decode(
                 &mut diffs,
             )
             .map_err(|e| format!("frame {f} word {wi}: {e}"))?;
-            for &d in &diffs[..k] {
-                if seen == 0 {
-                    out.push(x0);
-                } else {
-                    last = last.wrapping_add(d);
-                    out.push(last);
-                }
-                seen += 1;
-                if seen == n {
-                    break 'frames;
-                }
+            let mut ds = &diffs[..k];
+            if seen == 0 {
+                // The first difference refers to the previous record: the sample is x0.
+                let Some((_, rest)) = ds.split_first() else {
+                    continue;
+                };
+                dst[0] = x0;
+                seen = 1;
+                ds = rest;
+            }
+            let take = ds.len().min(n - seen);
+            for (o, &d) in dst[seen..seen + take].iter_mut().zip(&ds[..take]) {
+                last = last.wrapping_add(d);
+                *o = last;
+            }
+            seen += take;
+            if seen == n {
+                return Ok((seen, last));
             }
         }
     }
-    if seen < n {
-        out.truncate(first);
-        return Err(format!(
-            "the Steim frames hold {seen} samples, the header says {n}"
-        ));
-    }
-    if last != xn {
-        out.truncate(first);
-        return Err(format!(
-            "last sample {last} differs from the reverse integration constant {xn}"
-        ));
-    }
-    Ok(())
+    Ok((seen, last))
 }
 
 /// What [`encode`] packed into a record's data area.
