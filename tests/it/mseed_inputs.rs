@@ -9,9 +9,9 @@ use std::process::Command;
 use ndarray::{Array1, Array2};
 use ndarray_npy::NpzReader;
 use onc_hydro::analysis::soundscape::{self, SoundscapeSpec};
+use onc_hydro::media::decode::AudioFormat;
 use onc_hydro::media::{
-    write_mseed_path, AudioFormat, AudioReader, MseedSamples, MseedTrace, MseedWriteOptions,
-    Segment, SourceId,
+    write_mseed_path, AudioReader, MseedSamples, MseedTrace, MseedWriteOptions, Segment, SourceId,
 };
 
 const FS: u32 = 8000;
