@@ -175,8 +175,9 @@ def part_day(args, tmp):
             for k in range(len(x) // (60 * fs)):
                 sup.add_segment(day0 + dt.timedelta(minutes=m), x[k * 60 * fs:(k + 1) * 60 * fs])
                 m += 1
-        ds = sup.process_captured_segments()
-        ds.to_netcdf(os.path.join(tmp, "pbp_day.nc"))
+        import xarray as xr
+        res = sup.process_captured_segments()
+        xr.Dataset({"psd": res.psd_da, "effort": res.effort_da}).to_netcdf(os.path.join(tmp, "pbp_day.nc"))
 
     rw, rc = best_of(ours, 1)
     pw, pc = best_of(pbp, 1)
@@ -186,7 +187,7 @@ def part_day(args, tmp):
 
 
 def part_workers(args, tmp):
-    ncpu = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    ncpu = os.cpu_count() or 1  # the script itself is pinned to CPU 0 by now
     if ncpu < 2 or not shutil.which("taskset"):
         print("== workers: skipped (needs 2 CPUs and taskset)")
         return

@@ -698,7 +698,7 @@ fn residual(bits: &mut Bits<'_>, order: usize, out: &mut [i32]) -> Result<(), Fa
     let part_order = bits.read(4)?;
     let parts = 1usize << part_order;
     let n = out.len();
-    if n % parts != 0 || n / parts < order {
+    if !n.is_multiple_of(parts) || n / parts < order {
         return fail(format!(
             "partition order {part_order} does not fit a block of {n}"
         ));

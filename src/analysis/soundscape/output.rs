@@ -73,7 +73,7 @@ pub(crate) fn write_pngs(
         .as_second();
     let times: Vec<f64> = (0..MINUTES).map(|m| 60.0 * m as f64).collect();
     let [_, ltsa, pct] = day_paths(out_dir, day);
-    let title = format!("LTSA {day} (1-minute hybrid millidecade spectra; grey: no data)");
+    let title = format!("LTSA {day} (1-minute hybrid millidecade spectra, grey: no data)");
     // Minutes without data stay NaN: drawn in neutral grey, not in the colour map.
     let db = &acc.hmd_db;
     let img = SpectrogramImage {

@@ -192,12 +192,13 @@ impl Plan {
     }
 }
 
+/// Timed pieces of one input: `(start, frames, segment)`.
+type Pieces = Vec<(Timestamp, u64, usize)>;
+
 /// The sample rate and timed pieces `(start, frames, segment)` of an input: a miniSEED file's
 /// traces with the data's own start times; a FLAC/WAV file as one piece starting at the time in
 /// its name, with the header's sample count (or a decode when it has none).
-pub(crate) fn pieces_of(
-    path: &Path,
-) -> Result<(u32, Vec<(Timestamp, u64, usize)>), SoundscapeError> {
+pub(crate) fn pieces_of(path: &Path) -> Result<(u32, Pieces), SoundscapeError> {
     let reader = AudioReader::open(path)?;
     let fs = reader.info().sample_rate;
     let segments = reader.segments();

@@ -33,7 +33,12 @@ pub fn draw_curves(
         opts.plot_height.clamp(16, 8000),
     );
     let (nf, nt) = (img.n_freq, img.n_time);
-    if nf == 0 || nt == 0 || img.time_s.len() != nt || img.frequency_hz.len() != nf {
+    if curves.is_empty()
+        || nf == 0
+        || nt == 0
+        || img.time_s.len() != nt
+        || img.frequency_hz.len() != nf
+    {
         return;
     }
     let (t_first, t_last) = (img.time_s[0], img.time_s[nt - 1]);
