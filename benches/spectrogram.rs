@@ -1,5 +1,6 @@
 //! Spectrogram throughput on a 5-minute 64 kHz 24-bit mono FLAC (generated once with
-//! flac-codec): decoding alone (symphonia, which the crate uses, against claxon), the STFT
+//! flac-codec): decoding alone (ours, which the crate uses, with and without SHA-256 of the file
+//! in the same pass, against symphonia and claxon), the STFT
 //! alone (f64 and f32), and end to end (hash + decode + STFT + dB + NPZ write), for nfft 1024
 //! with 50 % overlap and for 1 s windows. Before criterion's statistics it prints seconds per
 //! file and × real time for one core. `scripts/bench_scipy.py` times the Python pipeline.
@@ -69,12 +70,66 @@ fn make_flac(dir: &Path) -> PathBuf {
     path
 }
 
-fn decode_symphonia(path: &Path) -> usize {
+/// The crate's reader (our FLAC decoder, `media/flac_read.rs`).
+fn decode_ours(path: &Path) -> usize {
     let mut r = AudioReader::open(path).expect("open");
     let mut block = Vec::new();
     let mut n = 0;
     while r.read_block(&mut block).expect("decode") {
         n += block.len();
+    }
+    n
+}
+
+/// Ours plus SHA-256 of the file from the same reads (what `spectrogram` does).
+fn decode_ours_hashed(path: &Path) -> usize {
+    let mut r = AudioReader::open_hashed(path).expect("open");
+    let mut block = Vec::new();
+    let mut n = 0;
+    while r.read_block(&mut block).expect("decode") {
+        n += block.len();
+    }
+    assert_eq!(r.finish_sha256().expect("hash").len(), 64);
+    n
+}
+
+/// symphonia's FLAC decoder (the crate's previous one), samples converted to f32.
+fn decode_symphonia(path: &Path) -> usize {
+    use symphonia::core::codecs::audio::AudioDecoderOptions;
+    use symphonia::core::formats::probe::Hint;
+    use symphonia::core::formats::{FormatOptions, TrackType};
+    use symphonia::core::io::MediaSourceStream;
+    use symphonia::core::meta::MetadataOptions;
+    let file = std::fs::File::open(path).expect("open");
+    let mss = MediaSourceStream::new(Box::new(file), Default::default());
+    let mut format = symphonia::default::get_probe()
+        .probe(
+            &Hint::new(),
+            mss,
+            FormatOptions::default(),
+            MetadataOptions::default(),
+        )
+        .expect("probe");
+    let track = format.default_track(TrackType::Audio).expect("track");
+    let id = track.id;
+    let params = track
+        .codec_params
+        .as_ref()
+        .and_then(|p| p.audio())
+        .expect("audio")
+        .clone();
+    let mut dec = symphonia::default::get_codecs()
+        .make_audio_decoder(&params, &AudioDecoderOptions::default())
+        .expect("decoder");
+    let mut buf: Vec<f32> = Vec::new();
+    let mut n = 0;
+    while let Ok(Some(p)) = format.next_packet() {
+        if p.track_id != id {
+            continue;
+        }
+        let d = dec.decode(&p).expect("decode");
+        d.copy_to_vec_interleaved(&mut buf);
+        n += buf.len();
     }
     n
 }
@@ -182,6 +237,18 @@ fn bench(c: &mut Criterion) {
     };
     eprintln!("--- {secs:.0} s of 64 kHz 24-bit mono FLAC, one core ---");
     report(
+        "decode: ours (media/flac_read.rs)",
+        best_of(3, || {
+            decode_ours(&flac);
+        }),
+    );
+    report(
+        "decode: ours + SHA-256 in the same pass",
+        best_of(3, || {
+            decode_ours_hashed(&flac);
+        }),
+    );
+    report(
         "decode: symphonia",
         best_of(3, || {
             decode_symphonia(&flac);
@@ -220,6 +287,8 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("decode");
     g.sample_size(10)
         .throughput(Throughput::Elements(x.len() as u64));
+    g.bench_function("ours", |b| b.iter(|| decode_ours(&flac)));
+    g.bench_function("ours_sha256", |b| b.iter(|| decode_ours_hashed(&flac)));
     g.bench_function("symphonia", |b| b.iter(|| decode_symphonia(&flac)));
     g.bench_function("claxon", |b| b.iter(|| decode_claxon(&flac)));
     g.finish();

@@ -1,16 +1,30 @@
 #!/usr/bin/env python3
-"""Time the Python pipeline (soundfile + scipy + numpy) against `onc-hydro spectrogram` on the
-same file, one core each, in one run.
+"""Throughput of onc-hydro against the Python tools, side by side in one run (issue 10 item 3).
 
-Python side, per configuration: sf.read(path) → float64, scipy.signal.spectrogram(x, fs, 'hann',
-nperseg, noverlap, nfft, detrend=False, scaling='density', mode='psd'), 10*log10(max(P, 1e-30)),
-np.savez(psd_db, frequency_hz, time_s) — the same work `onc-hydro spectrogram --format npz` does.
-Both are pinned to one CPU (sched_setaffinity / taskset) with BLAS/OpenMP threads at 1.
+Parts (all by default; pick with --parts spectrogram,day,workers,memory):
 
-Configurations: nfft 1024 with 50 % overlap, and 1 s windows (nfft = fs) with 50 % overlap.
-Without a FLAC given, a 5-minute 64 kHz 24-bit mono test file (noise + tones) is generated.
+spectrogram  One core (the script pins itself and onc-hydro to CPU 0, `taskset -c 0`), the same
+             FLAC: soundfile.read → scipy.signal.spectrogram(x, fs, 'hann', nperseg, noverlap,
+             nfft, detrend=False, scaling='density', mode='psd') → 10*log10(max(P, 1e-30)) →
+             numpy.savez(psd_db, frequency_hz, time_s), against `onc-hydro spectrogram --format
+             npz` doing the same work (process start, SHA-256 of the input and the JSON sidecar
+             included on our side; imports excluded on the Python side). Configurations: 1 s
+             windows (nfft = fs) and nfft 1024, 50 % overlap. Best of --repeat, CPU seconds
+             (user+sys; on a shared machine wall time also counts waiting for the core).
+             Without --flac a 5-minute 64 kHz 24-bit mono file (noise + tones) is generated.
+day          --day-hours hours of --day-fs audio as 5-minute 24-bit FLACs named like ONC archive
+             files → `onc-hydro soundscape --no-png` (one HMD NetCDF per day) against pbp's own
+             per-minute pipeline on the same files: soundfile.read of each file, PypamSupport
+             (PyPAM Welch per minute, HMD bands), process_captured_segments, to_netcdf. One core.
+workers      --files 5-minute files through `onc-hydro spectrogram --jobs 1` on one core against
+             `--jobs 2` on two cores (`taskset -c 0,1`): the speed-up (goal ≥ 1.8×).
+memory       Peak RSS of `onc-hydro spectrogram` and `onc-hydro soundscape` over 10 and over 100
+             one-minute files: flat means the same within a few MB.
 
-Usage: python3 scripts/bench_scipy.py [--flac FILE] [--bin target/release/onc-hydro] [--repeat 3]
+Usage: python3 scripts/bench_scipy.py [--bin target/release/onc-hydro] [--flac FILE]
+           [--repeat 3] [--parts spectrogram,day,workers,memory] [--day-hours 24] [--day-fs 64000]
+Needs numpy, scipy, soundfile (pbp for `day`: `python3 -m venv /tmp/pbpenv &&
+/tmp/pbpenv/bin/pip install mbari-pbp soundfile`, then run this script with /tmp/pbpenv/bin/python).
 Skips cleanly (exit 0) when numpy, scipy or soundfile is missing.
 """
 import os
@@ -73,41 +87,170 @@ def best_of(fn, repeat):
     return min(walls), min(cpus)
 
 
+def pin(cpus):
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, set(cpus))
+
+
+def taskset(cmd, cpus):
+    if shutil.which("taskset"):
+        return ["taskset", "-c", ",".join(str(c) for c in cpus)] + cmd
+    return cmd
+
+
+def run_quiet(cmd):
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def part_spectrogram(args, tmp):
+    flac = args.flac or os.path.join(tmp, "bench.flac")
+    if not args.flac:
+        make_flac(flac)
+    info = sf.info(flac)
+    duration = info.frames / info.samplerate
+    print(f"== spectrogram: {flac} ({duration:.0f} s, {info.samplerate} Hz, {info.subtype}), "
+          f"one core (CPU 0)")
+    print("seconds per file, best of", args.repeat, "(wall / CPU user+sys); ×RT and speed-up from CPU")
+    print(f"{'config':18} {'python wall/cpu':>16} {'×RT':>6} {'onc-hydro wall/cpu':>19} {'×RT':>6} {'speed-up':>9}")
+    for label, nfft in (("1 s window, 50 %", info.samplerate), ("nfft 1024, 50 %", 1024)):
+        pw, pc = best_of(lambda: python_pipeline(flac, nfft, os.path.join(tmp, "py.npz")), args.repeat)
+        line = f"{label:18} {pw:7.3f} / {pc:6.3f} {duration / pc:6.0f}"
+        cmd = taskset([args.bin, "spectrogram", flac, "--out", os.path.join(tmp, "rs"), "--format", "npz",
+                       "--nfft", str(nfft), "--overlap", "0.5", "--jobs", "1"], [0])
+        rw, rc = best_of(lambda: run_quiet(cmd), args.repeat)
+        line += f" {rw:10.3f} / {rc:6.3f} {duration / rc:6.0f} {pc / rc:8.2f}×"
+        line += f" (wall {pw / rw:.2f}×)"
+        print(line)
+
+
+def onc_name(t):
+    return f"BENCHHYDRO_{t:%Y%m%dT%H%M%S}.000Z.flac"
+
+
+def write_files(folder, fs, seconds_each, count, start=None):
+    import datetime as dt
+    os.makedirs(folder, exist_ok=True)
+    t0 = start or dt.datetime(2024, 4, 1, tzinfo=dt.timezone.utc)
+    rng = np.random.default_rng(7)
+    paths = []
+    for k in range(count):
+        n = int(fs * seconds_each)
+        t = np.arange(n) / fs
+        x = 0.05 * rng.standard_normal(n) + 0.1 * np.sin(2 * np.pi * 250.0 * t)
+        path = os.path.join(folder, onc_name(t0 + dt.timedelta(seconds=k * seconds_each)))
+        sf.write(path, np.clip(x, -1, 1 - 2 ** -23), fs, subtype="PCM_24")
+        paths.append(path)
+    return paths
+
+
+def part_day(args, tmp):
+    import datetime as dt
+    try:
+        from loguru import logger
+        from pbp.hmb_gen.pypam_support import PypamSupport
+    except ImportError as e:
+        print(f"== day: skipped ({e}); pip install mbari-pbp")
+        return
+    logger.remove()
+    fs = args.day_fs
+    nfiles = int(round(args.day_hours * 12))
+    folder = os.path.join(tmp, "day")
+    print(f"== day: {args.day_hours} h of {fs} Hz 24-bit audio ({nfiles} five-minute FLACs) → HMD "
+          f"NetCDF, one core")
+    files = write_files(folder, fs, 300, nfiles)
+    out = os.path.join(tmp, "day_out")
+    cmd = taskset([args.bin, "soundscape", folder, "--out", out, "--no-png"], [0])
+
+    def ours():
+        shutil.rmtree(out, ignore_errors=True)
+        run_quiet(cmd)
+
+    def pbp():
+        day0 = dt.datetime(2024, 4, 1, tzinfo=dt.timezone.utc)
+        sup = PypamSupport(logger)
+        sup.set_parameters(fs)
+        m = 0
+        for p in files:
+            x, _ = sf.read(p, dtype="float64")
+            for k in range(len(x) // (60 * fs)):
+                sup.add_segment(day0 + dt.timedelta(minutes=m), x[k * 60 * fs:(k + 1) * 60 * fs])
+                m += 1
+        import xarray as xr
+        res = sup.process_captured_segments()
+        xr.Dataset({"psd": res.psd_da, "effort": res.effort_da}).to_netcdf(os.path.join(tmp, "pbp_day.nc"))
+
+    rw, rc = best_of(ours, 1)
+    pw, pc = best_of(pbp, 1)
+    print(f"onc-hydro soundscape: wall {rw:.2f} s, CPU {rc:.2f} s")
+    print(f"pbp (PypamSupport):   wall {pw:.2f} s, CPU {pc:.2f} s")
+    print(f"speed-up: {pc / rc:.1f}× CPU (wall {pw / rw:.1f}×); goal ≥ 10×")
+
+
+def part_workers(args, tmp):
+    ncpu = os.cpu_count() or 1  # the script itself is pinned to CPU 0 by now
+    if ncpu < 2 or not shutil.which("taskset"):
+        print("== workers: skipped (needs 2 CPUs and taskset)")
+        return
+    folder = os.path.join(tmp, "workers")
+    files = write_files(folder, 64000, 300, args.files)
+    out = os.path.join(tmp, "workers_out")
+    print(f"== workers: {len(files)} five-minute 64 kHz files → NPZ, --jobs 1 on CPU 0 vs --jobs 2 on CPUs 0,1")
+    walls = {}
+    for jobs, cpus in ((1, [0]), (2, [0, 1])):
+        pin(cpus)
+        cmd = taskset([args.bin, "spectrogram", folder, "--out", out, "--format", "npz", "--jobs", str(jobs)], cpus)
+        walls[jobs], _ = best_of(lambda: run_quiet(cmd), args.repeat)
+        print(f"--jobs {jobs}: wall {walls[jobs]:.2f} s")
+    pin([0])
+    print(f"speed-up 2 workers / 1: {walls[1] / walls[2]:.2f}× (goal ≥ 1.8×; the machine is shared, "
+          f"so other load on CPU 1 lowers it)")
+
+
+def max_rss_mb(cmd):
+    """Peak RSS (MB) of `cmd`, measured in a fresh child so earlier runs do not count."""
+    probe = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, "
+             "stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL); "
+             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    out = subprocess.run([sys.executable, "-c", probe] + cmd, check=True, capture_output=True, text=True)
+    return int(out.stdout.strip()) / 1024
+
+
+def part_memory(args, tmp):
+    print("== memory: peak RSS over 10 and 100 one-minute 64 kHz files")
+    rows = []
+    for n in (10, 100):
+        folder = os.path.join(tmp, f"mem{n}")
+        write_files(folder, 64000, 60, n)
+        spec = max_rss_mb([args.bin, "spectrogram", folder, "--out", folder + "_s", "--format", "npz",
+                           "--jobs", "1"])
+        scape = max_rss_mb([args.bin, "soundscape", folder, "--out", folder + "_d", "--no-png"])
+        rows.append((n, spec, scape))
+        print(f"{n:4} files: spectrogram {spec:7.1f} MB, soundscape {scape:7.1f} MB")
+    print(f"growth 10 → 100 files: spectrogram {rows[1][1] - rows[0][1]:+.1f} MB, "
+          f"soundscape {rows[1][2] - rows[0][2]:+.1f} MB")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--flac")
     ap.add_argument("--bin", default=os.path.join(ROOT, "target", "release", "onc-hydro"))
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--parts", default="spectrogram,day,workers,memory")
+    ap.add_argument("--day-hours", type=float, default=24.0)
+    ap.add_argument("--day-fs", type=int, default=64000)
+    ap.add_argument("--files", type=int, default=8, help="files for the workers part")
     args = ap.parse_args()
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+    if not os.path.exists(args.bin):
+        print(f"no binary at {args.bin}: build with `cargo build --release`")
+        sys.exit(1)
+    pin([0])
+    parts = args.parts.split(",")
     tmp = tempfile.mkdtemp(prefix="bench_scipy_")
     try:
-        flac = args.flac or os.path.join(tmp, "bench.flac")
-        if not args.flac:
-            make_flac(flac)
-        info = sf.info(flac)
-        duration = info.frames / info.samplerate
-        print(f"file: {flac} ({duration:.0f} s, {info.samplerate} Hz, {info.subtype})")
-        have_bin = os.path.exists(args.bin)
-        if not have_bin:
-            print(f"(no binary at {args.bin}: build with `cargo build --release` to time onc-hydro)")
-        cpu = str(sorted(os.sched_getaffinity(0))[0]) if hasattr(os, "sched_getaffinity") else None
-        print("seconds per file, best of", args.repeat, "(wall / CPU user+sys); ×RT and speed-up from CPU")
-        print(f"{'config':18} {'python wall/cpu':>16} {'×RT':>6} {'onc-hydro wall/cpu':>19} {'×RT':>6} {'speed-up':>9}")
-        for label, nfft in (("nfft 1024, 50 %", 1024), ("1 s window, 50 %", info.samplerate)):
-            pw, pc = best_of(lambda: python_pipeline(flac, nfft, os.path.join(tmp, "py.npz")), args.repeat)
-            line = f"{label:18} {pw:7.3f} / {pc:6.3f} {duration / pc:6.0f}"
-            if have_bin:
-                cmd = [args.bin, "spectrogram", flac, "--out", os.path.join(tmp, "rs"), "--format", "npz",
-                       "--nfft", str(nfft), "--overlap", "0.5", "--jobs", "1"]
-                if cpu is not None and shutil.which("taskset"):
-                    cmd = ["taskset", "-c", cpu] + cmd
-                rw, rc = best_of(lambda: subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL,
-                                                        stderr=subprocess.DEVNULL), args.repeat)
-                line += f" {rw:10.3f} / {rc:6.3f} {duration / rc:6.0f} {pc / rc:8.2f}×"
-                line += f" (wall {pw / rw:.2f}×)"
-            print(line)
+        for name, fn in (("spectrogram", part_spectrogram), ("day", part_day),
+                         ("workers", part_workers), ("memory", part_memory)):
+            if name in parts:
+                fn(args, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -8,10 +8,8 @@
 //! Must not know: what is inside the files.
 
 use std::fs::File;
-use std::io::{BufWriter, Read, Write};
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
-
-use sha2::{Digest, Sha256};
 
 use super::AnalysisError;
 pub use crate::media::atomic::temporary_target;
@@ -75,21 +73,6 @@ pub fn remove_stale_temporaries(
     }
     removed.sort();
     Ok(removed)
-}
-
-/// SHA-256 of a file, hex.
-pub fn sha256_file(path: &Path) -> Result<String, AnalysisError> {
-    let mut f = File::open(path).map_err(|e| AnalysisError::io(path, e))?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = f.read(&mut buf).map_err(|e| AnalysisError::io(path, e))?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
-    Ok(hex::encode(hasher.finalize()))
 }
 
 #[cfg(test)]

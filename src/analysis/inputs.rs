@@ -1,4 +1,4 @@
-//! Input lists of file-level pipelines: files as given, FLAC/WAV files under folders
+//! Input lists of file-level pipelines: files as given, FLAC/WAV/miniSEED files under folders
 //! (recursively, sorted) and wildcard matches in the file-name part; duplicates dropped; two
 //! inputs that would write the same outputs refused.
 //!
@@ -9,18 +9,20 @@ use std::path::{Path, PathBuf};
 
 use super::AnalysisError;
 
-/// True for a `.flac` or `.wav` name (any case).
+/// True for a `.flac`, `.wav` or `.mseed` name (any case).
 pub fn is_audio(path: &Path) -> bool {
-    path.extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| e.eq_ignore_ascii_case("flac") || e.eq_ignore_ascii_case("wav"))
+    path.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+        ["flac", "wav", "mseed"]
+            .iter()
+            .any(|x| e.eq_ignore_ascii_case(x))
+    })
 }
 
 fn bad(text: String) -> AnalysisError {
     AnalysisError::Parameter(text)
 }
 
-/// Files as given, FLAC/WAV files under folders (recursively, sorted) and wildcard matches
+/// Files as given, FLAC/WAV/miniSEED files under folders (recursively, sorted) and wildcard matches
 /// (`*` and `?` in the file-name part), in the order given, each once.
 pub fn expand_inputs(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, AnalysisError> {
     let mut out = Vec::new();

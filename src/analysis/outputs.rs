@@ -173,6 +173,12 @@ fn provenance(
             "bits_per_sample": info.bits_per_sample,
             "channels": info.channels,
             "n_samples": c.n_samples,
+            // miniSEED: the data's own start time and its traces (gaps lie between them).
+            "start_utc": c.segments.first().map(|g| format!("{:.9}", crate::media::ns_to_timestamp(g.start_ns))),
+            "segments": c.segments.iter().map(|g| json!({
+                "start_utc": format!("{:.9}", crate::media::ns_to_timestamp(g.start_ns)),
+                "n_samples": g.samples,
+            })).collect::<Vec<_>>(),
         },
         "parameters": {
             "window": params.window.name(),
@@ -197,7 +203,7 @@ fn provenance(
             "psd_db": if spec.average { "frequency" } else { "frequency × time" },
             "n_freq": c.n_freq,
             "n_time": c.time_s.len(),
-            "time_s": "frame centres in seconds from the first sample",
+            "time_s": "frame centres in seconds from the first sample (across gaps for a miniSEED file of several traces)",
         },
     })
 }

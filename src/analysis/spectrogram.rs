@@ -1,4 +1,4 @@
-//! One input file of a spectrogram run: hash it, stream-decode it into the STFT, keep the
+//! One input file of a spectrogram run: stream-decode it (hashing the same bytes) into the STFT, keep the
 //! (cropped) PSD frames, turn them into dB, and write NPZ + JSON sidecar, MAT and/or PNG (see
 //! `outputs.rs`), each through a temporary file renamed into place.
 //!
@@ -290,6 +290,8 @@ pub(super) struct Computed {
     pub frequency_hz: Vec<f64>,
     pub time_s: Vec<f64>,
     pub n_samples: u64,
+    /// The timed segments of a miniSEED input (empty for FLAC/WAV).
+    pub segments: Vec<crate::media::Segment>,
 }
 
 /// Processes one file end to end: `spec` must have passed [`SpectrogramSpec::check`].
@@ -299,14 +301,15 @@ pub fn spectrogram_file(
     spec: &SpectrogramSpec,
 ) -> Result<FileReport, AnalysisError> {
     let started = Instant::now();
-    let sha256 = super::files::sha256_file(input)?;
-    let mut reader = AudioReader::open(input)?;
+    // SHA-256 comes from the bytes the decoder reads: one pass over the file, not two.
+    let mut reader = AudioReader::open_hashed(input)?;
     let info = reader.info().clone();
     let params = spec.params_for(info.sample_rate, input)?;
     let computed = match spec.precision {
         Precision::F64 => compute::<f64>(&mut reader, &params, spec, input),
         Precision::F32 => compute::<f32>(&mut reader, &params, spec, input),
     }?;
+    let sha256 = reader.finish_sha256()?;
     let unit = spec.calibration.unit(spec.scaling);
     let source = outputs::Source {
         input,
@@ -414,7 +417,19 @@ fn compute<T: StftFloat>(
     let mut block = Vec::new();
     let mut n_samples = 0u64;
     let mut over_limit = false;
+    // A miniSEED file of several traces: frames never span the gap between two (the STFT
+    // restarts), and each frame's time is its own trace's start plus its offset in it.
+    let segments = reader.segments();
+    let timed = segments.len() > 1;
+    let (mut segment, mut segment_s) = (0usize, 0.0f64);
+    let mut frame_times: Vec<f64> = Vec::new();
+    let mut n_frames = 0u64;
     while reader.read_block(&mut block)? {
+        if timed && reader.segment_of_last_block() != segment {
+            segment = reader.segment_of_last_block();
+            segment_s = (segments[segment].start_ns - segments[0].start_ns) as f64 * 1e-9;
+            stft.reset();
+        }
         if let Some(k) = block.iter().position(|x| !x.is_finite()) {
             return Err(AnalysisError::BadInput {
                 file: file.to_path_buf(),
@@ -427,7 +442,11 @@ fn compute<T: StftFloat>(
             });
         }
         n_samples += block.len() as u64;
-        stft.push(&block, |_, frame| {
+        stft.push(&block, |k, frame| {
+            n_frames += 1;
+            if timed && !over_limit {
+                frame_times.push(segment_s + params.frame_time(k, fs));
+            }
             let kept = &frame[lo..hi];
             if spec.average {
                 welch.add(kept);
@@ -446,7 +465,7 @@ fn compute<T: StftFloat>(
             ));
         }
     }
-    let n_time = stft.frames() as usize;
+    let n_time = n_frames as usize;
     if n_time == 0 {
         return Err(AnalysisError::BadInput {
             file: file.to_path_buf(),
@@ -457,9 +476,13 @@ fn compute<T: StftFloat>(
         });
     }
     let frequency_hz = all_freqs[lo..hi].to_vec();
-    let time_s: Vec<f64> = (0..n_time as u64)
-        .map(|k| params.frame_time(k, fs))
-        .collect();
+    let time_s: Vec<f64> = if timed {
+        frame_times
+    } else {
+        (0..n_time as u64)
+            .map(|k| params.frame_time(k, fs))
+            .collect()
+    };
     let mut db = if spec.average { welch.mean() } else { psd };
     Level::new(&spec.calibration, &frequency_hz).to_db(&mut db);
     Ok(Computed {
@@ -469,5 +492,6 @@ fn compute<T: StftFloat>(
         frequency_hz,
         time_s,
         n_samples,
+        segments,
     })
 }

@@ -22,8 +22,10 @@ as MBARI's pbp/PyPAM define them, decidecade band levels, broadband SPL and `eff
 data). Per day: percentiles L1 L5 L10 L50 L90 L95 L99 and the spectral probability density. A \
 minute is built from the samples inside it across file boundaries, midnight and gaps.\n\nOutputs in \
 --out: soundscape_YYYYMMDD.nc (NetCDF that xarray opens; pbp's names psd/effort/time/frequency), \
-soundscape_YYYYMMDD_ltsa.png and soundscape_YYYYMMDD_percentiles.png. The same inputs and \
-settings give the same bytes.\n\nOn a cluster: `--shard I/N` computes only shard I of N (I from \
+soundscape_YYYYMMDD_ltsa.png (minutes × bands; minutes without data are drawn in neutral grey, \
+not in the colour map) and soundscape_YYYYMMDD_percentiles.png (the spectral probability \
+density with each percentile spectrum in its own colour, named in the legend). The same inputs \
+and settings give the same bytes.\n\nOn a cluster: `--shard I/N` computes only shard I of N (I from \
 0, as SLURM_ARRAY_TASK_ID). The input list, each file's sample count and the UTC days with data \
 are frozen first into <out>/onc-hydro-run/manifest.json (later shards use that list even if files \
 are added meanwhile); day number k (from 0, in date order) belongs to shard k mod N, and its shard \

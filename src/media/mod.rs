@@ -5,6 +5,7 @@
 //! Must not know: network, annotations.
 
 mod error;
+mod flac_read;
 mod flac_write;
 mod mat;
 mod mat_read;
@@ -47,7 +48,8 @@ pub mod atomic;
 pub mod decode;
 pub mod png;
 
-pub use decode::{AudioInfo, AudioReader, DecodeError};
+pub use decode::{sha256_file, AudioInfo, AudioReader, DecodeError, Segment};
 pub use png::{
-    encode_png, render_spectrogram, LinePlot, Palette, PngError, PngOptions, SpectrogramImage,
+    draw_curves, encode_png, render_spectrogram, Curve, LinePlot, Palette, PngError, PngOptions,
+    SpectrogramImage,
 };

@@ -27,6 +27,7 @@ mod hydro_clips;
 mod hydro_plan;
 mod hydro_run;
 mod hygiene_layers;
+mod mseed_inputs;
 mod nrt_cli;
 mod ooi;
 mod ooi_raw;

@@ -4,11 +4,9 @@
 //!
 //! Must not know: decoding, STFT, flag parsing.
 
-use std::io::Read;
 use std::path::Path;
 
 use jiff::Timestamp;
-use sha2::{Digest, Sha256};
 
 use super::{Context, DayReport, SoundscapeError};
 use crate::dsp;
@@ -70,6 +68,14 @@ impl DayAcc {
         let name = path.display().to_string();
         if !self.inputs.iter().any(|(p, _)| *p == name) {
             self.inputs.push((name, sha.to_string()));
+        }
+    }
+
+    /// Records the SHA-256 of an input noted before its hash was known.
+    pub fn set_input_sha(&mut self, path: &Path, sha: &str) {
+        let name = path.display().to_string();
+        if let Some((_, s)) = self.inputs.iter_mut().find(|(p, _)| *p == name) {
+            *s = sha.to_string();
         }
     }
 
@@ -432,19 +438,8 @@ fn attrs(f: &mut NcFile, var: &str, pairs: &[(&str, &str)]) -> Result<(), Sounds
 
 /// SHA-256 of a file, hex.
 pub(crate) fn sha256_file(path: &Path) -> Result<String, SoundscapeError> {
-    let io = |e: std::io::Error| SoundscapeError::Input {
+    crate::media::sha256_file(path).map_err(|e| SoundscapeError::Input {
         path: path.display().to_string(),
         reason: format!("cannot read: {e}"),
-    };
-    let mut file = std::fs::File::open(path).map_err(io)?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = file.read(&mut buf).map_err(io)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
-    Ok(hex::encode(hasher.finalize()))
+    })
 }

@@ -1,4 +1,5 @@
-//! Soundscape days: audio files (FLAC/WAV, each named with its UTC start `…YYYYMMDDTHHMMSS[.fff]Z…`)
+//! Soundscape days: audio files (FLAC/WAV, each named with its UTC start `…YYYYMMDDTHHMMSS[.fff]Z…`;
+//! miniSEED, whose traces carry their own start times and are placed one by one)
 //! become one product per UTC day — per-minute Welch PSD (1 s Hann, 50 % overlap by default)
 //! reduced to hybrid millidecade (HMD) bands as pbp/PyPAM define them, decidecade band levels,
 //! broadband SPL, `effort` (seconds of data per minute), a flag per minute, daily percentiles
@@ -189,7 +190,18 @@ pub fn run_plan(
             }
         }
         progress(Event::File(&f.path));
-        let mut reader = AudioReader::open(&f.path)?;
+        // SHA-256 from the bytes the decoder reads (one pass), except for a file whose samples
+        // fall in two days: the first day is written before the file is read to its end.
+        let early_sha = if f.days(plan.fs).count() > 1 {
+            Some(day::sha256_file(&f.path)?)
+        } else {
+            None
+        };
+        let mut reader = if early_sha.is_some() {
+            AudioReader::open(&f.path)?
+        } else {
+            AudioReader::open_hashed(&f.path)?
+        };
         let fs = reader.info().sample_rate;
         if fs != plan.fs {
             return Err(SoundscapeError::Input {
@@ -204,9 +216,20 @@ pub fn run_plan(
             Some(e) => e,
             None => engine.insert(Engine::new(fs, spec, days.cloned())?),
         };
-        let sha = day::sha256_file(&f.path)?;
         let before = reports.len();
-        eng.feed_file(&mut reader, f, &sha, out_dir, &mut reports)?;
+        eng.feed_file(
+            &mut reader,
+            f,
+            early_sha.as_deref().unwrap_or(""),
+            out_dir,
+            &mut reports,
+        )?;
+        if early_sha.is_none() {
+            let sha = reader.finish_sha256()?;
+            if let Some(d) = eng.day.as_mut() {
+                d.set_input_sha(&f.path, &sha);
+            }
+        }
         for r in &reports[before..] {
             progress(Event::Day(r));
         }
@@ -336,6 +359,12 @@ impl Engine {
         let mut first_minute = true;
         let mut block = std::mem::take(&mut self.block);
         while left > 0 && reader.read_block(&mut block)? {
+            // A miniSEED trace is placed on its own: read only its blocks.
+            match reader.segment_of_last_block().cmp(&file.segment) {
+                std::cmp::Ordering::Less => continue,
+                std::cmp::Ordering::Greater => break,
+                std::cmp::Ordering::Equal => {}
+            }
             let mut data = &block[..];
             if skip > 0 {
                 let k = (skip as usize).min(data.len());

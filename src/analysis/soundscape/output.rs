@@ -1,6 +1,7 @@
 //! The day's pictures: a long-term spectral average (LTSA, minutes × HMD bands on a log
-//! frequency axis, UTC clock on the time axis, dB colour bar) and the percentile spectra drawn
-//! over the spectral probability density (level × log frequency, the L1…L99 curves in yellow).
+//! frequency axis, UTC clock on the time axis, dB colour bar; minutes without data are drawn
+//! in neutral grey, as the title says) and the percentile spectra drawn over the spectral
+//! probability density (level × log frequency, each of L1…L99 in its own colour, with a legend).
 //!
 //! Must not know: decoding, STFT, NetCDF.
 
@@ -10,19 +11,32 @@ use jiff::Timestamp;
 
 use super::day::{DayAcc, DayProduct, MINUTES, PERCENTILES};
 use super::{Context, SoundscapeError};
-use crate::media::{self, MediaError, PngOptions, SpectrogramImage};
+use crate::media::{self, Curve, MediaError, PngOptions, SpectrogramImage};
+
+/// Colours of the percentile curves, L1 … L99 (distinct on viridis, light to dark).
+const CURVE_COLOURS: [[u8; 3]; 7] = [
+    [228, 26, 28],
+    [255, 127, 0],
+    [255, 255, 51],
+    [255, 255, 255],
+    [0, 230, 255],
+    [255, 64, 255],
+    [120, 255, 90],
+];
 
 fn write_png(
     path: &Path,
     img: &SpectrogramImage,
     opts: &PngOptions,
+    curves: &[Curve],
 ) -> Result<(), SoundscapeError> {
     let media_err = |e: media::PngError| MediaError::Codec {
         file: path.to_path_buf(),
         format: "PNG",
         reason: e.to_string(),
     };
-    let rgb = media::render_spectrogram(img, opts).map_err(media_err)?;
+    let mut rgb = media::render_spectrogram(img, opts).map_err(media_err)?;
+    media::draw_curves(&mut rgb, img, opts, curves);
     let bytes = media::encode_png(&rgb).map_err(media_err)?;
     media::atomic::write_atomic(path, &bytes).map_err(|source| MediaError::Io {
         file: path.to_path_buf(),
@@ -59,16 +73,11 @@ pub(crate) fn write_pngs(
         .as_second();
     let times: Vec<f64> = (0..MINUTES).map(|m| 60.0 * m as f64).collect();
     let [_, ltsa, pct] = day_paths(out_dir, day);
-    let title = format!("LTSA {day} (1-minute hybrid millidecade spectra)");
-    // Minutes without data are drawn at the bottom of the colour range.
-    let lo_hi = finite_range(&acc.hmd_db);
-    let db: Vec<f32> = acc
-        .hmd_db
-        .iter()
-        .map(|&v| if v.is_nan() { lo_hi.0 - 100.0 } else { v })
-        .collect();
+    let title = format!("LTSA {day} (1-minute hybrid millidecade spectra, grey: no data)");
+    // Minutes without data stay NaN: drawn in neutral grey, not in the colour map.
+    let db = &acc.hmd_db;
     let img = SpectrogramImage {
-        db: &db,
+        db,
         n_freq: n,
         n_time: MINUTES,
         frequency_hz: &ctx.hmd.centres,
@@ -83,7 +92,7 @@ pub(crate) fn write_pngs(
         utc_start: Some(day_start),
         ..PngOptions::default()
     };
-    write_png(&ltsa, &img, &opts)?;
+    write_png(&ltsa, &img, &opts, &[])?;
 
     // Percentile spectra over the SPD: x = level, y = frequency.
     let levels = &stats.spd_levels;
@@ -95,16 +104,7 @@ pub(crate) fn write_pngs(
         }
     }
     let peak = grid.iter().copied().fold(0f32, f32::max).max(1e-6);
-    for (k, _) in PERCENTILES.iter().enumerate() {
-        for b in 0..n {
-            let v = stats.percentiles[k * n + b];
-            if v.is_finite() && nl > 0 {
-                let l = ((f64::from(v) - (levels[0] - 0.5)).floor().max(0.0) as usize).min(nl - 1);
-                grid[l * n + b] = peak * 1.2;
-            }
-        }
-    }
-    let title = format!("{day}: percentiles L1 L5 L10 L50 L90 L95 L99 (yellow) over the SPD");
+    let title = format!("{day}: percentile spectra over the spectral probability density");
     let img = SpectrogramImage {
         db: &grid,
         n_freq: n,
@@ -122,14 +122,16 @@ pub(crate) fn write_pngs(
         x_label: Some("Level (dB, same unit as the LTSA)"),
         ..PngOptions::default()
     };
-    write_png(&pct, &img, &opts)?;
-    Ok(vec![ltsa, pct])
-}
-
-fn finite_range(v: &[f32]) -> (f32, f32) {
-    v.iter()
-        .filter(|x| x.is_finite())
-        .fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &x| {
-            (a.min(x), b.max(x))
+    let labels: Vec<String> = PERCENTILES.iter().map(|p| format!("L{p}")).collect();
+    let curves: Vec<Curve> = labels
+        .iter()
+        .enumerate()
+        .map(|(k, label)| Curve {
+            label,
+            colour: CURVE_COLOURS[k % CURVE_COLOURS.len()],
+            values: &stats.percentiles[k * n..(k + 1) * n],
         })
+        .collect();
+    write_png(&pct, &img, &opts, &curves)?;
+    Ok(vec![ltsa, pct])
 }

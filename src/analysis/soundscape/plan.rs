@@ -1,5 +1,6 @@
 //! Where every input lands on a run's sample clock, decided before any audio is decoded: from
-//! each file's UTC start (its name) and its sample count (its header), files sorted by (start,
+//! each file's UTC start (its name; a miniSEED file's traces carry their own) and its sample
+//! count (its header), files (miniSEED: each trace) sorted by (start,
 //! path) are placed one after another. A file starting within the join tolerance of the
 //! previous file's end continues it seamlessly, a later start is a gap, an earlier one overlaps
 //! and its already-covered samples are dropped. The placement of every file, and so the UTC
@@ -37,6 +38,8 @@ pub struct Placed {
     pub skip: u64,
     /// False when it starts after a gap (or is the first file): STFT frames never span a gap.
     pub continues: bool,
+    /// Which timed segment of the file this is (a miniSEED trace; 0 for FLAC/WAV).
+    pub segment: usize,
 }
 
 impl Placed {
@@ -102,11 +105,15 @@ impl Plan {
     /// Reads the header of every input (`frames` where known, else by decoding) and places
     /// them. All inputs must share one sample rate.
     pub fn of(inputs: &[PathBuf], spec: &SoundscapeSpec) -> Result<Plan, SoundscapeError> {
-        let mut found: Vec<(PathBuf, Timestamp, u32, u64)> = Vec::with_capacity(inputs.len());
+        let mut found: Vec<(PathBuf, Timestamp, u32, u64, usize)> =
+            Vec::with_capacity(inputs.len());
         for p in inputs {
-            let start = start_from_name(p)?;
-            let (fs, frames) = header(p)?;
-            found.push((p.clone(), start, fs, frames));
+            let (fs, pieces) = pieces_of(p)?;
+            found.extend(
+                pieces
+                    .into_iter()
+                    .map(|(start, frames, k)| (p.clone(), start, fs, frames, k)),
+            );
         }
         let fs = found.first().map_or(0, |f| f.2);
         if let Some(other) = found.iter().find(|f| f.2 != fs) {
@@ -118,19 +125,32 @@ impl Plan {
                 ),
             });
         }
-        let list: Vec<(PathBuf, Timestamp, u64)> =
-            found.into_iter().map(|(p, s, _, n)| (p, s, n)).collect();
-        Ok(Plan::place(fs, list, spec.join_tolerance_s))
+        let list = found
+            .into_iter()
+            .map(|(p, s, _, n, k)| (p, s, n, k))
+            .collect();
+        Ok(Plan::place_segments(fs, list, spec.join_tolerance_s))
     }
 
     /// Places `(path, start, frames)` (any order: sorted here by start, then path) at `fs` Hz.
-    pub fn place(fs: u32, mut list: Vec<(PathBuf, Timestamp, u64)>, join_tolerance_s: f64) -> Plan {
-        list.sort_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
+    pub fn place(fs: u32, list: Vec<(PathBuf, Timestamp, u64)>, join_tolerance_s: f64) -> Plan {
+        let list = list.into_iter().map(|(p, s, n)| (p, s, n, 0)).collect();
+        Plan::place_segments(fs, list, join_tolerance_s)
+    }
+
+    /// Places `(path, start, frames, segment)`: as [`Plan::place`], each timed segment of a
+    /// file (miniSEED trace) on its own.
+    pub fn place_segments(
+        fs: u32,
+        mut list: Vec<(PathBuf, Timestamp, u64, usize)>,
+        join_tolerance_s: f64,
+    ) -> Plan {
+        list.sort_by(|a, b| (a.1, &a.0, a.3).cmp(&(b.1, &b.0, b.3)));
         let rate = i64::from(fs);
         let tol = (join_tolerance_s * f64::from(fs)).round() as i64;
         let mut end: Option<i64> = None;
         let mut files = Vec::with_capacity(list.len());
-        for (path, start, frames) in list {
+        for (path, start, frames, segment) in list {
             let mut tick =
                 (start.as_nanosecond() * i128::from(rate)).div_euclid(1_000_000_000) as i64;
             let mut skip = 0u64;
@@ -150,6 +170,7 @@ impl Plan {
                 tick,
                 skip,
                 continues,
+                segment,
             };
             end = Some(tick + placed.kept() as i64);
             files.push(placed);
@@ -171,9 +192,31 @@ impl Plan {
     }
 }
 
+/// Timed pieces of one input: `(start, frames, segment)`.
+type Pieces = Vec<(Timestamp, u64, usize)>;
+
+/// The sample rate and timed pieces `(start, frames, segment)` of an input: a miniSEED file's
+/// traces with the data's own start times; a FLAC/WAV file as one piece starting at the time in
+/// its name, with the header's sample count (or a decode when it has none).
+pub(crate) fn pieces_of(path: &Path) -> Result<(u32, Pieces), SoundscapeError> {
+    let reader = AudioReader::open(path)?;
+    let fs = reader.info().sample_rate;
+    let segments = reader.segments();
+    if !segments.is_empty() {
+        let pieces = segments
+            .iter()
+            .enumerate()
+            .map(|(k, g)| (crate::media::ns_to_timestamp(g.start_ns), g.samples, k))
+            .collect();
+        return Ok((fs, pieces));
+    }
+    let start = start_from_name(path)?;
+    let (fs, n) = header(reader)?;
+    Ok((fs, vec![(start, n, 0)]))
+}
+
 /// `(sample rate, frames)` of an audio file: the header's count, or a decode when it has none.
-fn header(path: &Path) -> Result<(u32, u64), SoundscapeError> {
-    let mut reader = AudioReader::open(path)?;
+fn header(mut reader: AudioReader) -> Result<(u32, u64), SoundscapeError> {
     let fs = reader.info().sample_rate;
     if let Some(n) = reader.info().total_frames {
         return Ok((fs, n));

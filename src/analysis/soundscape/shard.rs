@@ -44,9 +44,10 @@ pub fn freeze_manifest(
     Manifest::open_or_freeze_with(out, "soundscape", inputs, || {
         let files = expand_inputs(inputs)?;
         if files.is_empty() {
-            return Err(
-                AnalysisError::Parameter("no FLAC/WAV files found in the inputs".into()).into(),
-            );
+            return Err(AnalysisError::Parameter(
+                "no FLAC/WAV/miniSEED files found in the inputs".into(),
+            )
+            .into());
         }
         let mut m = Manifest::new("soundscape", inputs, files);
         let plan = Plan::of(&m.files, spec)?;
@@ -58,7 +59,7 @@ pub fn freeze_manifest(
             .collect();
         let mut frames = vec![0u64; m.files.len()];
         for f in &plan.files {
-            frames[number[f.path.as_path()]] = f.frames;
+            frames[number[f.path.as_path()]] += f.frames;
         }
         m.units = plan
             .days()
@@ -78,6 +79,11 @@ pub fn freeze_manifest(
         m.rule = DAY_RULE.into();
         Ok(m)
     })
+}
+
+fn is_mseed_name(p: &Path) -> bool {
+    p.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("mseed"))
 }
 
 fn not_soundscape(m: &Manifest, out: &Path) -> SoundscapeError {
@@ -101,13 +107,17 @@ pub fn plan_of_manifest(
     if m.frames.len() != m.files.len() {
         return Err(not_soundscape(m, out));
     }
-    let list = m
-        .files
-        .iter()
-        .zip(&m.frames)
-        .map(|(p, &n)| Ok((p.clone(), start_from_name(p)?, n)))
-        .collect::<Result<Vec<_>, SoundscapeError>>()?;
-    Ok(Plan::place(fs, list, spec.join_tolerance_s))
+    let mut list = Vec::with_capacity(m.files.len());
+    for (p, &n) in m.files.iter().zip(&m.frames) {
+        if is_mseed_name(p) {
+            // Its traces' start times are in the data, not the name: read them again.
+            let (_, pieces) = super::plan::pieces_of(p)?;
+            list.extend(pieces.into_iter().map(|(s, n, k)| (p.clone(), s, n, k)));
+        } else {
+            list.push((p.clone(), start_from_name(p)?, n, 0));
+        }
+    }
+    Ok(Plan::place_segments(fs, list, spec.join_tolerance_s))
 }
 
 /// What one soundscape shard did.

@@ -10,8 +10,10 @@
 //! Must not know: how the dB values were computed, files (the caller writes the bytes).
 
 mod line;
+mod overlay;
 
 pub use line::LinePlot;
+pub use overlay::{draw_curves, Curve};
 
 use image::codecs::png::{CompressionType, FilterType, PngEncoder};
 use image::{ExtendedColorType, ImageEncoder, Rgb, RgbImage};
@@ -55,6 +57,14 @@ pub enum Palette {
 }
 
 impl Palette {
+    /// The colour of NaN values (no data): [`NO_DATA`] grey, pale rose on [`Palette::Greys`].
+    pub fn no_data(self) -> Rgb<u8> {
+        match self {
+            Palette::Greys => Rgb([255, 215, 215]),
+            _ => NO_DATA,
+        }
+    }
+
     /// The colour at `x` in `0..=1`.
     fn eval(self, x: f64) -> Rgb<u8> {
         let c = match self {
@@ -130,6 +140,9 @@ const ADVANCE: u32 = 6 * SCALE;
 const GLYPH_H: u32 = 7 * SCALE;
 const WHITE: Rgb<u8> = Rgb([255, 255, 255]);
 const BLACK: Rgb<u8> = Rgb([0, 0, 0]);
+/// The colour of NaN values (no data): a neutral light grey, outside every colour map but
+/// [`Palette::Greys`], which gets a pale rose instead ([`Palette::no_data`]).
+pub const NO_DATA: Rgb<u8> = Rgb([200, 200, 200]);
 
 /// Draws the spectrogram (frequency upwards, time to the right) into an RGB image.
 pub fn render_spectrogram(img: &SpectrogramImage, opts: &PngOptions) -> Result<RgbImage, PngError> {
@@ -157,9 +170,14 @@ pub fn render_spectrogram(img: &SpectrogramImage, opts: &PngOptions) -> Result<R
     let lut: Vec<Rgb<u8>> = (0..256)
         .map(|i| opts.palette.eval(f64::from(i) / 255.0))
         .collect();
+    // NaN (no data, e.g. a minute without audio) is drawn in a neutral grey outside the map.
     let colour = |v: f32| {
         let x = ((v - lo) / (hi - lo) * 255.0).clamp(0.0, 255.0);
-        lut[if x.is_nan() { 0 } else { x as usize }]
+        if x.is_nan() {
+            opts.palette.no_data()
+        } else {
+            lut[x as usize]
+        }
     };
 
     let mut out = RgbImage::from_pixel(LEFT + pw + RIGHT, TOP + ph + BOTTOM, WHITE);
