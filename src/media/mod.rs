@@ -20,7 +20,9 @@ mod pdf;
 mod wav;
 
 pub use error::MediaError;
-pub use flac_write::{encode_flac, write_flac, write_flac_path, FlacSpec, FLAC_SETTING};
+pub use flac_write::{
+    encode_flac, write_flac, write_flac_path, write_flac_stream, FlacSpec, FlacStream, FLAC_SETTING,
+};
 pub use mat::{
     encode_mat, write_mat_path, MatFile, MatMatrix, MatStruct, MatValue, MatWriteOptions,
 };

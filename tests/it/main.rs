@@ -29,6 +29,7 @@ mod hydro_run;
 mod hygiene_layers;
 mod nrt_cli;
 mod ooi;
+mod ooi_front;
 mod ooi_raw;
 mod plan_flow;
 mod plan_roundtrip;
