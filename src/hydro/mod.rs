@@ -35,18 +35,18 @@ pub use clips_cut::{
     cut_audio, cut_clip, cut_clips, cut_spectrogram, ClipCutError, ClipsSummary, Interval,
     ProductRecord, Sidecar,
 };
-pub use device::{provider_of, Device, Provider};
+pub use device::{Device, Provider};
 pub use error::{HydroError, Location, Result};
 pub use grid::{
     seconds, windows_overlapping, DeviceCode, TimeRange, Window, MAX_WINDOWS, WINDOW_NANOS,
     WINDOW_SECONDS,
 };
 pub use hsd::{Downsample, DpoOptions, HsdOrder, HsdSettings, SpectrogramFormat, HSD_PRODUCT_CODE};
-pub use layout::{audio_folder, hsd_folder, raw_folder, ClipPaths, OutputLayout, DEFAULT_CLIP_TAG};
+pub use layout::{audio_folder, hsd_folder, ClipPaths, OutputLayout, DEFAULT_CLIP_TAG};
 pub use ooi_audio::{
     cut_raw_audio, raw_traces, scan_traces, stream_trace, RawTrace, BUFFERED_SAMPLES,
 };
-pub use ooi_serve::{has_ooi, ooi_tasks, serve_windows, spectrogram_spec, window_stem, OoiSummary};
+pub use ooi_serve::{has_ooi, OoiSummary};
 pub use plan::{AudioSpan, ClipPlan, Plan, PlanBuilder, PlanDocument, PlannedRequest};
 pub use run::{
     audio_tasks, count_delivered, has_onc, hsd_task, hsd_tasks, plan_tasks, run_plan,
