@@ -52,17 +52,6 @@ impl DiscoveryService {
     }
 }
 
-/// A `{uri, vocabulary}` controlled-vocabulary term.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CvTermEntry {
-    /// `uri`: the term's URI in its vocabulary (e.g. a NERC vocabulary URL); may be absent.
-    #[serde(default, deserialize_with = "string_opt")]
-    pub uri: Option<String>,
-    /// `vocabulary`: name of the vocabulary, e.g. "SeaVoX Device Catalogue"; may be absent.
-    #[serde(default, deserialize_with = "string_opt")]
-    pub vocabulary: Option<String>,
-}
-
 /// Bounding box of a location.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

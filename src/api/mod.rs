@@ -26,15 +26,15 @@ pub use archive::{
 pub use client::{Client, ClientOptions, Params};
 pub use data::{RawData, ScalarData, SensorData};
 pub use delivery::{
-    onc_poll_period, parse_processing_time, DataProductOrder, DataProductRequest, DataSource,
-    DownloadIndex, DownloadOutcome, DownloadProbe, RequestEstimate,
+    onc_poll_period, DataProductOrder, DataProductRequest, DataSource, DownloadIndex,
+    DownloadOutcome, DownloadProbe, RequestEstimate,
 };
 pub use discovery::{
-    AllowableRange, AvailableDataProduct, BoundingBox, Citation, CvTermEntry, DataAvailability,
-    DataProduct, DataProductOption, DataRating, Deployment, Device, DeviceCategory,
-    DiscoveryService, Location, LocationNode, Property,
+    AllowableRange, AvailableDataProduct, BoundingBox, Citation, DataAvailability, DataProduct,
+    DataProductOption, DataRating, Deployment, Device, DeviceCategory, DiscoveryService, Location,
+    LocationNode, Property,
 };
-pub use download::{filename_from_content_disposition, FileBody};
+pub use download::FileBody;
 pub use error::{ApiError, OncErrorItem, TransportKind};
 pub use ids::{
     DataProductCode, DeviceCategoryCode, DeviceCode, InvalidDeviceCode, LocationCode, PropertyCode,
@@ -42,4 +42,4 @@ pub use ids::{
 };
 pub use redact::{redact, REDACTED};
 pub use runs::{RequestStatus, RunInfo, RunResponse, RunStatus, SearchHdrStatus};
-pub use time::{format_onc, parse_onc, ParseTimeError};
+pub use time::{format_onc, parse_onc};

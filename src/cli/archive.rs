@@ -243,7 +243,6 @@ async fn get(global: &GlobalArgs, args: GetArgs) -> anyhow::Result<Outcome> {
         max_attempts: Some(args.attempts),
         max_rps: args.max_rps,
         server_time_scale: args.server_time_scale,
-        quiet: true,
         ..EngineArgs::default()
     };
     let all: Vec<TaskSpec> = specs.iter().map(|(_, s)| s.clone()).collect();

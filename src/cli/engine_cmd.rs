@@ -17,13 +17,23 @@ use super::resume::{open as open_engine, EngineArgs};
 use super::{GlobalArgs, Settings};
 use crate::engine::{tasks_by_key, Event, Reporter, Summary, TaskKey, TaskRow, TaskSpec};
 
-/// Prints file-level progress lines on stderr and remembers which files this run stored.
+/// Prints file-level progress lines on stderr (only failures when `quiet`) and remembers
+/// which files this run stored.
 #[derive(Debug, Default)]
 pub struct FileLog {
     stored: Mutex<HashMap<String, u64>>,
+    quiet: bool,
 }
 
 impl FileLog {
+    /// A log that prints every file line, or with `quiet` only failed tasks.
+    pub fn new(quiet: bool) -> FileLog {
+        FileLog {
+            stored: Mutex::default(),
+            quiet,
+        }
+    }
+
     /// Name → size of every file stored (downloaded and verified) by this run.
     pub fn stored(&self) -> HashMap<String, u64> {
         self.stored
@@ -35,16 +45,19 @@ impl FileLog {
 
 impl Reporter for FileLog {
     fn event(&self, event: &Event) {
+        if let Event::FileDone { name, size, .. } = event {
+            self.stored
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(name.clone(), *size);
+        }
+        if self.quiet && !matches!(event, Event::TaskFailed { .. }) {
+            return;
+        }
         match event {
             Event::Requested { label, .. } => eprintln!("requested {label}"),
             Event::JobMessage { message, .. } => eprintln!("{message}"),
-            Event::FileDone { name, size, .. } => {
-                eprintln!("downloaded {name} ({size} bytes)");
-                self.stored
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .insert(name.clone(), *size);
-            }
+            Event::FileDone { name, size, .. } => eprintln!("downloaded {name} ({size} bytes)"),
             Event::FileSkipped { name, .. } => {
                 eprintln!("skipped {name} (already present and verified)")
             }
@@ -91,7 +104,7 @@ pub async fn run_batch(
         .plan(specs)
         .with_context(|| format!("planning into the ledger in {}", out.display()))?;
     let client = client_for(settings)?;
-    let log = Arc::new(FileLog::default());
+    let log = Arc::new(FileLog::new(args.quiet));
     let summary = engine.run(&client, log.clone()).await?;
     let keys: HashSet<TaskKey> = specs.iter().map(TaskSpec::key).collect();
     let rows = tasks_by_key(engine.ledger(), &keys)?;

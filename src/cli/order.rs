@@ -145,13 +145,11 @@ pub async fn run(global: &GlobalArgs, args: OrderArgs) -> anyhow::Result<Outcome
     spec.validate()?;
     let settings = Settings::resolve(global).await?;
     let started = Instant::now();
-    let mut engine_args = args.engine.clone();
-    engine_args.quiet = true;
     let batch = run_batch(
         global,
         &settings,
         &args.out,
-        &engine_args,
+        &args.engine,
         std::slice::from_ref(&spec),
     )
     .await?;

@@ -67,7 +67,8 @@ pub struct EngineArgs {
     /// and modification time are checked); a changed file is fetched again.
     #[arg(long)]
     pub verify: bool,
-    /// No progress line.
+    /// No progress line and no per-file lines on stderr (for cron); failed tasks are still
+    /// reported, and the exit code says how the run ended.
     #[arg(long)]
     pub quiet: bool,
 }

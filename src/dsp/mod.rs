@@ -27,8 +27,7 @@ pub use bands::{decidecade, hybrid_millidecade, BandMap, Bands};
 pub use error::DspError;
 pub use level::{Calibration, Level, DB_FLOOR_LINEAR};
 pub use percentiles::{percentiles, spectral_probability_density};
-pub use stft::{Stft, StftFloat, WelchMean, MAX_NFFT};
-pub use window::bessel_i0;
+pub use stft::{Stft, StftFloat, WelchMean};
 
 /// Window functions (periodic, as scipy's `get_window` defaults).
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -46,13 +46,14 @@ pub use ledger::{
     FailureRow, FileRow, FileState, Ledger, LedgerStatus, PlanReport, TaskRow, LEDGER_FILE,
 };
 pub use lock::LOCK_FILE;
-pub use ooi_raw::{OoiRawSpec, MAX_RAW_DAYS};
-pub use ooi_spec::{OoiRemote, OoiSpec};
+pub use ooi_raw::OoiRawSpec;
+pub use ooi_spec::OoiSpec;
 pub use remote::Providers;
 pub use report::{CollectingReporter, Event, NullReporter, Reporter};
-pub use retry::{classify, with_retries, Classify, FailureClass, PollPolicy, RetryPolicy};
-pub use storage::{check_file_name, StorageError, Validator};
-pub use summary::{Stats, Summary};
+pub use retry::{with_retries, PollPolicy, RetryPolicy};
+pub use storage::Validator;
+use summary::Stats;
+pub use summary::Summary;
 pub use task::{
     order_key, ArchiveSpec, OrderSpec, RunSpec, TaskId, TaskKey, TaskKind, TaskSpec, TaskState,
 };

@@ -43,9 +43,7 @@ pub use grid::{
 };
 pub use hsd::{Downsample, DpoOptions, HsdOrder, HsdSettings, SpectrogramFormat, HSD_PRODUCT_CODE};
 pub use layout::{audio_folder, hsd_folder, ClipPaths, OutputLayout, DEFAULT_CLIP_TAG};
-pub use ooi_audio::{
-    cut_raw_audio, raw_traces, scan_traces, stream_trace, RawTrace, BUFFERED_SAMPLES,
-};
+pub use ooi_audio::{cut_raw_audio, BUFFERED_SAMPLES};
 pub use ooi_serve::{has_ooi, OoiSummary};
 pub use plan::{AudioSpan, ClipPlan, Plan, PlanBuilder, PlanDocument, PlannedRequest};
 pub use run::{

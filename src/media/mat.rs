@@ -14,7 +14,6 @@
 //! Must not know: network, annotations, what the variables mean (HSD layout lives with callers).
 
 use std::io::Write;
-use std::path::Path;
 
 use super::error::{mem, MediaError};
 
@@ -307,16 +306,6 @@ pub fn encode_mat(vars: &MatFile, opts: MatWriteOptions) -> Result<Vec<u8>, Medi
         }
     }
     Ok(out)
-}
-
-/// Encodes and writes a MAT file to `path` (temporary file in the same folder, then rename).
-pub fn write_mat_path(
-    path: &Path,
-    vars: &MatFile,
-    opts: MatWriteOptions,
-) -> Result<(), MediaError> {
-    let bytes = encode_mat(vars, opts).map_err(|e| e.with_file(path))?;
-    super::write_atomic(path, &bytes)
 }
 
 fn tag(out: &mut Vec<u8>, ty: u32, nbytes: usize) {

@@ -472,12 +472,5 @@ mod tests {
         let bad = MatFile::new().with("s", MatStruct::new().with("has space", 1.0));
         assert!(encode_mat(&bad, MatWriteOptions::default()).is_err());
         assert!(MatMatrix::new(2, 2, vec![1.0]).is_err());
-        let e = write_mat_path(
-            Path::new("/nonexistent/dir/out.mat"),
-            &sample(),
-            MatWriteOptions::default(),
-        )
-        .unwrap_err();
-        assert!(e.to_string().contains("out.mat"), "{e}");
     }
 }

@@ -23,9 +23,7 @@ pub use error::MediaError;
 pub use flac_write::{
     encode_flac, write_flac, write_flac_path, write_flac_stream, FlacSpec, FlacStream, FLAC_SETTING,
 };
-pub use mat::{
-    encode_mat, write_mat_path, MatFile, MatMatrix, MatStruct, MatValue, MatWriteOptions,
-};
+pub use mat::{encode_mat, MatFile, MatMatrix, MatStruct, MatValue, MatWriteOptions};
 pub use mat_read::{read_mat, read_mat_path};
 pub use mp3::{encode_mp3_mono, MP3_SAMPLE_RATES};
 pub use mseed::{
@@ -34,10 +32,10 @@ pub use mseed::{
     RecordHeader, SourceId, TraceJoiner, MAX_RECORD_LEN, MIN_RECORD_LEN,
 };
 pub use mseed_write::{encode_mseed, write_mseed_path, MseedWriteOptions};
-pub use netcdf::{NcFile, NcValues, MAX_DIMS_PER_VAR};
+pub use netcdf::{NcFile, NcValues};
 pub use npz::{encode_npz, read_npz, read_npz_path, write_npz_path, NpyArray, NpyData};
 pub use pdf::encode_pdf;
-pub use wav::{encode_wav24, read_wav, read_wav_path, write_wav24_path, WavAudio};
+pub use wav::{encode_wav24, read_wav, WavAudio};
 
 /// Writes `bytes` to `path` atomically ([`atomic::write_atomic`]). Errors name `path`.
 pub(crate) fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<(), MediaError> {
@@ -51,7 +49,7 @@ pub mod atomic;
 pub mod decode;
 pub mod png;
 
-pub use decode::{AudioFormat, AudioInfo, AudioReader, DecodeError};
+pub use decode::{AudioInfo, AudioReader, DecodeError};
 pub use png::{
     encode_png, render_spectrogram, LinePlot, Palette, PngError, PngOptions, SpectrogramImage,
 };

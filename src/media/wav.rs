@@ -90,29 +90,9 @@ pub fn encode_wav24(
     Ok(out.into_inner())
 }
 
-/// Writes a 24-bit WAV to `path` (temporary file in the same folder, then rename).
-pub fn write_wav24_path(
-    path: &Path,
-    samples: &[i32],
-    sample_rate: u32,
-    channels: u16,
-) -> Result<(), MediaError> {
-    let bytes = encode_wav24(samples, sample_rate, channels).map_err(|e| e.with_file(path))?;
-    super::write_atomic(path, &bytes)
-}
-
 /// Reads an integer-PCM WAV from memory (float WAV is reported as unsupported).
 pub fn read_wav(bytes: &[u8]) -> Result<WavAudio, MediaError> {
     read_wav_named(bytes, &mem())
-}
-
-/// Reads an integer-PCM WAV file.
-pub fn read_wav_path(path: &Path) -> Result<WavAudio, MediaError> {
-    let bytes = std::fs::read(path).map_err(|source| MediaError::Io {
-        file: path.to_path_buf(),
-        source,
-    })?;
-    read_wav_named(&bytes, path)
 }
 
 fn read_wav_named(bytes: &[u8], file: &Path) -> Result<WavAudio, MediaError> {
@@ -165,19 +145,12 @@ mod tests {
             (32_000, 1, 24)
         );
         assert_eq!(a.samples, s);
-
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("x.wav");
-        write_wav24_path(&p, &s, 32_000, 1).unwrap();
-        assert_eq!(read_wav_path(&p).unwrap().samples, s);
     }
 
     #[test]
     fn bad_input_names_the_file_and_field() {
         let e = encode_wav24(&[1 << 23], 8_000, 1).unwrap_err();
         assert!(e.to_string().contains("24 bits"), "{e}");
-        let e = read_wav_path(Path::new("/nonexistent/q.wav")).unwrap_err();
-        assert!(e.to_string().contains("q.wav"), "{e}");
         let e = read_wav(b"RIFF\x04\0\0\0WAVEjunk").unwrap_err();
         assert!(e.to_string().contains("WAV"), "{e}");
     }

@@ -21,28 +21,23 @@ mod validate;
 mod workbook;
 
 pub use discover::{
-    append_plan, discover, fetch_offerings, new_plan, product_spec, rows_per_sheet, Discovered,
-    DiscoveryFilters, PlanSummary,
+    append_plan, discover, fetch_offerings, new_plan, rows_per_sheet, Discovered, DiscoveryFilters,
+    PlanSummary,
 };
 pub use error::PlanError;
 pub use model::{
-    deployment_key, Column, Config, Method, Offerings, OptionSpec, PlanRow, ProductExt,
-    ProductSpec, SheetKind, SourceKey, SplitRange,
+    Column, Config, Method, Offerings, OptionSpec, PlanRow, ProductSpec, SheetKind, SourceKey,
+    SplitRange,
 };
-pub use options::{check_options, format_options, pair_problem, parse_options};
+pub use options::{check_options, pair_problem};
 pub use read::{read_workbook, recorded_offerings, ReadBook};
 pub use run::{drop_removed, engine_settings, engine_spec, DropReport};
-pub use split::split_range;
+
 pub use tasks::{plan_tasks, source_label, PlannedTask};
 pub use validate::{
-    column_letter, parse_config, parse_time_cell, row_source_keys, validate, Problem, Report,
-    RequestRow, ValidPlan,
+    parse_config, row_source_keys, validate, Problem, Report, RequestRow, ValidPlan,
 };
-pub use workbook::{
-    append_rows, config_table, empty_request_table, excel_serial, from_excel_serial,
-    write_workbook, Cell, PlanWorkbook, Table, TableRow, CONFIG_SHEET, OFFERINGS_SHEET,
-    PRODUCT_OPTIONS_SHEET,
-};
+pub use workbook::{empty_request_table, write_workbook, Cell, PlanWorkbook, Table, TableRow};
 
 #[cfg(test)]
 mod tests;

@@ -3,6 +3,9 @@
 
 use jiff::Timestamp;
 
+use super::model::deployment_key;
+use super::validate::{column_letter, parse_time_cell};
+use super::workbook::{append_rows, config_table, excel_serial};
 use super::*;
 use crate::api::{DataSource, LocationCode};
 

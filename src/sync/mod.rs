@@ -30,9 +30,7 @@ pub use error::SyncError;
 pub use product_run::ProductReport;
 pub use products::ProductRequest;
 pub use readings::{
-    fetch_readings, series_path, ReadingsFile, ReadingsKind, ReadingsReport, ReadingsRequest,
-    ReadingsTime,
+    fetch_readings, ReadingsFile, ReadingsKind, ReadingsReport, ReadingsRequest, ReadingsTime,
 };
 pub use run::{sync_once, Reprocessed, SyncReport};
 pub use spec::{parse_duration, Source, SyncSpec, TimeRule};
-pub use versions::{FileVersion, SUPERSEDED_DIR};

@@ -163,13 +163,15 @@ async fn order_runs_on_the_engine_and_prints_the_ledger_key() {
             "20",
             "--server-time-scale",
             "0.001",
+            "--quiet",
         ],
     );
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    // --quiet is for cron: no per-file or per-run lines when nothing failed.
+    assert!(
+        !err.contains("downloaded") && !err.contains("requested"),
+        "{err}"
     );
     let v = json(&o);
     assert!(v["downloaded"].as_u64().unwrap() >= 2, "data + meta: {v}");
