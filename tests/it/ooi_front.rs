@@ -64,10 +64,18 @@ async fn download(dir: &Path, from: &str, to: &str) {
     assert_eq!(s.tasks_done, 1);
 }
 
+/// Bits per sample and the integer samples of a FLAC file (decoded by the project's reader,
+/// exact up to 24 bits).
 fn flac_samples(path: &Path) -> (u32, Vec<i32>) {
-    let mut r = claxon::FlacReader::open(path).unwrap();
-    let bits = r.streaminfo().bits_per_sample;
-    let v = r.samples().map(|s| s.unwrap()).collect();
+    let mut r = onc_hydro::media::AudioReader::open(path).unwrap();
+    let bits = r.info().bits_per_sample;
+    let full = f64::from(1u32 << (bits.min(25) - 1));
+    let v = r
+        .read_all()
+        .unwrap()
+        .iter()
+        .map(|x| (f64::from(*x) * full).round() as i32)
+        .collect();
     (bits, v)
 }
 
