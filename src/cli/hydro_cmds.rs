@@ -140,8 +140,8 @@ pub struct SpanArgs {
     #[command(flatten)]
     pub common: CommonArgs,
     /// Also cut one audio clip of the whole span per device (clips/<DEVICE>_<from>_<to>_audio.flac
-    /// + sidecar), across file boundaries and gaps; implies --audio. OOI clips are streamed
-    /// from the raw miniSEED files (memory does not grow with the span).
+    /// and its sidecar), across file boundaries and gaps; implies --audio. OOI clips are
+    /// streamed from the raw miniSEED files (memory does not grow with the span).
     #[arg(long)]
     pub clip: bool,
     /// Start of the range (inclusive).

@@ -89,6 +89,13 @@ fn check_samples(spec: &FlacSpec, samples: &[i32]) -> Result<(), MediaError> {
         ));
     }
     if spec.bits_per_sample >= 32 {
+        // flac-codec 1.3 overflows negating i32::MIN (a panic in debug builds): refuse it.
+        if let Some(i) = samples.iter().position(|v| *v == i32::MIN) {
+            return Err(invalid(
+                "samples",
+                format!("sample {i} = {} cannot be encoded (32-bit FLAC)", i32::MIN),
+            ));
+        }
         return Ok(());
     }
     let max = (1i32 << (spec.bits_per_sample - 1)) - 1;
@@ -329,7 +336,7 @@ mod tests {
         let p = dir.path().join("s.flac");
         let mut s = signal(10_000, 1e6, 1);
         s[17] = i32::MAX;
-        s[18] = i32::MIN;
+        s[18] = i32::MIN + 1;
         let spec = FlacSpec {
             sample_rate: 64_000,
             bits_per_sample: 32,
