@@ -117,6 +117,30 @@ string_code!(
     DataProductCode
 );
 
+/// A device code that is not in ONC's alphabet (see [`DeviceCode::parse`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a device code (1–64 letters, digits, '-', '_', '.')")]
+pub struct InvalidDeviceCode(pub String);
+
+impl DeviceCode {
+    /// The one validated constructor: trims, then accepts ONC's alphabet (letters, digits, `-`,
+    /// `_` and `.`, 1–64 characters). OOI reference designators
+    /// (`RS03AXBS-LJ03A-09-HYDBBA302`) fit it too. `new` wraps server-sent codes unchecked.
+    pub fn parse(code: &str) -> Result<DeviceCode, InvalidDeviceCode> {
+        let code = code.trim();
+        let ok = !code.is_empty()
+            && code.len() <= 64
+            && code
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        if ok {
+            Ok(DeviceCode(code.to_string()))
+        } else {
+            Err(InvalidDeviceCode(code.to_string()))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,5 +160,18 @@ mod tests {
         let d: DeviceCode = serde_json::from_str("\"BPR-Folger-59\"").unwrap();
         assert_eq!(d.as_str(), "BPR-Folger-59");
         assert_eq!(serde_json::to_string(&d).unwrap(), "\"BPR-Folger-59\"");
+    }
+
+    #[test]
+    fn parse_validates_the_alphabet() {
+        assert_eq!(
+            DeviceCode::parse(" ICLISTENHF6324 ").unwrap().as_str(),
+            "ICLISTENHF6324"
+        );
+        assert!(DeviceCode::parse("RS03AXBS-LJ03A-09-HYDBBA302").is_ok());
+        for bad in ["", "a b", "x/y", &"A".repeat(65)] {
+            let e = DeviceCode::parse(bad).unwrap_err().to_string();
+            assert!(e.contains("not a device code"), "{e}");
+        }
     }
 }

@@ -37,7 +37,8 @@ pub use discovery::{
 pub use download::FileBody;
 pub use error::{ApiError, OncErrorItem, TransportKind};
 pub use ids::{
-    DataProductCode, DeviceCategoryCode, DeviceCode, LocationCode, PropertyCode, RequestId, RunId,
+    DataProductCode, DeviceCategoryCode, DeviceCode, InvalidDeviceCode, LocationCode, PropertyCode,
+    RequestId, RunId,
 };
 pub use redact::{redact, REDACTED};
 pub use runs::{RequestStatus, RunInfo, RunResponse, RunStatus, SearchHdrStatus};

@@ -28,8 +28,9 @@ use crate::hydro::{
 /// Flags every hydrophone command takes.
 #[derive(Debug, Clone, Args)]
 pub struct CommonArgs {
-    /// Device code, e.g. ICLISTENHF6324 (repeat the flag or separate with commas). For `fetch`
-    /// it keeps only annotations of these devices.
+    /// Device: an ONC device code (ICLISTENHF6324) or an OOI broadband hydrophone (reference
+    /// designator RS03AXBS-LJ03A-09-HYDBBA302, name Axial_Base_Seafloor or node LJ03A); repeat
+    /// the flag or separate with commas. For `fetch` it keeps only annotations of these devices.
     #[arg(long = "device", value_name = "CODE", value_delimiter = ',')]
     pub devices: Vec<String>,
 
@@ -104,8 +105,16 @@ pub struct PadArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = "Example:\n  onc-hydro sample --device ICLISTENHF6324 \
---from 2024-04-01 --to 2024-04-03 --count 160 --per-request 12 --dry-run")]
+#[command(after_help = "Examples:\n  onc-hydro sample --device ICLISTENHF6324 \
+--from 2024-04-01 --to 2024-04-03 --count 160 --per-request 12 --dry-run\n  \
+onc-hydro --sim sample --device RS03AXBS-LJ03A-09-HYDBBA302 --from 2019-07-02 \
+--to 2019-07-03 --count 20 --out axial\n\n\
+OOI broadband hydrophones (reference designator, name such as Axial_Base_Seafloor, or node \
+such as LJ03A) have no HSD product: each window is cut from the raw-data archive's miniSEED \
+files (downloaded into <out>/<REFDES>/raw/) as <out>/<REFDES>/audio/<REFDES>_<start>.flac \
+(24-bit when every sample fits, else 32-bit) with a JSON sidecar listing sources and gaps, \
+and its spectrogram is computed locally as <out>/<REFDES>/hsd/<REFDES>_<start>.npz with \
+`spectrogram`'s defaults (1 s Hann window, 50 % overlap, dB re full scale).")]
 pub struct SampleArgs {
     #[command(flatten)]
     pub common: CommonArgs,
@@ -124,10 +133,17 @@ pub struct SampleArgs {
 #[command(after_help = "Examples:\n  onc-hydro span --device ICLISTENHF6324 \
 --from 2024-04-01T00:00:00Z --to 2024-04-01T06:00:00Z --dry-run\n  \
 onc-hydro --sim span --device ICLISTENHF6324 --from 2024-04-01T00:00:00Z \
---to 2024-04-01T01:00:00Z --hsd-ext mat,png --out hsd   # each MAT with its PNG plot")]
+--to 2024-04-01T01:00:00Z --hsd-ext mat,png --out hsd   # each MAT with its PNG plot\n  \
+onc-hydro --sim span --device Axial_Base_Seafloor --from 2019-07-02T00:00:00Z \
+--to 2019-07-02T01:00:00Z --clip --out axial   # OOI: window FLAC + NPZ, one streamed clip")]
 pub struct SpanArgs {
     #[command(flatten)]
     pub common: CommonArgs,
+    /// Also cut one audio clip of the whole span per device (clips/<DEVICE>_<from>_<to>_audio.flac
+    /// and its sidecar), across file boundaries and gaps; implies --audio. OOI clips are
+    /// streamed from the raw miniSEED files (memory does not grow with the span).
+    #[arg(long)]
+    pub clip: bool,
     /// Start of the range (inclusive).
     #[arg(long, value_name = "TIME")]
     pub from: String,
@@ -155,7 +171,11 @@ pub struct TimesArgs {
 {defaults, requests} form, or CSV with the same columns. Examples ship in requests/:\n  \
 onc-hydro fetch requests/whale_calls.json --dry-run\n  \
 onc-hydro fetch requests/legacy_map.json --pad 20 --dry-run --json\n  \
-onc-hydro fetch requests/annotations.csv --audio --dry-run"
+onc-hydro fetch requests/annotations.csv --audio --dry-run\n  \
+onc-hydro --sim fetch requests/mixed_onc_ooi.csv --out mixed   # ONC and OOI in one file\n\n\
+A `provider` field (JSON) or column (CSV), `onc` or `ooi`, may say who serves each request; \
+absent, it follows from the device (OOI reference designators, names and nodes are OOI). A \
+provider that contradicts the device is an error naming the entry and field."
 )]
 pub struct FetchArgs {
     #[command(flatten)]
@@ -170,7 +190,9 @@ pub struct FetchArgs {
 fn devices(common: &CommonArgs) -> anyhow::Result<Vec<DeviceCode>> {
     let mut out: Vec<DeviceCode> = Vec::new();
     for d in &common.devices {
-        let code = DeviceCode::new(d).with_context(|| format!("--device {d:?}"))?;
+        let code = hydro::Device::resolve(d, None)
+            .with_context(|| format!("--device {d:?}"))?
+            .code();
         if !out.contains(&code) {
             out.push(code);
         }
@@ -304,12 +326,20 @@ pub async fn span(global: &GlobalArgs, args: SpanArgs) -> anyhow::Result<Outcome
     let r = range(c, &args.from, &args.to)?;
     let settings = hsd_settings(c)?;
     let (spectrogram, audio) = products(c)?;
+    let audio = if args.clip {
+        audio.or(Some(AudioExtension::Flac))
+    } else {
+        audio
+    };
     let bursts = hydro::span(&r, c.per_request)?;
     let mut b = builder(c)?;
     for d in &devices {
         for burst in &bursts {
             let windows: Vec<_> = burst.windows().collect();
             b.add_windows(d, &windows, spectrogram.then_some(&settings), audio)?;
+        }
+        if args.clip {
+            b.add_span_clip(d, r);
         }
     }
     finish(global, c, b.build()).await
@@ -386,12 +416,38 @@ async fn download(
     common: &CommonArgs,
     plan: &Plan,
 ) -> anyhow::Result<Outcome> {
-    // Token and server first: a missing token must not leave a ledger behind.
-    let settings = Settings::resolve(global).await?;
-    let client = client_for(&settings)?;
-    let engine = open_engine(&common.out, global, &common.engine)?;
+    // Token and server first: a missing token must not leave a ledger behind. OOI's raw-data
+    // archive is public: a plan of OOI hydrophones only needs no ONC token.
+    let onc = hydro::has_onc(plan);
+    let ooi = hydro::has_ooi(plan);
+    let settings = if onc {
+        Settings::resolve(global).await?
+    } else {
+        Settings::resolve_lenient(global).await?
+    };
+    let providers = crate::engine::Providers {
+        onc: if onc {
+            Some(client_for(&settings)?)
+        } else {
+            None
+        },
+        ooi: None,
+        ooi_raw: if ooi {
+            Some(settings.ooi_raw_client()?)
+        } else {
+            None
+        },
+    };
+    let mut engine_args = common.engine.clone();
+    if ooi && !onc {
+        // The raw-data archive is one public server: `ooi raw`'s polite default.
+        engine_args
+            .download_slots
+            .get_or_insert(super::ooi::RAW_DOWNLOAD_SLOTS);
+    }
+    let engine = open_engine(&common.out, global, &engine_args)?;
     let progress = Arc::new(Progress::new(common.engine.quiet));
-    let result = hydro::run_plan(&engine, &client, plan, progress.clone()).await;
+    let result = hydro::run_plan(&engine, providers, plan, progress.clone()).await;
     progress.finish();
     let (summary, h) = result?;
     if global.json {
@@ -427,6 +483,22 @@ async fn download(
         }
         for e in &h.clips.errors {
             println!("clip failed: {e}");
+        }
+        if let Some(o) = &h.ooi {
+            println!(
+                "OOI windows: {} planned, {} served from raw audio ({} cut now, {} with gaps), \
+                 {} without data; {} of {} spectrograms",
+                o.windows,
+                o.served,
+                o.cut,
+                o.with_gaps,
+                o.empty,
+                o.spectrograms,
+                o.spectrograms_asked
+            );
+            for e in &o.errors {
+                println!("window failed: {e}");
+            }
         }
         println!("summary: {}", common.out.join("summary.json").display());
     }

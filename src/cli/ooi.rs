@@ -333,7 +333,7 @@ fn split_days(from: Timestamp, to: Timestamp) -> anyhow::Result<Vec<(Timestamp, 
 }
 
 /// Files downloaded at once from the raw-data archive unless --download-slots says otherwise.
-const RAW_DOWNLOAD_SLOTS: usize = 2;
+pub(super) const RAW_DOWNLOAD_SLOTS: usize = 2;
 
 async fn raw(global: &GlobalArgs, mut a: RawArgs) -> anyhow::Result<Outcome> {
     a.engine.download_slots.get_or_insert(RAW_DOWNLOAD_SLOTS);

@@ -19,6 +19,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde_json::{Map, Value};
 
 use super::archive::AudioExtension;
+use super::device::{Device, Provider};
 use super::error::{Location, Result};
 use super::fields::{check_name, Entry};
 use super::grid::{windows_overlapping, DeviceCode, TimeRange, Window};
@@ -127,6 +128,7 @@ impl Annotation {
 
 /// Every field name the resolver reads (other keys are reported as ignored).
 pub(crate) const KNOWN_FIELDS: &[&str] = &[
+    "provider",
     "deviceCode",
     "device",
     "device_code",
@@ -183,7 +185,20 @@ pub(crate) fn resolve(
                 "each request needs a deviceCode (or device) field",
             )
         })?;
-    let device = DeviceCode::new(&device).map_err(|err| e.err("deviceCode", err.to_string()))?;
+    let provider = match e.text(&["provider"])? {
+        Some((n, p)) => Some(Provider::parse(&p).map_err(|err| e.err(n, err.to_string()))?),
+        None => None,
+    };
+    let device = Device::resolve(&device, provider)
+        .map_err(|err| {
+            let field = if provider.is_some() {
+                "provider"
+            } else {
+                "deviceCode"
+            };
+            e.err(field, err.to_string())
+        })?
+        .code();
 
     let start = e.time(&["start", "start_time", "begin", "begin_time"], &tz)?;
     let stamp = e.time(&["timestamp", "time", "datetime"], &tz)?;

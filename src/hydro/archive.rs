@@ -255,7 +255,7 @@ mod tests {
 
     #[test]
     fn drifting_files_that_start_before_a_window_are_included() {
-        let dev = DeviceCode::new("ICLISTENHF1266").unwrap();
+        let dev = DeviceCode::parse("ICLISTENHF1266").unwrap();
         // Starts drift: 23:51:36, 23:56:38 (jitter 302 s), 00:01:37, 00:06:39 …
         let listing: Vec<ListedFile> = [
             "ICLISTENHF1266_20240714T235136.029Z.flac",
@@ -297,7 +297,7 @@ mod tests {
         let listed = ListedFile::from(&row);
         assert_eq!(listed.size, Some(12));
         assert_eq!(listed.date_to, row.date_to);
-        let dev = DeviceCode::new("D").unwrap();
+        let dev = DeviceCode::parse("D").unwrap();
         let w = Window::containing(t("2024-04-01T12:00:00Z")).range();
         let sel = select_audio(&[listed], &dev, &[w], &[AudioExtension::Flac]);
         assert_eq!(
@@ -308,7 +308,7 @@ mod tests {
 
     #[test]
     fn listing_dates_beat_the_nominal_length_and_wav_is_a_fallback() {
-        let dev = DeviceCode::new("D").unwrap();
+        let dev = DeviceCode::parse("D").unwrap();
         let mut short = ListedFile::named("D_20240401T115500.000Z.flac");
         // This file stops after 100 s: it does not reach 12:00.
         short.date_to = Some(t("2024-04-01T11:56:40Z"));

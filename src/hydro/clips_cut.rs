@@ -15,9 +15,12 @@ use serde::Serialize;
 
 use super::archive::parse_archive_name;
 use super::clip::{plan_audio_clip, plan_spectrogram_clip, AudioSource, ClipAssembly, SpectSource};
+use super::device::{provider_of, Provider};
 use super::error::HydroError;
 use super::grid::{DeviceCode, TimeRange, WINDOW_SECONDS};
 use super::layout::OutputLayout;
+use super::ooi_audio::{cut_raw_audio, fill_samples, AUDIO_GAPS};
+use super::ooi_serve::spectrogram_of;
 use super::plan::{ClipPlan, Plan};
 use crate::api::time::format_onc;
 use crate::media::atomic::write_atomic_with;
@@ -157,7 +160,7 @@ fn intervals(a: &ClipAssembly) -> (Option<Interval>, Vec<Interval>) {
     )
 }
 
-fn ensure_dir(path: &Path) -> Result<(), ClipCutError> {
+pub(crate) fn ensure_dir(path: &Path) -> Result<(), ClipCutError> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|source| ClipCutError::Io {
             what: "cannot create folder for",
@@ -209,7 +212,7 @@ pub fn cut_audio(
         units: 0,
         sample_rate: rate,
         bits_per_sample: rate.map(|_| bits),
-        gap_handling: "interior gaps filled with silence; leading/trailing gaps not in the file",
+        gap_handling: AUDIO_GAPS,
     };
     record.sources.dedup();
     let Some(rate) = rate.filter(|_| !assembly.pieces.is_empty()) else {
@@ -220,11 +223,8 @@ pub fn cut_audio(
     let mut previous_end: Option<Timestamp> = None;
     for piece in &assembly.pieces {
         if let Some(prev) = previous_end {
-            let gap = piece.range.start().duration_since(prev).as_secs_f64();
-            let fill = (gap * rate as f64).round();
-            if fill >= 1.0 {
-                out.resize(out.len() + fill as usize, 0);
-            }
+            let fill = fill_samples(prev, piece.range.start(), rate);
+            out.resize(out.len() + fill as usize, 0);
         }
         let data = &decoded[piece.source];
         let (first, end) = (piece.first as usize, (piece.end as usize).min(data.len()));
@@ -410,7 +410,7 @@ pub fn cut_spectrogram(
     Ok(record)
 }
 
-fn write_sidecar(path: &Path, sidecar: &Sidecar) -> Result<(), ClipCutError> {
+pub(crate) fn write_sidecar(path: &Path, sidecar: &Sidecar) -> Result<(), ClipCutError> {
     let io = |what: &'static str| {
         move |source| ClipCutError::Io {
             what,
@@ -425,8 +425,68 @@ fn write_sidecar(path: &Path, sidecar: &Sidecar) -> Result<(), ClipCutError> {
     .map_err(io("cannot write"))
 }
 
+/// Cuts one clip of an OOI hydrophone from its raw files: audio always (the source of the
+/// spectrogram), the spectrogram computed locally beside it as `<name>_spec.npz`.
+fn cut_ooi_clip(layout: &OutputLayout, clip: &ClipPlan) -> Result<Sidecar, ClipCutError> {
+    let paths = layout.clip_paths(clip);
+    let target = paths.audio.clone().unwrap_or_else(|| {
+        paths
+            .sidecar
+            .with_file_name(format!("{}_audio.flac", clip.output_name))
+    });
+    let audio = cut_raw_audio(&clip.range, &layout.raw_dir(&clip.device), &target)?;
+    let spectrogram = match (&paths.spectrogram, &audio.file) {
+        (Some(npz), Some(_)) => {
+            // analysis names its output after the input; compute in a private folder, then
+            // move the NPZ and its provenance into place.
+            let work = paths
+                .sidecar
+                .with_file_name(format!(".{}.spectrogram", clip.output_name));
+            let mut rec = spectrogram_of(&target, &work, &audio)?;
+            let stem = target
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let moves = [
+                (work.join(format!("{stem}.npz")), npz.clone()),
+                (
+                    work.join(format!("{stem}.json")),
+                    npz.with_extension("provenance.json"),
+                ),
+            ];
+            for (from, to) in moves {
+                std::fs::rename(&from, &to).map_err(|source| ClipCutError::Io {
+                    what: "cannot move into place",
+                    path: to,
+                    source,
+                })?;
+            }
+            let _ = std::fs::remove_dir(&work);
+            rec.file = Some(file_name(npz));
+            Some(rec)
+        }
+        (Some(_), None) => Some(ProductRecord {
+            units: 0,
+            ..audio.clone()
+        }),
+        (None, _) => None,
+    };
+    let sidecar = Sidecar {
+        device: clip.device.to_string(),
+        label: clip.label.clone(),
+        requested: Interval::from(&clip.range),
+        audio: Some(audio),
+        spectrogram,
+    };
+    write_sidecar(&paths.sidecar, &sidecar)?;
+    Ok(sidecar)
+}
+
 /// Cuts one clip and writes its sidecar; returns the sidecar.
 pub fn cut_clip(layout: &OutputLayout, clip: &ClipPlan) -> Result<Sidecar, ClipCutError> {
+    if provider_of(&clip.device) == Provider::Ooi {
+        return cut_ooi_clip(layout, clip);
+    }
     let paths = layout.clip_paths(clip);
     let audio = match &paths.audio {
         Some(p) => Some(cut_audio(
@@ -520,7 +580,7 @@ mod tests {
     #[test]
     fn an_interior_audio_gap_is_filled_with_silence_and_reported() {
         let dir = tempfile::tempdir().unwrap();
-        let d = DeviceCode::new("ICLISTENHF6324").unwrap();
+        let d = DeviceCode::parse("ICLISTENHF6324").unwrap();
         write(
             dir.path(),
             "ICLISTENHF6324_20240401T000000.000Z.flac",
@@ -558,7 +618,7 @@ mod tests {
     #[test]
     fn no_source_file_means_no_clip_file_and_the_whole_interval_as_gap() {
         let dir = tempfile::tempdir().unwrap();
-        let d = DeviceCode::new("ICLISTENHF6324").unwrap();
+        let d = DeviceCode::parse("ICLISTENHF6324").unwrap();
         let clip = range("2024-04-01T00:00:05Z", "2024-04-01T00:00:20Z");
         let target = dir.path().join("clip.flac");
         let rec = cut_audio(&clip, &d, dir.path(), &target).unwrap();

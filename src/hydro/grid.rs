@@ -28,52 +28,13 @@ pub(crate) const NANOS_PER_SECOND: i128 = 1_000_000_000;
 /// typos such as `--to 20240-01-01`, not a policy.
 pub const MAX_WINDOWS: u64 = 5_000_000;
 
-/// An ONC device code such as `ICLISTENHF6324`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct DeviceCode(String);
+/// A device code (`ICLISTENHF6324`, or an OOI reference designator): the one type,
+/// validated by `api::DeviceCode::parse`.
+pub use crate::api::DeviceCode;
 
-impl DeviceCode {
-    /// Accepts ONC's alphabet: letters, digits, `-`, `_` and `.`, 1–64 characters.
-    pub fn new(code: &str) -> Result<DeviceCode> {
-        let code = code.trim();
-        let ok = !code.is_empty()
-            && code.len() <= 64
-            && code
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-        if ok {
-            Ok(DeviceCode(code.to_string()))
-        } else {
-            Err(HydroError::arg(
-                "device code",
-                format!("{code:?} is not an ONC device code (letters, digits, '-', '_', '.')"),
-            ))
-        }
-    }
-
-    /// The device code as ONC writes it.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl From<&DeviceCode> for api::DeviceCode {
-    fn from(code: &DeviceCode) -> Self {
-        api::DeviceCode::new(code.as_str())
-    }
-}
-
-impl TryFrom<&api::DeviceCode> for DeviceCode {
-    type Error = HydroError;
-
-    fn try_from(code: &api::DeviceCode) -> Result<Self> {
-        DeviceCode::new(code.as_str())
-    }
-}
-
-impl fmt::Display for DeviceCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+impl From<api::InvalidDeviceCode> for HydroError {
+    fn from(e: api::InvalidDeviceCode) -> Self {
+        HydroError::arg("device code", e.to_string())
     }
 }
 
@@ -359,19 +320,5 @@ mod tests {
             a.intersection(&c),
             Some(r("2024-04-01T00:04:00Z", "2024-04-01T00:05:00Z"))
         );
-    }
-
-    #[test]
-    fn device_codes_are_checked() {
-        assert_eq!(
-            DeviceCode::new(" ICLISTENHF6324 ").unwrap().as_str(),
-            "ICLISTENHF6324"
-        );
-        assert!(DeviceCode::new("BPR-Folger-59").is_ok());
-        assert!(DeviceCode::new("").is_err());
-        assert!(DeviceCode::new("a b").is_err());
-        let api_code = api::DeviceCode::from(&DeviceCode::new("NAXYS_HYD_007").unwrap());
-        assert_eq!(api_code.as_str(), "NAXYS_HYD_007");
-        assert!(DeviceCode::try_from(&api::DeviceCode::new("bad code")).is_err());
     }
 }

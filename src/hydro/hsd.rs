@@ -361,7 +361,7 @@ mod tests {
         let first = Window::containing("2024-04-01T12:30:00Z".parse().unwrap());
         let last = first.next();
         let order = HsdOrder {
-            device: DeviceCode::new("ICLISTENHF6324").unwrap(),
+            device: DeviceCode::parse("ICLISTENHF6324").unwrap(),
             range: TimeRange::new(first.start(), last.end()).unwrap(),
             settings: HsdSettings::default(),
         };
@@ -385,7 +385,7 @@ mod tests {
             .unwrap();
         options.insert_arg("dpo_spectrogramSource=FFT").unwrap();
         let order = HsdOrder {
-            device: DeviceCode::new("ICLISTENHF6324").unwrap(),
+            device: DeviceCode::parse("ICLISTENHF6324").unwrap(),
             range: Window::from_index(0).range(),
             settings: HsdSettings {
                 format: SpectrogramFormat::Mat,

@@ -3,6 +3,9 @@
 //! ```text
 //! DIR/<DEVICE>/hsd/<ONC file name>                 HSD spectrograms, as ONC names them
 //! DIR/<DEVICE>/audio/<archive file name>           archive audio (FLAC/WAV), as archived
+//! DIR/<REFDES>/raw/<archive file name>             OOI raw miniSEED (`:` written `-`)
+//! DIR/<REFDES>/audio/<REFDES>_<start>.flac (+.json) an OOI window cut from the raw files
+//! DIR/<REFDES>/hsd/<REFDES>_<start>.npz (+.json)    its spectrogram, computed locally
 //! DIR/clips/[<tag>/]<output_name>_spec.npz        spectrogram clip (tag: the request's output_tag)
 //! DIR/clips/[<tag>/]<output_name>_audio.flac
 //! DIR/clips/[<tag>/]<output_name>.json             sidecar: requested and achieved interval, gaps
@@ -16,6 +19,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::device::{provider_of, Provider};
 use super::error::{HydroError, Result};
 use super::grid::DeviceCode;
 use super::plan::ClipPlan;
@@ -31,6 +35,11 @@ pub fn hsd_folder(device: &DeviceCode) -> String {
 /// The archive-audio folder of a device relative to the output root (the engine's task `folder`).
 pub fn audio_folder(device: &DeviceCode) -> String {
     format!("{device}/audio")
+}
+
+/// The OOI raw-miniSEED folder of a device relative to the output root (the engine's folder).
+pub fn raw_folder(device: &DeviceCode) -> String {
+    format!("{device}/raw")
 }
 
 /// The output folder tree.
@@ -71,6 +80,11 @@ impl OutputLayout {
         self.root.join(audio_folder(device))
     }
 
+    /// `<root>/<REFDES>/raw`: OOI raw miniSEED files.
+    pub fn raw_dir(&self, device: &DeviceCode) -> PathBuf {
+        self.root.join(raw_folder(device))
+    }
+
     /// Where a file named by the server goes; refuses names that would leave the folder.
     pub fn source_file(&self, dir: &Path, server_name: &str) -> Result<PathBuf> {
         let ok = !server_name.is_empty()
@@ -96,7 +110,9 @@ impl OutputLayout {
             spectrogram: clip
                 .spectrogram
                 .then(|| dir.join(format!("{name}_spec.npz"))),
-            audio: clip.audio.then(|| dir.join(format!("{name}_audio.flac"))),
+            // OOI spectrograms are computed from the audio clip, so it is always written.
+            audio: (clip.audio || provider_of(&clip.device) == Provider::Ooi)
+                .then(|| dir.join(format!("{name}_audio.flac"))),
             sidecar: dir.join(format!("{name}.json")),
         }
     }
@@ -142,7 +158,7 @@ mod tests {
             q.sidecar,
             PathBuf::from("/data/clips/ICLISTENHF6324_20240401T130000.json")
         );
-        let dev = DeviceCode::new("ICLISTENHF6324").unwrap();
+        let dev = DeviceCode::parse("ICLISTENHF6324").unwrap();
         let f = layout
             .source_file(
                 &layout.audio_dir(&dev),

@@ -20,7 +20,7 @@ use super::error::{HydroError, Location, Result};
 use super::grid::{DeviceCode, TimeRange, Window, MAX_WINDOWS};
 use super::hsd::{HsdOrder, HsdSettings, SpectrogramFormat};
 use super::sampling::Burst;
-use crate::api::time::format_onc;
+use crate::api::time::{format_compact_plain, format_onc};
 
 /// One HSD order and how many grid windows it covers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -249,6 +249,30 @@ impl PlanBuilder {
             });
         }
         Ok(())
+    }
+
+    /// Adds one audio clip of a whole span (`span --clip`), named
+    /// `<DEVICE>_<start>_<end>`; the span's windows must have been added with audio.
+    pub fn add_span_clip(&mut self, device: &DeviceCode, range: TimeRange) {
+        let name = format!(
+            "{device}_{}_{}",
+            format_compact_plain(range.start()),
+            format_compact_plain(range.end())
+        );
+        self.clips.push(ClipPlan {
+            label: name.clone(),
+            device: device.clone(),
+            range,
+            output_name: name,
+            output_tag: None,
+            spectrogram: false,
+            audio: true,
+            source: Location {
+                file: "command line".into(),
+                entry: "span --clip".into(),
+                field: None,
+            },
+        });
     }
 
     /// Adds a note shown to the user with the plan.
@@ -516,7 +540,7 @@ mod tests {
         )
         .unwrap();
         let s = sample(&range, 160, 12).unwrap();
-        let dev = DeviceCode::new("ICLISTENHF6324").unwrap();
+        let dev = DeviceCode::parse("ICLISTENHF6324").unwrap();
         let mut b = PlanBuilder::new(12).unwrap();
         for burst in &s.bursts {
             b.add_burst(&dev, *burst, &HsdSettings::default(), None)

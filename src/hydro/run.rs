@@ -17,12 +17,14 @@ use serde::Serialize;
 
 use super::archive::{parse_archive_name, select_audio, AudioExtension, ListedFile};
 use super::clips_cut::{cut_clips, ClipsSummary};
+use super::device::{provider_of, Provider};
 use super::grid::{DeviceCode, TimeRange, WINDOW_SECONDS};
 use super::layout::{audio_folder, hsd_folder, OutputLayout};
+use super::ooi_serve::{has_ooi, ooi_tasks, serve_windows, OoiSummary};
 use super::plan::{Plan, PlannedRequest};
 use crate::api::{ArchiveQuery, Client, ReturnOptions};
 use crate::engine::{
-    ArchiveSpec, Engine, EngineError, OrderSpec, PlanReport, Reporter, Summary, TaskSpec,
+    ArchiveSpec, Engine, EngineError, OrderSpec, PlanReport, Providers, Reporter, Summary, TaskSpec,
 };
 
 /// What can stop a hydrophone run.
@@ -89,6 +91,9 @@ pub struct HydroSummary {
     pub missing_windows: Vec<String>,
     /// Clips cut after the downloads (see `clips_cut`).
     pub clips: ClipsSummary,
+    /// OOI windows served from raw audio (absent without OOI devices).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ooi: Option<OoiSummary>,
 }
 
 /// The engine order task of one planned HSD request.
@@ -97,9 +102,14 @@ pub fn hsd_task(request: &PlannedRequest) -> TaskSpec {
     TaskSpec::Order(OrderSpec::new(o.to_order()).in_folder(hsd_folder(&o.device)))
 }
 
-/// Every HSD task of a plan, in plan order.
+/// Every HSD task of a plan, in plan order (ONC devices only: OOI windows are served from
+/// audio, see `ooi_serve`).
 pub fn hsd_tasks(plan: &Plan) -> Vec<TaskSpec> {
-    plan.requests.iter().map(hsd_task).collect()
+    plan.requests
+        .iter()
+        .filter(|r| provider_of(&r.order.device) == Provider::Onc)
+        .map(hsd_task)
+        .collect()
 }
 
 /// Lists the archive for every audio span of the plan and turns the chosen files into archive
@@ -111,7 +121,11 @@ pub async fn audio_tasks(
     retry: &crate::engine::RetryPolicy,
 ) -> Result<(Vec<TaskSpec>, Vec<String>), RunError> {
     let mut by_device: BTreeMap<(DeviceCode, AudioExtension), Vec<TimeRange>> = BTreeMap::new();
-    for span in &plan.audio {
+    for span in plan
+        .audio
+        .iter()
+        .filter(|s| provider_of(&s.device) == Provider::Onc)
+    {
         by_device
             .entry((span.device.clone(), span.extension))
             .or_default()
@@ -192,7 +206,8 @@ fn hsd_files(layout: &OutputLayout, device: &DeviceCode, ext: &str) -> Vec<TimeR
 pub fn count_delivered(plan: &Plan, out: &Path, summary: &mut HydroSummary) {
     let layout = OutputLayout::new(out);
     let mut files: BTreeMap<(DeviceCode, &str), Vec<TimeRange>> = BTreeMap::new();
-    for r in &plan.requests {
+    let onc = |r: &&PlannedRequest| provider_of(&r.order.device) == Provider::Onc;
+    for r in plan.requests.iter().filter(onc) {
         let d = &r.order.device;
         let ext = r.order.settings.format.extension();
         if let std::collections::btree_map::Entry::Vacant(e) = files.entry((d.clone(), ext)) {
@@ -204,7 +219,7 @@ pub fn count_delivered(plan: &Plan, out: &Path, summary: &mut HydroSummary) {
     summary.hsd_files = files.values().map(|v| v.len() as u64).sum();
     // The formats asked for each (device, window index): linear in the planned windows.
     let mut asked_for: BTreeMap<(&DeviceCode, i64), Vec<&str>> = BTreeMap::new();
-    for r in &plan.requests {
+    for r in plan.requests.iter().filter(onc) {
         let ext = r.order.settings.format.extension();
         let first = super::grid::Window::containing(r.order.range.start()).index();
         for i in 0..r.windows as i64 {
@@ -239,36 +254,61 @@ pub fn count_delivered(plan: &Plan, out: &Path, summary: &mut HydroSummary) {
     }
 }
 
-/// Plans the HSD (and, when the plan asks, audio) tasks of `plan` into `engine`.
+/// True when the plan has ONC work (HSD orders or archive audio of an ONC device).
+pub fn has_onc(plan: &Plan) -> bool {
+    plan.windows
+        .iter()
+        .any(|(d, _)| provider_of(d) == Provider::Onc)
+}
+
+/// Plans the HSD (and, when the plan asks, audio) tasks of `plan` into `engine`, and the raw
+/// downloads of its OOI windows. `client` (Oceans 3.0) lists ONC archive audio.
 pub async fn plan_tasks(
     engine: &Engine,
-    client: &Client,
+    client: Option<&Client>,
     plan: &Plan,
 ) -> Result<(PlanReport, HydroSummary), RunError> {
     let mut tasks = hsd_tasks(plan);
     let mut summary = HydroSummary::default();
-    if !plan.audio.is_empty() {
+    if plan
+        .audio
+        .iter()
+        .any(|s| provider_of(&s.device) == Provider::Onc)
+    {
+        let client = client.ok_or_else(|| RunError::Listing {
+            device: "ONC".into(),
+            message: "no Oceans 3.0 client (token) for the archive listing".into(),
+        })?;
         let (audio, gaps) = audio_tasks(client, plan, &engine.settings().retry).await?;
         summary.audio_files_planned = audio.len() as u64;
         summary.audio_gaps = gaps;
         tasks.extend(audio);
     }
+    tasks.extend(ooi_tasks(plan));
     let report = engine.plan(&tasks)?;
     Ok((report, summary))
 }
 
-/// Plans and runs a hydrophone plan; writes `<out>/summary.json` (engine summary + `hydro`).
+/// Plans and runs a hydrophone plan with the providers' clients (`onc` for ONC devices,
+/// `ooi_raw` for OOI hydrophones), serves OOI windows from the raw files, cuts the clips and
+/// writes `<out>/summary.json` (engine summary + `hydro`).
 pub async fn run_plan(
     engine: &Engine,
-    client: &Client,
+    providers: Providers,
     plan: &Plan,
     reporter: Arc<dyn Reporter>,
 ) -> Result<(Summary, HydroSummary), RunError> {
     let clock = Instant::now();
-    let (_, mut hydro) = plan_tasks(engine, client, plan).await?;
-    let summary = engine.run(client, reporter).await?;
+    let (_, mut hydro) = plan_tasks(engine, providers.onc.as_ref(), plan).await?;
+    let summary = engine.run_with(providers, reporter).await?;
     hydro.files_new = summary.files;
     count_delivered(plan, engine.out_dir(), &mut hydro);
+    if has_ooi(plan) {
+        let ooi = serve_windows(plan, engine.out_dir());
+        hydro.windows_asked += ooi.windows;
+        hydro.windows_delivered += ooi.served;
+        hydro.ooi = Some(ooi);
+    }
     hydro.clips = cut_clips(plan, engine.out_dir());
     hydro.wall_seconds = clock.elapsed().as_secs_f64();
     write_summary(engine.out_dir(), &summary, &hydro)?;
@@ -304,7 +344,7 @@ mod tests {
     use crate::hydro::sampling::span;
 
     fn plan() -> Plan {
-        let d = DeviceCode::new("ICLISTENHF6324").unwrap();
+        let d = DeviceCode::parse("ICLISTENHF6324").unwrap();
         let r = TimeRange::new(
             "2024-04-01T00:00:00Z".parse().unwrap(),
             "2024-04-01T01:00:00Z".parse().unwrap(),

@@ -21,7 +21,9 @@ mod pdf;
 mod wav;
 
 pub use error::MediaError;
-pub use flac_write::{encode_flac, write_flac, write_flac_path, FlacSpec, FLAC_SETTING};
+pub use flac_write::{
+    encode_flac, write_flac, write_flac_path, write_flac_stream, FlacSpec, FlacStream, FLAC_SETTING,
+};
 pub use mat::{encode_mat, MatFile, MatMatrix, MatStruct, MatValue, MatWriteOptions};
 pub use mat_read::{read_mat, read_mat_path};
 pub use mp3::{encode_mp3_mono, MP3_SAMPLE_RATES};

@@ -30,6 +30,7 @@ mod hygiene_layers;
 mod mseed_inputs;
 mod nrt_cli;
 mod ooi;
+mod ooi_front;
 mod ooi_raw;
 mod plan_flow;
 mod plan_roundtrip;
