@@ -787,7 +787,7 @@ mod tests {
         std::fs::write(&junk, b"hello world, not audio").unwrap();
         let err = AudioReader::open(&junk).unwrap_err().to_string();
         assert!(
-            err.contains("junk.flac") && err.contains("not a FLAC or WAV"),
+            err.contains("junk.flac") && err.contains("not a FLAC, WAV or miniSEED"),
             "{err}"
         );
 

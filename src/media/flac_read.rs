@@ -789,7 +789,8 @@ mod tests {
             48_000,
             bits,
             channels,
-            Some((data.len() / channels as usize) as u64),
+            // flac-codec counts interleaved samples, not frames.
+            Some(data.len() as u64),
         )
         .unwrap();
         w.write(data).unwrap();
