@@ -300,7 +300,7 @@ fn bad_inputs_fail_clearly() {
     assert_eq!(o.status.code(), Some(1), "one of two files failed");
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
-        err.contains("fake.flac") && err.contains("not a FLAC or WAV"),
+        err.contains("fake.flac") && err.contains("not a FLAC, WAV or miniSEED"),
         "{err}"
     );
     assert!(out.join("tone.npz").is_file());

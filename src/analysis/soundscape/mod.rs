@@ -181,6 +181,7 @@ pub fn run_plan(
     spec: &SoundscapeSpec,
     progress: &mut dyn FnMut(Event<'_>),
 ) -> Result<Vec<DayReport>, SoundscapeError> {
+    std::fs::create_dir_all(out_dir).map_err(|e| crate::analysis::AnalysisError::io(out_dir, e))?;
     let mut engine: Option<Engine> = None;
     let mut reports = Vec::new();
     for f in &plan.files {
