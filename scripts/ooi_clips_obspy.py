@@ -44,22 +44,28 @@ def expected(sidecar, raw_dir, n, rate):
     hi = ns(sidecar["requested"]["end"])
     traces = [tr for name in sidecar["audio"]["sources"] for tr in read(os.path.join(raw_dir, name))]
     traces.sort(key=lambda tr: tr.stats.starttime.ns)
+    # Integer nanoseconds: in float64, times near 1.56e18 ns round to 256 ns, which at 64 kHz
+    # moves a sample 125 ns before a window's start onto it.
+    rate = int(round(rate))
     step = 1e9 / rate
     cursor = lo
     taken = []
     for tr in traces:
-        t = tr.stats.starttime.ns + np.arange(tr.stats.npts, dtype=np.float64) * step
-        ok = (t >= cursor - 1e-3) & (t < hi)
+        s0 = tr.stats.starttime.ns
+        k = np.arange(tr.stats.npts, dtype=np.int64)
+        t = s0 + (k * 1_000_000_000) // rate
+        ok = (t >= cursor) & (t < hi)
         if ok.any():
             taken.append((t[ok], tr.data[ok]))
-            cursor = t[ok][-1] + step
+            # Covered up to where the next sample of this trace would be.
+            cursor = s0 + ((int(k[ok][-1]) + 1) * 1_000_000_000) // rate
     want = np.zeros(n, dtype=np.int64)
     hit = np.zeros(n, dtype=bool)
     if not taken:
         return want, hit
     t0 = taken[0][0][0]
     for t, v in taken:
-        k = np.rint((t - t0) / step).astype(np.int64)
+        k = np.rint((t - t0).astype(np.float64) / step).astype(np.int64)
         ok = (k >= 0) & (k < n)
         want[k[ok]] = v[ok]
         hit[k[ok]] = True

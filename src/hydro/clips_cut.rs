@@ -14,12 +14,15 @@ use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 
 use super::archive::parse_archive_name;
-use super::clip::{plan_audio_clip, plan_spectrogram_clip, AudioSource, ClipAssembly, SpectSource};
+use super::clip::{
+    plan_audio_clip, plan_spectrogram_clip, AudioSource, ClipAssembly, Piece, SpectSource,
+};
+use super::clip_write::{total_samples, walk, write_clip_flac, Emit, AUDIO_GAPS};
 use super::device::{provider_of, Provider};
 use super::error::HydroError;
 use super::grid::{DeviceCode, TimeRange, WINDOW_SECONDS};
 use super::layout::OutputLayout;
-use super::ooi_audio::{cut_raw_audio, fill_samples, AUDIO_GAPS};
+use super::ooi_audio::cut_raw_audio;
 use super::ooi_serve::spectrogram_of;
 use super::plan::{ClipPlan, Plan};
 use crate::api::time::format_onc;
@@ -171,30 +174,35 @@ pub(crate) fn ensure_dir(path: &Path) -> Result<(), ClipCutError> {
     Ok(())
 }
 
-/// Cuts the audio clip of `clip` from the files in `dir` into `target`.
+/// Cuts the audio clip of `clip` from the files in `dir` into `target`, streamed: each source's
+/// length comes from its header (a decode pass only when the header does not say), then the
+/// planned samples are decoded block by block straight into the FLAC writer, so a clip of a
+/// day holds no more than a decoder block.
 pub fn cut_audio(
     clip: &TimeRange,
     device: &DeviceCode,
     dir: &Path,
     target: &Path,
 ) -> Result<ProductRecord, ClipCutError> {
+    let files = candidates(dir, device, &["flac", "wav"], clip);
     let mut sources = Vec::new();
-    let mut decoded: Vec<Vec<f32>> = Vec::new();
     let mut bits = None;
-    for path in candidates(dir, device, &["flac", "wav"], clip) {
-        let name = file_name(&path);
+    for path in &files {
+        let name = file_name(path);
         let start = parse_archive_name(&name)?.start;
-        let mut reader = AudioReader::open(&path)?;
+        let mut reader = AudioReader::open(path)?;
         let info = reader.info().clone();
-        let samples = reader.read_all()?;
+        let samples = match info.total_frames {
+            Some(n) => n,
+            None => count_samples(&mut reader)?,
+        };
         bits.get_or_insert(info.bits_per_sample);
         sources.push(AudioSource {
             name,
             start,
             sample_rate: info.sample_rate,
-            samples: samples.len() as u64,
+            samples,
         });
-        decoded.push(samples);
     }
     let assembly = plan_audio_clip(clip, &sources)?;
     let rate = sources.first().map(|s| s.sample_rate);
@@ -219,32 +227,66 @@ pub fn cut_audio(
         return Ok(record);
     };
     let full = (1i64 << (bits - 1)) as f64;
-    let mut out: Vec<i32> = Vec::with_capacity(assembly.units() as usize);
-    let mut previous_end: Option<Timestamp> = None;
-    for piece in &assembly.pieces {
-        if let Some(prev) = previous_end {
-            let fill = fill_samples(prev, piece.range.start(), rate);
-            out.resize(out.len() + fill as usize, 0);
-        }
-        let data = &decoded[piece.source];
-        let (first, end) = (piece.first as usize, (piece.end as usize).min(data.len()));
-        out.extend(
-            data[first.min(end)..end]
-                .iter()
-                .map(|s| (f64::from(*s) * full).round().clamp(-full, full - 1.0) as i32),
-        );
-        previous_end = Some(piece.range.end());
-    }
-    ensure_dir(target)?;
+    let total = total_samples(&assembly, rate);
     let spec = FlacSpec {
         sample_rate: rate,
         bits_per_sample: bits,
         channels: 1,
     };
-    media::write_flac_path(target, &out, &spec)?;
-    record.units = out.len() as u64;
+    let mut piece =
+        |p: &Piece, emit: &mut Emit<'_>| stream_file(&files[p.source], p.first, p.end, full, emit);
+    write_clip_flac(target, &spec, total, |emit| {
+        walk(&assembly, rate, &mut piece, emit)
+    })?;
+    record.units = total;
     record.file = Some(file_name(target));
     Ok(record)
+}
+
+/// Samples in a file whose header does not say, by decoding it.
+fn count_samples(reader: &mut AudioReader) -> Result<u64, ClipCutError> {
+    let mut block = Vec::new();
+    let mut n = 0u64;
+    while reader.read_block(&mut block)? {
+        n += block.len() as u64;
+    }
+    Ok(n)
+}
+
+/// Streams samples `[first, end)` of the audio file `path`, as integers of full scale `full`.
+fn stream_file(
+    path: &Path,
+    first: u64,
+    end: u64,
+    full: f64,
+    emit: &mut Emit<'_>,
+) -> Result<(), ClipCutError> {
+    let mut reader = AudioReader::open(path)?;
+    let (mut block, mut ints) = (Vec::new(), Vec::new());
+    let mut at = 0u64;
+    while at < end && reader.read_block(&mut block)? {
+        let n = block.len() as u64;
+        let (a, b) = (first.saturating_sub(at).min(n), (end - at).min(n));
+        if a < b {
+            ints.clear();
+            ints.extend(
+                block[a as usize..b as usize]
+                    .iter()
+                    .map(|s| (f64::from(*s) * full).round().clamp(-full, full - 1.0) as i32),
+            );
+            emit(&ints)?;
+        }
+        at += n;
+    }
+    if at < end {
+        return Err(ClipCutError::Source {
+            file: path.to_path_buf(),
+            reason: format!(
+                "the file ended after {at} samples; its header announces {end} or more"
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// A MAT file's spectrogram: `psd` row-major frequency × time.
@@ -425,6 +467,43 @@ pub(crate) fn write_sidecar(path: &Path, sidecar: &Sidecar) -> Result<(), ClipCu
     .map_err(io("cannot write"))
 }
 
+/// The local spectrogram of an OOI clip's audio `target`, moved into place as `npz`. analysis
+/// names its output after the input, so it is computed in a private folder first.
+fn ooi_clip_spectrogram(
+    sidecar: &Path,
+    clip: &ClipPlan,
+    target: &Path,
+    npz: &Path,
+    audio: &ProductRecord,
+) -> Result<ProductRecord, ClipCutError> {
+    let work = sidecar.with_file_name(format!(".{}.spectrogram", clip.output_name));
+    let mut rec = spectrogram_of(target, &work, audio)?;
+    if rec.file.is_none() {
+        return Ok(rec); // shorter than one STFT window
+    }
+    let stem = target
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let moves = [
+        (work.join(format!("{stem}.npz")), npz.to_path_buf()),
+        (
+            work.join(format!("{stem}.json")),
+            npz.with_extension("provenance.json"),
+        ),
+    ];
+    for (from, to) in moves {
+        std::fs::rename(&from, &to).map_err(|source| ClipCutError::Io {
+            what: "cannot move into place",
+            path: to,
+            source,
+        })?;
+    }
+    let _ = std::fs::remove_dir(&work);
+    rec.file = Some(file_name(npz));
+    Ok(rec)
+}
+
 /// Cuts one clip of an OOI hydrophone from its raw files: audio always (the source of the
 /// spectrogram), the spectrogram computed locally beside it as `<name>_spec.npz`.
 fn cut_ooi_clip(layout: &OutputLayout, clip: &ClipPlan) -> Result<Sidecar, ClipCutError> {
@@ -436,35 +515,13 @@ fn cut_ooi_clip(layout: &OutputLayout, clip: &ClipPlan) -> Result<Sidecar, ClipC
     });
     let audio = cut_raw_audio(&clip.range, &layout.raw_dir(&clip.device), &target)?;
     let spectrogram = match (&paths.spectrogram, &audio.file) {
-        (Some(npz), Some(_)) => {
-            // analysis names its output after the input; compute in a private folder, then
-            // move the NPZ and its provenance into place.
-            let work = paths
-                .sidecar
-                .with_file_name(format!(".{}.spectrogram", clip.output_name));
-            let mut rec = spectrogram_of(&target, &work, &audio)?;
-            let stem = target
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let moves = [
-                (work.join(format!("{stem}.npz")), npz.clone()),
-                (
-                    work.join(format!("{stem}.json")),
-                    npz.with_extension("provenance.json"),
-                ),
-            ];
-            for (from, to) in moves {
-                std::fs::rename(&from, &to).map_err(|source| ClipCutError::Io {
-                    what: "cannot move into place",
-                    path: to,
-                    source,
-                })?;
-            }
-            let _ = std::fs::remove_dir(&work);
-            rec.file = Some(file_name(npz));
-            Some(rec)
-        }
+        (Some(npz), Some(_)) => Some(ooi_clip_spectrogram(
+            &paths.sidecar,
+            clip,
+            &target,
+            npz,
+            &audio,
+        )?),
         (Some(_), None) => Some(ProductRecord {
             units: 0,
             ..audio.clone()

@@ -7,6 +7,7 @@ mod annotation_files;
 mod annotations;
 mod archive;
 mod clip;
+mod clip_write;
 mod clips_cut;
 mod device;
 mod error;

@@ -5,8 +5,8 @@
 //! samples of each planned piece are decoded record by record and streamed into the FLAC
 //! writer. Memory is a few records plus, for clips up to [`BUFFERED_SAMPLES`], the clip's own
 //! samples (to choose the bit depth in one pass); longer clips take two passes (range, then
-//! write) and never hold more than a record. Interior gaps are filled with zeros exactly as in
-//! ONC clips, and the record lists every source and gap.
+//! write) and never hold more than a record. Writing, and the zero fill of interior gaps, is
+//! `clip_write`'s, shared with ONC clips; the record lists every source and gap.
 //!
 //! FLAC depth: 24-bit when every sample fits in 24 bits, else 32-bit.
 //!
@@ -16,21 +16,18 @@ use std::path::{Path, PathBuf};
 
 use jiff::SignedDuration;
 
-use super::clip::{plan_audio_clip, AudioSource, ClipAssembly};
-use super::clips_cut::{ensure_dir, ClipCutError, Interval, ProductRecord};
+use super::clip::{plan_audio_clip, AudioSource, ClipAssembly, Piece};
+use super::clip_write::{total_samples, walk, write_clip_flac, Emit, AUDIO_GAPS};
+use super::clips_cut::{ClipCutError, Interval, ProductRecord};
 use super::grid::TimeRange;
 use crate::media::{
-    self, decode_record, ns_to_timestamp, offset_ns, FlacSpec, MediaError, MseedRecords,
-    MseedSamples, SourceId,
+    decode_record, ns_to_timestamp, offset_ns, FlacSpec, MediaError, MseedRecords, MseedSamples,
+    SourceId,
 };
 use crate::ooi::{start_from_name, MAX_FILE_SECONDS};
 
 /// Clips of at most this many samples are held in memory once (300 s at 64 kHz is 19.2 M).
 pub const BUFFERED_SAMPLES: u64 = 1 << 25;
-
-/// What [`ProductRecord::gap_handling`] says for every audio clip.
-pub(crate) const AUDIO_GAPS: &str =
-    "interior gaps filled with silence; leading/trailing gaps not in the file";
 
 /// One trace of a raw file, from its record headers.
 #[derive(Debug, Clone, PartialEq)]
@@ -157,7 +154,7 @@ pub fn stream_trace(
     trace: &RawTrace,
     first: u64,
     end: u64,
-    emit: &mut dyn FnMut(&[i32]) -> Result<(), ClipCutError>,
+    emit: &mut Emit<'_>,
 ) -> Result<(), ClipCutError> {
     let path = &trace.path;
     let mut recs = open(path)?;
@@ -196,62 +193,16 @@ pub fn stream_trace(
     Ok(())
 }
 
-/// Zeros between two pieces, in samples (as ONC clips fill interior gaps).
-pub(crate) fn fill_samples(prev_end: jiff::Timestamp, next: jiff::Timestamp, rate: u32) -> u64 {
-    let gap = next.duration_since(prev_end).as_secs_f64();
-    let fill = (gap * f64::from(rate)).round();
-    if fill >= 1.0 {
-        fill as u64
-    } else {
-        0
-    }
-}
-
-/// Walks the clip's samples in order (gap fills as zero runs) through `emit`.
-fn walk(
-    assembly: &ClipAssembly,
-    traces: &[RawTrace],
-    rate: u32,
-    emit: &mut dyn FnMut(&[i32]) -> Result<(), ClipCutError>,
-) -> Result<(), ClipCutError> {
-    let zeros = vec![0i32; 1 << 14];
-    let mut previous_end = None;
-    for piece in &assembly.pieces {
-        if let Some(prev) = previous_end {
-            let mut fill = fill_samples(prev, piece.range.start(), rate);
-            while fill > 0 {
-                let k = fill.min(zeros.len() as u64) as usize;
-                emit(&zeros[..k])?;
-                fill -= k as u64;
-            }
-        }
-        stream_trace(&traces[piece.source], piece.first, piece.end, emit)?;
-        previous_end = Some(piece.range.end());
-    }
-    Ok(())
-}
-
-/// The total length of the clip file: pieces plus interior gap fills.
-fn total_samples(assembly: &ClipAssembly, rate: u32) -> u64 {
-    let mut total = assembly.units();
-    for w in assembly.pieces.windows(2) {
-        total += fill_samples(w[0].range.end(), w[1].range.start(), rate);
-    }
-    total
-}
-
 fn fits_24(v: &[i32]) -> bool {
     v.iter().all(|&x| (-(1 << 23)..(1 << 23)).contains(&x))
 }
 
-/// Cuts the audio clip `clip` from the raw files in `dir` into `target` (FLAC, 24-bit when
-/// every sample fits, else 32-bit). Without any covering file nothing is written and the
-/// record says the whole interval is a gap.
-pub fn cut_raw_audio(
+/// The traces that can reach `clip`, the clip's plan over them, and its record as a cut now
+/// would write it (no file, no samples yet). Reads record headers only.
+fn plan_raw(
     clip: &TimeRange,
     dir: &Path,
-    target: &Path,
-) -> Result<ProductRecord, ClipCutError> {
+) -> Result<(Vec<RawTrace>, ClipAssembly, ProductRecord), ClipCutError> {
     let traces = raw_traces(dir, clip)?;
     let srcs = sources(&traces)?;
     let assembly = plan_audio_clip(clip, &srcs)?;
@@ -267,14 +218,38 @@ pub fn cut_raw_audio(
         gap_handling: AUDIO_GAPS,
     };
     record.sources.dedup();
-    let Some(rate) = rate else {
+    Ok((traces, assembly, record))
+}
+
+/// The sources and gaps a cut of `clip` from `dir` would record now (headers only): a window
+/// cut earlier with the same ones needs no new cut.
+pub(crate) fn raw_coverage(
+    clip: &TimeRange,
+    dir: &Path,
+) -> Result<(Vec<String>, Vec<Interval>), ClipCutError> {
+    let (_, _, record) = plan_raw(clip, dir)?;
+    Ok((record.sources, record.gaps))
+}
+
+/// Cuts the audio clip `clip` from the raw files in `dir` into `target` (FLAC, 24-bit when
+/// every sample fits, else 32-bit). Without any covering file nothing is written and the
+/// record says the whole interval is a gap.
+pub fn cut_raw_audio(
+    clip: &TimeRange,
+    dir: &Path,
+    target: &Path,
+) -> Result<ProductRecord, ClipCutError> {
+    let (traces, assembly, mut record) = plan_raw(clip, dir)?;
+    let Some(rate) = record.sample_rate else {
         return Ok(record);
     };
     let total = total_samples(&assembly, rate);
+    let mut piece =
+        |p: &Piece, emit: &mut Emit<'_>| stream_trace(&traces[p.source], p.first, p.end, emit);
     let mut buffer: Option<Vec<i32>> = None;
     let bits = if total <= BUFFERED_SAMPLES {
         let mut all = Vec::with_capacity(total as usize);
-        walk(&assembly, &traces, rate, &mut |s| {
+        walk(&assembly, rate, &mut piece, &mut |s| {
             all.extend_from_slice(s);
             Ok(())
         })?;
@@ -283,7 +258,7 @@ pub fn cut_raw_audio(
         bits
     } else {
         let mut fits = true;
-        walk(&assembly, &traces, rate, &mut |s| {
+        walk(&assembly, rate, &mut piece, &mut |s| {
             fits &= fits_24(s);
             Ok(())
         })?;
@@ -293,36 +268,15 @@ pub fn cut_raw_audio(
             32
         }
     };
-    ensure_dir(target)?;
     let spec = FlacSpec {
         sample_rate: rate,
         bits_per_sample: bits,
         channels: 1,
     };
-    let mut inner: Option<ClipCutError> = None;
-    media::write_flac_stream(target, &spec, total, |w| match &buffer {
-        Some(all) => {
-            for c in all.chunks(1 << 16) {
-                w.write(c)?;
-            }
-            Ok(())
-        }
-        None => {
-            let r = walk(&assembly, &traces, rate, &mut |s| {
-                w.write(s).map_err(ClipCutError::Media)
-            });
-            r.map_err(|e| {
-                let text = e.to_string();
-                inner = Some(e);
-                MediaError::Invalid {
-                    file: target.to_path_buf(),
-                    field: "samples",
-                    reason: text,
-                }
-            })
-        }
-    })
-    .map_err(|e| inner.take().unwrap_or(ClipCutError::Media(e)))?;
+    write_clip_flac(target, &spec, total, |emit| match &buffer {
+        Some(all) => all.chunks(1 << 16).try_for_each(&mut *emit),
+        None => walk(&assembly, rate, &mut piece, emit),
+    })?;
     record.units = total;
     record.bits_per_sample = Some(bits);
     record.file = Some(name_of(target));

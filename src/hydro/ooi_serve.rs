@@ -20,7 +20,7 @@ use super::clips_cut::{write_sidecar, ClipCutError, Interval, ProductRecord, Sid
 use super::device::{provider_of, Provider};
 use super::grid::{DeviceCode, TimeRange, Window};
 use super::layout::{raw_folder, OutputLayout};
-use super::ooi_audio::cut_raw_audio;
+use super::ooi_audio::{cut_raw_audio, raw_coverage};
 use super::plan::Plan;
 use crate::analysis::{spectrogram_file, OutputFormat, Precision, SpectrogramSpec};
 use crate::api::time::format_compact_plain;
@@ -142,23 +142,41 @@ pub fn spectrogram_spec() -> SpectrogramSpec {
     }
 }
 
+/// What a spectrogram record says when its audio is shorter than one STFT window.
+const TOO_SHORT: &str = "no spectrogram: the audio holds fewer samples than one STFT window";
+
 /// Computes the NPZ spectrogram of `flac` into `out_dir` (`<stem>.npz` + `<stem>.json`) and
-/// describes it like the audio it came from.
+/// describes it like the audio it came from. Audio shorter than one STFT window (a window that
+/// is nearly all gap, a clip under a second) gets a record without a file, not an error.
 pub(crate) fn spectrogram_of(
     flac: &Path,
     out_dir: &Path,
     audio: &ProductRecord,
 ) -> Result<ProductRecord, ClipCutError> {
+    let spec = spectrogram_spec();
+    let window = audio
+        .sample_rate
+        .and_then(|fs| spec.params_for(fs, flac).ok())
+        .map_or(0, |p| p.win_length as u64);
+    if audio.units < window {
+        return Ok(ProductRecord {
+            file: None,
+            units: 0,
+            sample_rate: None,
+            bits_per_sample: None,
+            gap_handling: TOO_SHORT,
+            ..audio.clone()
+        });
+    }
     std::fs::create_dir_all(out_dir).map_err(|source| ClipCutError::Io {
         what: "cannot create",
         path: out_dir.to_path_buf(),
         source,
     })?;
-    let report =
-        spectrogram_file(flac, out_dir, &spectrogram_spec()).map_err(|e| ClipCutError::Source {
-            file: flac.to_path_buf(),
-            reason: format!("spectrogram: {e}"),
-        })?;
+    let report = spectrogram_file(flac, out_dir, &spec).map_err(|e| ClipCutError::Source {
+        file: flac.to_path_buf(),
+        reason: format!("spectrogram: {e}"),
+    })?;
     let npz = report
         .outputs
         .iter()
@@ -182,17 +200,35 @@ pub fn window_stem(device: &DeviceCode, window: &Window) -> String {
     format!("{device}_{}", format_compact_plain(window.start()))
 }
 
-fn complete(sidecar: &Path, want_spect: bool, npz: &Path, flac: &Path) -> bool {
+/// True when the window's files exist and were cut from the raw files there are now: without
+/// gaps, or with the same sources and gaps a cut now would record (so a window across an
+/// archive gap is cut once, and again only when new raw files arrive).
+fn complete(
+    sidecar: &Path,
+    want_spect: bool,
+    npz: &Path,
+    flac: &Path,
+    range: &TimeRange,
+    raw: &Path,
+) -> bool {
     let Ok(text) = std::fs::read_to_string(sidecar) else {
         return false;
     };
     let Ok(doc) = serde_json::from_str::<serde_json::Value>(&text) else {
         return false;
     };
-    let no_gaps = doc["audio"]["gaps"]
-        .as_array()
-        .is_some_and(|g| g.is_empty());
-    no_gaps && flac.exists() && (!want_spect || npz.exists())
+    if !(flac.exists() && (!want_spect || npz.exists())) {
+        return false;
+    }
+    let audio = &doc["audio"];
+    if audio["gaps"].as_array().is_some_and(|g| g.is_empty()) {
+        return true;
+    }
+    let Ok((sources, gaps)) = raw_coverage(range, raw) else {
+        return false;
+    };
+    serde_json::to_value(&sources).is_ok_and(|v| v == audio["sources"])
+        && serde_json::to_value(&gaps).is_ok_and(|v| v == audio["gaps"])
 }
 
 fn serve_one(
@@ -241,7 +277,8 @@ pub fn serve_windows(plan: &Plan, out: &Path) -> OoiSummary {
             let flac = layout.audio_dir(&device).join(format!("{stem}.flac"));
             let npz = layout.hsd_dir(&device).join(format!("{stem}.npz"));
             let side = layout.audio_dir(&device).join(format!("{stem}.json"));
-            if complete(&side, want, &npz, &flac) {
+            let raw = layout.raw_dir(&device);
+            if complete(&side, want, &npz, &flac, &w.range(), &raw) {
                 s.served += 1;
                 s.spectrograms += u64::from(want);
                 continue;

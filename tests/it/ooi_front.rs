@@ -319,6 +319,69 @@ fn sample_on_an_ooi_hydrophone_serves_windows_and_a_rerun_downloads_nothing() {
 }
 
 #[test]
+fn a_window_across_an_archive_gap_is_cut_once_and_again_only_when_its_raw_files_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("gap");
+    // The simulator's 0.5 s gap between two traces lies at 00:27:00.
+    let args = [
+        "span",
+        "--device",
+        AXBA,
+        "--from",
+        "2019-07-02T00:25:00Z",
+        "--to",
+        "2019-07-02T00:30:00Z",
+    ];
+    let run = cli(&out, &args);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let ooi = |out: &Path| summary(out)["hydro"]["ooi"].clone();
+    let first = ooi(&out);
+    assert_eq!(
+        (first["cut"].as_u64(), first["with_gaps"].as_u64()),
+        (Some(1), Some(1)),
+        "{first}"
+    );
+    let flac = out
+        .join(AXBA)
+        .join("audio")
+        .join(format!("{AXBA}_20190702T002500.flac"));
+    let written = std::fs::metadata(&flac).unwrap().modified().unwrap();
+
+    // The same raw files: the window is complete as it is.
+    assert!(cli(&out, &args).status.success());
+    let again = ooi(&out);
+    assert_eq!(
+        (again["cut"].as_u64(), again["served"].as_u64()),
+        (Some(0), Some(1)),
+        "{again}"
+    );
+    assert_eq!(
+        std::fs::metadata(&flac).unwrap().modified().unwrap(),
+        written
+    );
+
+    // A sidecar whose sources no longer match the raw folder (as after new files arrived) is
+    // cut again.
+    let side = flac.with_extension("json");
+    let text = std::fs::read_to_string(&side).unwrap();
+    let mut doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    doc["audio"]["sources"] = serde_json::json!(["an-older-file.mseed"]);
+    std::fs::write(&side, doc.to_string()).unwrap();
+    assert!(cli(&out, &args).status.success());
+    assert_eq!(ooi(&out)["cut"].as_u64(), Some(1));
+    let recut: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&side).unwrap()).unwrap();
+    assert_eq!(
+        recut["audio"],
+        serde_json::from_str::<serde_json::Value>(&text).unwrap()["audio"]
+    );
+}
+
+#[test]
 fn a_mixed_onc_and_ooi_annotation_file_goes_through_fetch() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("mixed");
@@ -380,4 +443,46 @@ fn a_provider_that_contradicts_its_device_names_row_and_field() {
     )
     .unwrap();
     assert_eq!(ok.annotations[0].device.as_str(), AXBA);
+}
+
+#[test]
+fn a_clip_shorter_than_one_stft_window_gets_audio_and_says_why_it_has_no_spectrogram() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("short");
+    let csv = dir.path().join("short.csv");
+    std::fs::write(
+        &csv,
+        format!("device_code,timestamp,pad_seconds,audio,clip\n{AXBA},2019-07-02T00:10:00Z,0.25,yes,yes\n"),
+    )
+    .unwrap();
+    let run = cli(&out, &["fetch", csv.to_str().unwrap()]);
+    let s = summary(&out);
+    assert_eq!(
+        s["hydro"]["clips"]["errors"].as_array().unwrap().len(),
+        0,
+        "{s}"
+    );
+    let side: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            out.join("clips")
+                .join(format!("{AXBA}_20190702T001000.json")),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(side["audio"]["units"], RATE / 2, "{side}");
+    assert!(side["audio"]["file"].is_string(), "{side}");
+    assert!(side["spectrogram"]["file"].is_null(), "{side}");
+    assert!(
+        side["spectrogram"]["gap_handling"]
+            .as_str()
+            .unwrap()
+            .contains("fewer samples than one STFT window"),
+        "{side}"
+    );
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
 }
