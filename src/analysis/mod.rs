@@ -35,5 +35,5 @@ pub use slurm::{
 };
 pub use spectrogram::{
     spectrogram_file, stem_of, FileReport, OutputFormat, Precision, SpectrogramSpec,
-    MAX_OUTPUT_BYTES, MAX_VALUES_PER_SAMPLE,
+    DEFAULT_OVERLAP, DEFAULT_WIN_DUR_S, MAX_OUTPUT_BYTES, MAX_VALUES_PER_SAMPLE,
 };

@@ -99,7 +99,11 @@ pub struct SpectrogramArgs {
     #[arg(long)]
     pub jobs: Option<usize>,
 
-    /// FFT precision: f64 reproduces scipy's float64 numbers; f32 is faster.
+    /// FFT precision: f64 reproduces scipy's float64 numbers (relative error < 1e-4); f32 is
+    /// about 1.5× faster in the FFT and rounds as scipy does on float32 input: measured by
+    /// scripts/scipy_compare.py, relative error ≤ 1.2e-4 (0.0005 dB) in bins within 60 dB of the
+    /// file's peak, ≤ 4e-3 (0.02 dB) within 90 dB, ≤ 2e-2 (0.1 dB) within 130 dB, and up to
+    /// 0.25 (1 dB) in bins 130–150 dB below the peak (scipy's float32 spectrogram: the same).
     #[arg(long, value_enum, default_value_t = Precision::F64)]
     pub precision: Precision,
 
@@ -361,5 +365,19 @@ mod tests {
         assert_eq!(parse_clim("-120,-40").unwrap(), (-120.0, -40.0));
         assert!(parse_clim("-40,-120").is_err());
         assert!(parse_clim("1").is_err());
+    }
+
+    #[derive(clap::Parser)]
+    struct Only {
+        #[command(flatten)]
+        args: SpectrogramArgs,
+    }
+
+    /// clap needs literal defaults for --help; they must say what analysis's one home says.
+    #[test]
+    fn no_options_give_the_library_defaults() {
+        use clap::Parser;
+        let only = Only::try_parse_from(["spectrogram", "a.flac"]).unwrap();
+        assert_eq!(job_spec(&only.args).unwrap(), SpectrogramSpec::default());
     }
 }

@@ -15,6 +15,8 @@ use std::io::Read;
 
 use sha2::{Digest, Sha256};
 
+use super::flac_crc::{crc16, crc8};
+
 /// The most bytes one frame may take before the stream is called malformed (65,535 samples ×
 /// 8 channels × 25 bits is under 1.7 MB).
 const MAX_FRAME_BYTES: usize = 4 << 20;
@@ -369,100 +371,49 @@ impl<'a> Bits<'a> {
     }
 }
 
-/// Rice-decodes `out.len()` residuals with parameter `k`.
+/// Rice-decodes `out.len()` residuals with parameter `k`. The hot loop keeps the bit cache in
+/// locals (registers) while 8 bytes remain ahead; a quotient longer than the cache, and the last
+/// bytes of the buffer, take the general path.
 #[inline(always)]
 fn rice(bits: &mut Bits<'_>, k: u32, out: &mut [i32]) -> Result<(), Short> {
-    for slot in out {
-        // Fast path: quotient, stop bit and remainder all sit in the cache.
-        if bits.n < 57 {
-            bits.refill();
-        }
-        let z = bits.cache.leading_zeros();
-        let v = if z + 1 + k <= bits.n {
-            let rest = bits.cache << (z + 1);
+    let data = bits.data;
+    let mut i = 0;
+    while i < out.len() {
+        let (mut next, mut cache, mut n) = (bits.next, bits.cache, bits.n);
+        while i < out.len() {
+            if n < 57 {
+                let Some(b) = data.get(next..next + 8) else {
+                    break;
+                };
+                let mut w = [0u8; 8];
+                w.copy_from_slice(b);
+                cache |= u64::from_be_bytes(w) >> n;
+                let adv = (63 - n) >> 3;
+                next += adv as usize;
+                n += adv << 3;
+            }
+            let z = cache.leading_zeros();
+            if z + 1 + k > n {
+                break;
+            }
+            let rest = cache << (z + 1);
             let r = if k == 0 { 0 } else { (rest >> (64 - k)) as u32 };
-            bits.cache = rest << k;
-            bits.n -= z + 1 + k;
-            (z << k) | r
-        } else {
-            let q = bits.unary()?;
-            (q.wrapping_shl(k)) | bits.read(k)?
-        };
-        *slot = ((v >> 1) as i32) ^ -((v & 1) as i32);
-    }
-    Ok(())
-}
-
-const CRC8: [u8; 256] = {
-    let mut t = [0u8; 256];
-    let mut i = 0;
-    while i < 256 {
-        let mut c = i as u8;
-        let mut j = 0;
-        while j < 8 {
-            c = if c & 0x80 != 0 {
-                (c << 1) ^ 0x07
-            } else {
-                c << 1
-            };
-            j += 1;
-        }
-        t[i] = c;
-        i += 1;
-    }
-    t
-};
-
-/// CRC-16 (polynomial 0x8005) tables for slicing by 8 bytes.
-const CRC16: [[u16; 256]; 8] = {
-    let mut t = [[0u16; 256]; 8];
-    let mut i = 0;
-    while i < 256 {
-        let mut c = (i as u16) << 8;
-        let mut j = 0;
-        while j < 8 {
-            c = if c & 0x8000 != 0 {
-                (c << 1) ^ 0x8005
-            } else {
-                c << 1
-            };
-            j += 1;
-        }
-        t[0][i] = c;
-        i += 1;
-    }
-    let mut k = 1;
-    while k < 8 {
-        let mut i = 0;
-        while i < 256 {
-            let prev = t[k - 1][i];
-            t[k][i] = (prev << 8) ^ t[0][(prev >> 8) as usize];
+            cache = rest << k;
+            n -= z + 1 + k;
+            let v = (z << k) | r;
+            out[i] = ((v >> 1) as i32) ^ -((v & 1) as i32);
             i += 1;
         }
-        k += 1;
+        (bits.next, bits.cache, bits.n) = (next, cache, n);
+        if i == out.len() {
+            break;
+        }
+        let q = bits.unary()?;
+        let v = (q.wrapping_shl(k)) | bits.read(k)?;
+        out[i] = ((v >> 1) as i32) ^ -((v & 1) as i32);
+        i += 1;
     }
-    t
-};
-
-fn crc16(data: &[u8]) -> u16 {
-    let mut crc = 0u16;
-    let mut chunks = data.chunks_exact(8);
-    for c in &mut chunks {
-        let a = (crc >> 8) as u8 ^ c[0];
-        let b = crc as u8 ^ c[1];
-        crc = CRC16[7][a as usize]
-            ^ CRC16[6][b as usize]
-            ^ CRC16[5][c[2] as usize]
-            ^ CRC16[4][c[3] as usize]
-            ^ CRC16[3][c[4] as usize]
-            ^ CRC16[2][c[5] as usize]
-            ^ CRC16[1][c[6] as usize]
-            ^ CRC16[0][c[7] as usize];
-    }
-    for &b in chunks.remainder() {
-        crc = (crc << 8) ^ CRC16[0][((crc >> 8) as u8 ^ b) as usize];
-    }
-    crc
+    Ok(())
 }
 
 /// Decodes the frame at the start of `data` into `samples` (channel after channel).
@@ -494,7 +445,38 @@ fn fail<T>(m: impl Into<String>) -> Result<T, Fail> {
     Err(Fail::Bad(m.into()))
 }
 
+/// One frame, through the x86-64-v3 build of the decoder where the CPU has it (`lzcnt` for the
+/// rice quotients, AVX2 `vpmuldq` for the LPC dot products), else the baseline build.
 fn decode_frame_bits(
+    bits: &mut Bits<'_>,
+    data: &[u8],
+    info: &StreamInfo,
+    samples: &mut Vec<i32>,
+) -> Result<Attempt, Fail> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::is_x86_feature_detected as has;
+        if has!("avx2") && has!("bmi1") && has!("bmi2") && has!("lzcnt") {
+            // SAFETY: the CPU has every feature `frame_v3` is compiled for (checked above).
+            return unsafe { frame_v3(bits, data, info, samples) };
+        }
+    }
+    frame_body(bits, data, info, samples)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,bmi1,bmi2,lzcnt")]
+fn frame_v3(
+    bits: &mut Bits<'_>,
+    data: &[u8],
+    info: &StreamInfo,
+    samples: &mut Vec<i32>,
+) -> Result<Attempt, Fail> {
+    frame_body(bits, data, info, samples)
+}
+
+#[inline(always)]
+fn frame_body(
     bits: &mut Bits<'_>,
     data: &[u8],
     info: &StreamInfo,
@@ -548,11 +530,9 @@ fn decode_frame_bits(
         _ => {}
     }
     let header_len = bits.bytes_used();
-    let crc8 = bits.read(8)?;
-    let want = data[..header_len]
-        .iter()
-        .fold(0u8, |c, &b| CRC8[(c ^ b) as usize]);
-    if crc8 != u32::from(want) {
+    let header_crc = bits.read(8)?;
+    let want = crc8(&data[..header_len]);
+    if header_crc != u32::from(want) {
         return fail("header checksum (CRC-8) mismatch");
     }
     let bps = match ss_code {
@@ -617,6 +597,7 @@ fn decode_frame_bits(
     })
 }
 
+#[inline(always)]
 fn subframe(bits: &mut Bits<'_>, width: u32, out: &mut [i32]) -> Result<(), Fail> {
     if bits.read(1)? != 0 {
         return fail("subframe padding bit set");
@@ -658,9 +639,9 @@ fn subframe(bits: &mut Bits<'_>, width: u32, out: &mut [i32]) -> Result<(), Fail
             if shift < 0 {
                 return fail("negative LPC shift");
             }
-            let mut coefs = [0i64; 32];
+            let mut coefs = [0i32; 32];
             for c in coefs[..order].iter_mut() {
-                *c = i64::from(bits.read_signed(precision)?);
+                *c = bits.read_signed(precision)?;
             }
             residual(bits, order, out)?;
             lpc_restore(&coefs[..order], shift as u32, out);
@@ -675,6 +656,7 @@ fn subframe(bits: &mut Bits<'_>, width: u32, out: &mut [i32]) -> Result<(), Fail
     Ok(())
 }
 
+#[inline(always)]
 fn warmup(bits: &mut Bits<'_>, w: u32, order: usize, out: &mut [i32]) -> Result<(), Fail> {
     if order > out.len() {
         return fail(format!(
@@ -688,6 +670,7 @@ fn warmup(bits: &mut Bits<'_>, w: u32, order: usize, out: &mut [i32]) -> Result<
     Ok(())
 }
 
+#[inline(always)]
 fn residual(bits: &mut Bits<'_>, order: usize, out: &mut [i32]) -> Result<(), Fail> {
     let method = bits.read(2)?;
     let (param_bits, escape) = match method {
@@ -726,6 +709,7 @@ fn residual(bits: &mut Bits<'_>, order: usize, out: &mut [i32]) -> Result<(), Fa
     Ok(())
 }
 
+#[inline(always)]
 fn fixed_restore(order: usize, s: &mut [i32]) {
     let n = s.len();
     match order {
@@ -758,21 +742,44 @@ fn fixed_restore(order: usize, s: &mut [i32]) {
     }
 }
 
-fn lpc_restore(coefs: &[i64], shift: u32, s: &mut [i32]) {
-    let order = coefs.len();
-    // Coefficient j multiplies the sample j + 1 back; reverse so that it lines up with the window.
-    let mut rev = [0i64; 32];
-    for (r, &c) in rev[..order].iter_mut().zip(coefs.iter().rev()) {
-        *r = c;
+/// Restores an LPC subframe: one loop per predictor order (a const-generic body the compiler
+/// unrolls, coefficients in registers), the newest sample carried in a register so the
+/// sample-to-sample dependency never waits on a store. i64 products: 24-bit samples times
+/// 15-bit coefficients summed over 32 taps need up to 44 bits.
+#[inline(always)]
+fn lpc_restore(coefs: &[i32], shift: u32, s: &mut [i32]) {
+    macro_rules! by_order {
+        ($($n:literal)*) => {
+            match coefs.len() {
+                $($n => lpc_order::<$n>(coefs, shift, s),)*
+                _ => {}
+            }
+        };
     }
-    let rev = &rev[..order];
-    for i in order..s.len() {
-        let sum: i64 = s[i - order..i]
-            .iter()
-            .zip(rev)
-            .map(|(&x, &c)| i64::from(x).wrapping_mul(c))
-            .fold(0i64, i64::wrapping_add);
-        s[i] = s[i].wrapping_add((sum >> shift) as i32);
+    by_order!(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31 32);
+}
+
+#[inline(always)]
+fn lpc_order<const N: usize>(coefs: &[i32], shift: u32, s: &mut [i32]) {
+    if s.len() <= N {
+        return;
+    }
+    // c[j] multiplies s[i - N + j]; c[N - 1] multiplies the previous sample.
+    let mut c = [0i32; N];
+    for (r, &v) in c.iter_mut().zip(coefs.iter().rev()) {
+        *r = v;
+    }
+    let mut prev = s[N - 1];
+    for i in N..s.len() {
+        let Some(w) = s[i - N..].first_chunk::<N>() else {
+            return;
+        };
+        let mut sum = i64::from(prev) * i64::from(c[N - 1]);
+        for j in 0..N - 1 {
+            sum = sum.wrapping_add(i64::from(w[j]) * i64::from(c[j]));
+        }
+        prev = s[i].wrapping_add((sum >> shift) as i32);
+        s[i] = prev;
     }
 }
 
@@ -856,6 +863,30 @@ mod tests {
         let bytes = encode(&data, 1, 24);
         let (got, _) = decode_all(&bytes).unwrap();
         assert_eq!(got[0], data);
+    }
+
+    #[test]
+    fn lpc_restore_matches_the_plain_sum_at_every_order() {
+        let mut seed = 0x2545_f491u32;
+        let mut next = move |bits: u32| {
+            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (seed as i32) >> (32 - bits)
+        };
+        for order in 1..=32usize {
+            let coefs: Vec<i32> = (0..order).map(|_| next(15)).collect();
+            let shift = (order % 16) as u32;
+            let start: Vec<i32> = (0..300).map(|_| next(24)).collect();
+            let mut want = start.clone();
+            for i in order..want.len() {
+                let sum: i64 = (0..order)
+                    .map(|j| i64::from(coefs[j]) * i64::from(want[i - 1 - j]))
+                    .fold(0i64, i64::wrapping_add);
+                want[i] = want[i].wrapping_add((sum >> shift) as i32);
+            }
+            let mut got = start.clone();
+            lpc_restore(&coefs, shift, &mut got);
+            assert_eq!(got, want, "order {order}");
+        }
     }
 
     #[test]

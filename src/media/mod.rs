@@ -5,6 +5,7 @@
 //! Must not know: network, annotations.
 
 mod error;
+mod flac_crc;
 mod flac_read;
 mod flac_write;
 mod mat;

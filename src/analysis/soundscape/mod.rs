@@ -263,7 +263,7 @@ pub(crate) struct Context {
 struct Engine {
     fs: u32,
     ctx: Context,
-    stft: Stft<f64>,
+    stft: Stft<f32>,
     welch: WelchMean,
     /// Minute (since the epoch) being accumulated, its sample count.
     minute: Option<i64>,
@@ -306,7 +306,7 @@ impl Engine {
             scaling: Scaling::Density,
         };
         let f = f64::from(fs);
-        let stft = Stft::<f64>::new(&params, f)?;
+        let stft = Stft::<f32>::new(&params, f)?;
         let freqs = params.frequencies(f);
         let gain = spec
             .calibration
