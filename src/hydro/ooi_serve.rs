@@ -22,9 +22,8 @@ use super::grid::{DeviceCode, TimeRange, Window};
 use super::layout::{raw_folder, OutputLayout};
 use super::ooi_audio::{cut_raw_audio, raw_coverage};
 use super::plan::Plan;
-use crate::analysis::{spectrogram_file, OutputFormat, Precision, SpectrogramSpec};
+use crate::analysis::{spectrogram_file, SpectrogramSpec};
 use crate::api::time::format_compact_plain;
-use crate::dsp::{Calibration, Scaling, Window as FftWindow};
 use crate::engine::{OoiRawSpec, TaskSpec};
 
 /// What serving the OOI windows did (the `ooi` member of the hydro summary).
@@ -121,27 +120,6 @@ pub fn ooi_tasks(plan: &Plan) -> Vec<TaskSpec> {
     tasks
 }
 
-/// The spectrogram parameters of OOI windows and clips: the `spectrogram` command's defaults,
-/// NPZ (+ provenance JSON).
-pub fn spectrogram_spec() -> SpectrogramSpec {
-    SpectrogramSpec {
-        win_dur: None,
-        nfft: None,
-        win_length: None,
-        overlap: None,
-        hop: None,
-        window: FftWindow::Hann,
-        scaling: Scaling::Density,
-        freq_min: None,
-        freq_max: None,
-        average: false,
-        formats: vec![OutputFormat::Npz],
-        calibration: Calibration::FullScale,
-        clim: None,
-        precision: Precision::F64,
-    }
-}
-
 /// What a spectrogram record says when its audio is shorter than one STFT window.
 const TOO_SHORT: &str = "no spectrogram: the audio holds fewer samples than one STFT window";
 
@@ -153,7 +131,8 @@ pub(crate) fn spectrogram_of(
     out_dir: &Path,
     audio: &ProductRecord,
 ) -> Result<ProductRecord, ClipCutError> {
-    let spec = spectrogram_spec();
+    // The `spectrogram` command's defaults: 1 s Hann, 50 %, density, full scale, NPZ + JSON.
+    let spec = SpectrogramSpec::default();
     let window = audio
         .sample_rate
         .and_then(|fs| spec.params_for(fs, flac).ok())
