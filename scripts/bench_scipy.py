@@ -17,7 +17,9 @@ day          --day-hours hours of --day-fs audio as 5-minute 24-bit FLACs named 
              per-minute pipeline on the same files: soundfile.read of each file, PypamSupport
              (PyPAM Welch per minute, HMD bands), process_captured_segments, to_netcdf. One core.
 workers      --files 5-minute files through `onc-hydro spectrogram --jobs 1` on one core against
-             `--jobs 2` on two cores (`taskset -c 0,1`): the speed-up (goal ≥ 1.8×).
+             `--jobs 2` on two cores (`taskset -c 0,1`): the speed-up (goal ≥ 1.8×). Files
+             and outputs go under $TMPDIR: on a slow disk, writing and fsyncing the 77 MB NPZ
+             outputs bounds the speed-up; TMPDIR=/dev/shm measures the computation alone.
 memory       Peak RSS of `onc-hydro spectrogram` and `onc-hydro soundscape` over 10 and over 100
              one-minute files: flat means the same within a few MB.
 
