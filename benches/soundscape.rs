@@ -19,6 +19,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+mod common;
+
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use onc_hydro::analysis::soundscape::{self, SoundscapeSpec};
 
@@ -30,33 +32,14 @@ fn make_files(dir: &Path) -> Vec<PathBuf> {
     let mut s = 0x9e37_79b9_7f4a_7c15u64;
     (0..FILES)
         .map(|k| {
-            let samples: Vec<i32> = (0..FS as usize * SECONDS)
-                .map(|n| {
-                    s ^= s << 13;
-                    s ^= s >> 7;
-                    s ^= s << 17;
-                    let noise = ((s >> 40) as f64 / (1u64 << 24) as f64 - 0.5) * 0.1;
-                    let t = n as f64 / f64::from(FS);
-                    let x = noise + 0.1 * (2.0 * std::f64::consts::PI * 250.0 * t).sin();
-                    (x * 8_388_607.0).round() as i32
-                })
-                .collect();
+            let samples =
+                common::noise_and_tones(&mut s, FS, FS as usize * SECONDS, &[(0.1, 250.0)]);
             let path = dir.join(format!(
                 "BENCHHYDRO_20240401T{:02}{:02}00.000Z.flac",
                 k * 5 / 60,
                 k * 5 % 60
             ));
-            let mut w = flac_codec::encode::FlacSampleWriter::create(
-                &path,
-                flac_codec::encode::Options::default(),
-                FS,
-                24,
-                1,
-                Some(samples.len() as u64),
-            )
-            .expect("create FLAC");
-            w.write(&samples).expect("encode FLAC");
-            w.finalize().expect("finish FLAC");
+            common::write_flac24(&path, FS, &samples);
             path
         })
         .collect()

@@ -32,6 +32,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+mod common;
+
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use onc_hydro::analysis::{spectrogram_file, Precision, SpectrogramSpec};
 use onc_hydro::dsp::{Stft, StftParams};
@@ -40,37 +42,12 @@ use onc_hydro::media::AudioReader;
 const FS: u32 = 64_000;
 const SECONDS: usize = 300;
 
-fn test_signal() -> Vec<i32> {
-    let mut s = 0x9e37_79b9_7f4a_7c15u64;
-    (0..FS as usize * SECONDS)
-        .map(|n| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            let noise = ((s >> 40) as f64 / (1u64 << 24) as f64 - 0.5) * 0.1;
-            let t = n as f64 / f64::from(FS);
-            let x = noise
-                + 0.2 * (2.0 * std::f64::consts::PI * 1000.0 * t).sin()
-                + 0.1 * (2.0 * std::f64::consts::PI * 20.0 * t).sin();
-            (x * 8_388_607.0).round() as i32
-        })
-        .collect()
-}
-
 fn make_flac(dir: &Path) -> PathBuf {
     let path = dir.join("bench_5min_64k_24bit.flac");
-    let samples = test_signal();
-    let mut w = flac_codec::encode::FlacSampleWriter::create(
-        &path,
-        flac_codec::encode::Options::default(),
-        FS,
-        24,
-        1,
-        Some(samples.len() as u64),
-    )
-    .expect("create FLAC");
-    w.write(&samples).expect("encode FLAC");
-    w.finalize().expect("finish FLAC");
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let tones = [(0.2, 1000.0), (0.1, 20.0)];
+    let samples = common::noise_and_tones(&mut state, FS, FS as usize * SECONDS, &tones);
+    common::write_flac24(&path, FS, &samples);
     path
 }
 

@@ -6,6 +6,7 @@ use std::fs::File;
 use std::path::Path;
 use std::process::Command;
 
+use crate::spectrogram::write_flac;
 use ndarray::{Array1, Array2};
 use ndarray_npy::NpzReader;
 use onc_hydro::analysis::soundscape::{self, SoundscapeSpec};
@@ -14,7 +15,8 @@ use onc_hydro::media::{
     write_mseed_path, AudioReader, MseedSamples, MseedTrace, MseedWriteOptions, Segment, SourceId,
 };
 
-const FS: u32 = 8000;
+/// The rate of `crate::spectrogram::write_flac`.
+const FS: u32 = crate::spectrogram::FS;
 /// 2024-04-01T00:00:00Z and the second trace 1.5 s after the first one ends.
 const T0_NS: i64 = 1_711_929_600_000_000_000;
 
@@ -45,20 +47,6 @@ fn trace(start_ns: i64, data: Vec<i32>) -> MseedTrace {
         num_samples: data.len() as u64,
         samples: MseedSamples::Int(data),
     }
-}
-
-fn write_flac(path: &Path, data: &[i32]) {
-    let mut w = flac_codec::encode::FlacSampleWriter::create(
-        path,
-        flac_codec::encode::Options::default(),
-        FS,
-        24,
-        1,
-        Some(data.len() as u64),
-    )
-    .unwrap();
-    w.write(data).unwrap();
-    w.finalize().unwrap();
 }
 
 fn npz(path: &Path) -> (Array2<f32>, Array1<f64>) {

@@ -10,7 +10,7 @@ use ndarray::{Array1, Array2};
 use ndarray_npy::NpzReader;
 use sha2::{Digest, Sha256};
 
-const FS: u32 = 8000;
+pub(crate) const FS: u32 = 8000;
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_onc-hydro"))
@@ -31,7 +31,9 @@ fn samples() -> Vec<i32> {
         .collect()
 }
 
-fn write_flac(path: &Path, data: &[i32]) {
+/// A 24-bit mono FLAC at `FS` through flac-codec's default (LPC) encoder, independent of the
+/// project's writer; `mseed_inputs` uses it too.
+pub(crate) fn write_flac(path: &Path, data: &[i32]) {
     let mut w = flac_codec::encode::FlacSampleWriter::create(
         path,
         flac_codec::encode::Options::default(),
