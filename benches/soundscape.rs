@@ -1,7 +1,8 @@
 //! Soundscape throughput: one hour of 16 kHz 24-bit audio as twelve 5-minute FLACs named like
 //! ONC archive files (generated once with flac-codec) → one day's HMD NetCDF (no PNGs), through
-//! the library (`analysis::soundscape::run`). Before criterion's statistics it prints seconds
-//! per hour of audio and × real time for one core. `scripts/bench_scipy.py --parts day` times
+//! the library (`analysis::soundscape::run`), with one thread and with two (a reader thread
+//! decoding while the other computes). Before criterion's statistics it prints seconds per
+//! hour of audio and × real time for each. `scripts/bench_scipy.py --parts day` times
 //! the same work against pbp.
 //!
 //! Run: `cargo bench --bench soundscape` (add `-- --quick` for a short run).
@@ -53,27 +54,35 @@ fn bench(c: &mut Criterion) {
         png: false,
         ..SoundscapeSpec::default()
     };
-    let run = || {
+    let run = |jobs: usize| {
+        let spec = SoundscapeSpec {
+            jobs,
+            ..spec.clone()
+        };
         let days = soundscape::run(&files, &out, &spec, |_| {}).expect("soundscape");
         assert_eq!(days.len(), 1);
     };
     let hours = (FILES * SECONDS) as f64 / 3600.0;
-    let mut best = f64::INFINITY;
-    for _ in 0..3 {
-        let t = Instant::now();
-        run();
-        best = best.min(t.elapsed().as_secs_f64());
+    for jobs in [1, 2] {
+        let mut best = f64::INFINITY;
+        for _ in 0..3 {
+            let t = Instant::now();
+            run(jobs);
+            best = best.min(t.elapsed().as_secs_f64());
+        }
+        eprintln!(
+            "--- soundscape --jobs {jobs}: {hours} h of {FS} Hz 24-bit FLAC → HMD NetCDF: {best:.3} s wall ({:.0}× real time; a day ≈ {:.1} s)",
+            hours * 3600.0 / best,
+            best / hours * 24.0
+        );
     }
-    eprintln!(
-        "--- soundscape: {hours} h of {FS} Hz 24-bit FLAC → HMD NetCDF: {best:.3} s ({:.0}× real time; a day ≈ {:.1} s)",
-        hours * 3600.0 / best,
-        best / hours * 24.0
-    );
     let mut g = c.benchmark_group("soundscape");
     g.sample_size(10).throughput(Throughput::Elements(
         (FILES * SECONDS) as u64 * u64::from(FS),
     ));
-    g.bench_function("hour_16k_to_netcdf", |b| b.iter(run));
+    g.bench_function("hour_16k_to_netcdf", |b| b.iter(|| run(1)));
+    // A reader thread decoding while the calling thread computes (one day: no day workers).
+    g.bench_function("hour_16k_to_netcdf_jobs2", |b| b.iter(|| run(2)));
     g.finish();
 }
 

@@ -3,7 +3,7 @@
 
 Usage (needs `pip install mbari-pbp xarray netCDF4 soundfile`):
     cargo build && python3 scripts/pbp_compare.py [--bin target/debug/onc-hydro]
-        [--fs 16000] [--minutes 60] [--workdir /tmp/pbp_compare]
+        [--fs 16000] [--minutes 60] [--workdir /tmp/pbp_compare] [--jobs N]
     python3 scripts/pbp_compare.py --audio-dir DIR     # the simulator's audio (below)
 
 With --audio-dir, the FLACs in DIR (ONC archive names, starts on whole minutes, whole minutes
@@ -61,6 +61,8 @@ def main():
     ap.add_argument("--minutes", type=int, default=60)
     ap.add_argument("--workdir", default="/tmp/pbp_compare")
     ap.add_argument("--tolerance", type=float, default=0.01)
+    ap.add_argument("--jobs", type=int, help="onc-hydro soundscape --jobs (default: all cores; "
+                    "the products are the same for any value)")
     ap.add_argument("--audio-dir", help="compare on these FLACs (e.g. the simulator's) instead")
     args = ap.parse_args()
 
@@ -99,6 +101,8 @@ def main():
 
     cmd = [args.bin, "soundscape", audio_dir, "--out", out_dir, "--no-png",
            "--sensitivity-db", str(sens_db), "--full-scale-volts", str(volts)]
+    if args.jobs:
+        cmd += ["--jobs", str(args.jobs)]
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     ours = xr.open_dataset(os.path.join(out_dir, f"soundscape_{day0:%Y%m%d}.nc"))
 

@@ -3,7 +3,10 @@
 //!
 //! Must not know: how minutes, bands or NetCDF are computed.
 
+use std::collections::HashSet;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 use anyhow::{bail, Context};
 use clap::Args;
@@ -25,7 +28,8 @@ minute is built from the samples inside it across file boundaries, midnight and 
 soundscape_YYYYMMDD_ltsa.png (minutes × bands; minutes without data are drawn in neutral grey, \
 not in the colour map) and soundscape_YYYYMMDD_percentiles.png (the spectral probability \
 density with each percentile spectrum in its own colour, named in the legend). The same inputs \
-and settings give the same bytes.\n\nOn a cluster: `--shard I/N` computes only shard I of N (I from \
+and settings give the same bytes, whatever --jobs is (default: all cores; one day reads on one \
+thread while it computes on another, several days are computed side by side).\n\nOn a cluster: `--shard I/N` computes only shard I of N (I from \
 0, as SLURM_ARRAY_TASK_ID). The input list, each file's sample count and the UTC days with data \
 are frozen first into <out>/onc-hydro-run/manifest.json (later shards use that list even if files \
 are added meanwhile); day number k (from 0, in date order) belongs to shard k mod N, and its shard \
@@ -35,6 +39,7 @@ soundscape …` runs the shards as a Slurm job array.",
     after_help = "Examples:\n  onc-hydro soundscape downloads/ICLISTENHF6324/ --out soundscape/\n  \
 onc-hydro soundscape day/*.flac --out out/ --sensitivity-db -170 --full-scale-volts 3\n  \
 python3 -c \"import xarray; print(xarray.open_dataset('out/soundscape_20240401.nc'))\"\n  \
+onc-hydro soundscape month/ --out out/ --jobs 8        # 8 days at a time\n  \
 onc-hydro soundscape month/ --out out/ --shard 0/4      # days 0, 4, 8, … of the month\n  \
 onc-hydro slurm submit --tasks 8 -- soundscape month/ --out out/"
 )]
@@ -60,6 +65,10 @@ pub struct SoundscapeArgs {
     /// Skip the PNGs.
     #[arg(long)]
     pub no_png: bool,
+    /// Threads (default: all cores). With one day, decoding overlaps the computation; with
+    /// several, days are computed in parallel. The outputs are identical for any value.
+    #[arg(long)]
+    pub jobs: Option<usize>,
     /// Compute only shard I of N (I from 0): UTC day number k of the frozen manifest belongs
     /// to shard k mod N; days whose outputs exist are skipped. See the long help.
     #[arg(long, value_name = "I/N")]
@@ -75,6 +84,10 @@ pub(super) fn spec_of(args: &SoundscapeArgs) -> anyhow::Result<SoundscapeSpec> {
         calibration,
         min_effort_s: args.min_effort,
         png: !args.no_png,
+        jobs: args
+            .jobs
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+            .max(1),
         ..SoundscapeSpec::default()
     };
     Ok(spec)
@@ -92,10 +105,13 @@ pub fn run(global: &GlobalArgs, args: SoundscapeArgs) -> anyhow::Result<Outcome>
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
     let total = files.len();
-    let mut done = 0usize;
+    // With several workers a file feeding two days is decoded by both: count it once.
+    let started = Mutex::new(HashSet::new());
     let reports = soundscape::run(&files, &args.out, &spec, |p| {
-        done += 1;
-        eprintln!("[{done}/{total}] {}", p.display());
+        let mut seen = started.lock().unwrap_or_else(|e| e.into_inner());
+        if seen.insert(p.to_path_buf()) {
+            eprintln!("[{}/{total}] {}", seen.len(), p.display());
+        }
     })?;
     for r in &reports {
         let outs: Vec<String> = r.outputs.iter().map(|p| p.display().to_string()).collect();
@@ -127,7 +143,7 @@ fn run_shard(
             manifest.files.len()
         );
     }
-    let mut days = 0usize;
+    let days = AtomicUsize::new(0);
     let json = global.json;
     let result = soundscape::run_soundscape_shard(
         &manifest,
@@ -135,12 +151,12 @@ fn run_shard(
         &args.out,
         spec,
         analysis::slurm_job_id(),
-        &mut |e| match e {
+        &|e| match e {
             Event::File(p) if !json => eprintln!("  reading {}", p.display()),
             Event::Day(r) if !json => {
-                days += 1;
+                let n = days.fetch_add(1, Ordering::Relaxed) + 1;
                 eprintln!(
-                    "[{days}/{mine}] {}: {} minutes with data ({} flagged)",
+                    "[{n}/{mine}] {}: {} minutes with data ({} flagged)",
                     r.day, r.minutes_with_data, r.flagged_minutes
                 );
             }

@@ -2,7 +2,7 @@
 //! complete frame is windowed, transformed with one reused realfft plan and scratch buffer, and
 //! handed to the caller as a scaled one-sided PSD (scipy's `mode='psd'`, `detrend=False`).
 //!
-//! Memory is one frame-sized buffer plus at most about two windows of pending samples, whatever
+//! Memory is one frame-sized buffer plus at most about five windows of pending samples, whatever
 //! the length of the stream. Generic over the FFT float type: `f64` reproduces scipy's float64
 //! numbers, `f32` is faster.
 //!
@@ -122,6 +122,14 @@ impl StftParams {
 /// PSD (length `n_freq`, linear, already scaled) is passed to the callback in time order.
 pub struct Stft<T: StftFloat> {
     params: StftParams,
+    core: FrameCore<T>,
+    /// Samples received but not yet fully consumed, from `start`.
+    pending: Vec<f32>,
+    start: usize,
+}
+
+/// The per-frame machinery: window, FFT plan and buffers, and the frame count.
+struct FrameCore<T: StftFloat> {
     window: Vec<T>,
     scales: Vec<T>,
     fft: Arc<dyn RealToComplex<T>>,
@@ -129,10 +137,31 @@ pub struct Stft<T: StftFloat> {
     spectrum: Vec<Complex<T>>,
     scratch: Vec<Complex<T>>,
     power: Vec<f32>,
-    /// Samples received but not yet fully consumed, from `start`.
-    pending: Vec<f32>,
-    start: usize,
     frames: u64,
+}
+
+impl<T: StftFloat> FrameCore<T> {
+    /// Transforms the frame `src` (one window of samples) and hands it to `sink`.
+    #[inline]
+    fn frame(&mut self, src: &[f32], sink: &mut Sink<'_>) {
+        let ok = transform(
+            src,
+            &self.window,
+            &*self.fft,
+            &mut self.frame,
+            &mut self.spectrum,
+            &mut self.scratch,
+        );
+        emit(
+            ok,
+            &self.spectrum,
+            &self.scales,
+            &mut self.power,
+            self.frames,
+            sink,
+        );
+        self.frames += 1;
+    }
 }
 
 impl<T: StftFloat> Stft<T> {
@@ -159,16 +188,18 @@ impl<T: StftFloat> Stft<T> {
         let scratch = fft.make_scratch_vec();
         Ok(Stft {
             params: params.clone(),
-            window,
-            scales,
-            fft,
-            frame,
-            spectrum,
-            scratch,
-            power: vec![0.0; params.n_freq()],
-            pending: Vec::with_capacity(2 * params.win_length + 8192),
+            core: FrameCore {
+                window,
+                scales,
+                fft,
+                frame,
+                spectrum,
+                scratch,
+                power: vec![0.0; params.n_freq()],
+                frames: 0,
+            },
+            pending: Vec::with_capacity((COMPACT_WINDOWS + 1) * params.win_length + 8192),
             start: 0,
-            frames: 0,
         })
     }
 
@@ -179,7 +210,7 @@ impl<T: StftFloat> Stft<T> {
 
     /// Frames emitted so far.
     pub fn frames(&self) -> u64 {
-        self.frames
+        self.core.frames
     }
 
     /// Forgets pending samples and the frame count, keeping the FFT plan: the next sample
@@ -187,11 +218,21 @@ impl<T: StftFloat> Stft<T> {
     pub fn reset(&mut self) {
         self.pending.clear();
         self.start = 0;
-        self.frames = 0;
+        self.core.frames = 0;
     }
 
     /// Feeds samples; calls `on_frame(k, psd)` for every frame completed by them.
     pub fn push(&mut self, samples: &[f32], mut on_frame: impl FnMut(u64, &[f32])) {
+        self.drive(samples, &mut Sink::Psd(&mut on_frame));
+    }
+
+    /// Feeds samples and adds the PSD of every frame completed by them to `welch`: the same
+    /// numbers as `push(samples, |_, psd| welch.add(psd))`, without the per-frame PSD buffer.
+    pub fn push_welch(&mut self, samples: &[f32], welch: &mut WelchMean) {
+        self.drive(samples, &mut Sink::Welch(welch));
+    }
+
+    fn drive(&mut self, samples: &[f32], sink: &mut Sink<'_>) {
         let win = self.params.win_length;
         let hop = self.params.hop;
         let mut input = samples;
@@ -201,9 +242,7 @@ impl<T: StftFloat> Stft<T> {
             self.start = 0;
             let mut pos = 0;
             while pos + win <= input.len() {
-                self.frame_at(&input[pos..pos + win]);
-                on_frame(self.frames, &self.power);
-                self.frames += 1;
+                self.core.frame(&input[pos..pos + win], sink);
                 pos += hop;
             }
             input = &input[pos.min(input.len())..];
@@ -211,56 +250,39 @@ impl<T: StftFloat> Stft<T> {
         self.pending.extend_from_slice(input);
         while self.pending.len() - self.start >= win {
             let s = self.start;
-            // Split borrows: compute from a slice of `pending` into the other buffers.
-            let (frame_src, _) = self.pending[s..].split_at(win);
-            transform(
-                frame_src,
-                &self.window,
-                &self.scales,
-                &*self.fft,
-                &mut self.frame,
-                &mut self.spectrum,
-                &mut self.scratch,
-                &mut self.power,
-            );
-            on_frame(self.frames, &self.power);
-            self.frames += 1;
+            self.core.frame(&self.pending[s..s + win], sink);
             self.start += hop;
         }
-        // Compact once the consumed prefix dominates, so copying stays O(1) per sample.
-        if self.start > 0 && self.start * 2 >= self.pending.len() {
+        // Compact once the consumed prefix is several windows long: each compaction copies
+        // less than a window plus a block, so copying stays well under one move per sample.
+        if self.start >= COMPACT_WINDOWS * win || self.start == self.pending.len() {
             self.pending.drain(..self.start);
             self.start = 0;
         }
     }
-
-    fn frame_at(&mut self, src: &[f32]) {
-        transform(
-            src,
-            &self.window,
-            &self.scales,
-            &*self.fft,
-            &mut self.frame,
-            &mut self.spectrum,
-            &mut self.scratch,
-            &mut self.power,
-        );
-    }
 }
 
-/// One frame: window, zero-pad, real FFT, scaled |X|².
-#[allow(clippy::too_many_arguments)]
+/// Where frames go.
+enum Sink<'a> {
+    /// Each frame's scaled PSD to a callback.
+    Psd(&'a mut dyn FnMut(u64, &[f32])),
+    /// Each frame's scaled PSD (rounded to f32 as a PSD frame is) added to a running mean.
+    Welch(&'a mut WelchMean),
+}
+
+/// Pending samples are compacted once this many windows of them are consumed.
+const COMPACT_WINDOWS: usize = 4;
+
+/// One frame: window, zero-pad, real FFT into `spectrum`; false if the FFT refused.
 #[inline]
 fn transform<T: StftFloat>(
     src: &[f32],
     window: &[T],
-    scales: &[T],
     fft: &dyn RealToComplex<T>,
     frame: &mut [T],
     spectrum: &mut [Complex<T>],
     scratch: &mut [Complex<T>],
-    power: &mut [f32],
-) {
+) -> bool {
     let win = window.len();
     for ((dst, &x), &w) in frame[..win].iter_mut().zip(src).zip(window) {
         *dst = <T as From<f32>>::from(x) * w;
@@ -270,13 +292,44 @@ fn transform<T: StftFloat>(
         *v = T::zero();
     }
     // Lengths come from the plan itself, so this cannot fail.
-    if fft.process_with_scratch(frame, spectrum, scratch).is_err() {
-        power.fill(f32::NAN);
-        return;
-    }
-    for ((p, c), &s) in power.iter_mut().zip(spectrum.iter()).zip(scales) {
+    fft.process_with_scratch(frame, spectrum, scratch).is_ok()
+}
+
+/// Scaled |X|² of frame `k` to `sink` (NaN everywhere if its FFT failed).
+#[inline]
+fn emit<T: StftFloat>(
+    ok: bool,
+    spectrum: &[Complex<T>],
+    scales: &[T],
+    power: &mut [f32],
+    k: u64,
+    sink: &mut Sink<'_>,
+) {
+    let bin = |c: &Complex<T>, s: T| -> f32 {
         let v: f64 = ((c.re * c.re + c.im * c.im) * s).into();
-        *p = v as f32;
+        v as f32
+    };
+    match sink {
+        Sink::Psd(on_frame) => {
+            if ok {
+                for ((p, c), &s) in power.iter_mut().zip(spectrum).zip(scales) {
+                    *p = bin(c, s);
+                }
+            } else {
+                power.fill(f32::NAN);
+            }
+            on_frame(k, power);
+        }
+        Sink::Welch(welch) => {
+            if ok {
+                for ((sum, c), &s) in welch.sum.iter_mut().zip(spectrum).zip(scales) {
+                    *sum += f64::from(bin(c, s));
+                }
+            } else {
+                welch.sum.iter_mut().for_each(|v| *v = f64::NAN);
+            }
+            welch.count += 1;
+        }
     }
 }
 

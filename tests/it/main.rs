@@ -40,6 +40,7 @@ mod sim_faults;
 mod sim_replay;
 mod sim_serve;
 mod slurm;
+mod soundscape_jobs;
 mod spectrogram;
 mod sync_cli;
 mod whale_calls;

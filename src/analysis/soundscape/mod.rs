@@ -12,23 +12,30 @@
 //! overlaps and its already-covered samples are dropped. Welch frames never cross a minute
 //! boundary (pbp computes each minute from that minute's samples alone).
 //!
-//! Memory: one block of decoded audio, one FFT frame and per day the reduced minute products
-//! (1440 × bands), never the audio of a minute or a day.
+//! Memory: one block of decoded audio (a few chunks of it with a reader thread), one FFT frame
+//! and per day the reduced minute products (1440 × bands), never the audio of a minute or a
+//! day; per worker when several days are computed at once.
 //!
 //! Must not know: flag parsing, terminals, the network.
 
 mod day;
+mod engine;
 mod output;
+mod pipeline;
 mod plan;
 mod shard;
+mod source;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
 
-use crate::dsp::{self, Calibration, Scaling, Stft, StftParams, WelchMean, Window};
-use crate::media::{AudioReader, DecodeError, MediaError};
+use crate::dsp::{self, Calibration};
+use crate::media::{DecodeError, MediaError};
+
+pub(crate) use engine::Context;
+pub use pipeline::Progress;
 
 pub use day::{DayProduct, PERCENTILES};
 pub use plan::{day_label, day_name, Placed, Plan, PlanDay};
@@ -76,6 +83,9 @@ pub struct SoundscapeSpec {
     pub join_tolerance_s: f64,
     /// Write the LTSA and percentile PNGs.
     pub png: bool,
+    /// Threads: 1 reads and computes on the calling thread; more overlap decoding with the
+    /// computation and spread days over workers. The products are identical for any value.
+    pub jobs: usize,
 }
 
 impl Default for SoundscapeSpec {
@@ -87,6 +97,7 @@ impl Default for SoundscapeSpec {
             min_effort_s: 30.0,
             join_tolerance_s: 0.01,
             png: true,
+            jobs: 1,
         }
     }
 }
@@ -148,22 +159,24 @@ pub struct DayReport {
 /// What a run reports as it goes.
 #[derive(Debug)]
 pub enum Event<'a> {
-    /// A file is about to be decoded.
+    /// A file is about to be decoded (a file feeding two days computed by two workers is
+    /// decoded, and reported, by each).
     File(&'a Path),
     /// A day's outputs were written.
     Day(&'a DayReport),
 }
 
-/// Processes `inputs` (any order) into one product per UTC day under `out_dir`. `progress` is
-/// told about each file as it starts.
+/// Processes `inputs` (any order) into one product per UTC day under `out_dir` with
+/// `spec.jobs` threads. `progress` is told about each file as it starts (from worker threads
+/// when there are several).
 pub fn run(
     inputs: &[PathBuf],
     out_dir: &Path,
     spec: &SoundscapeSpec,
-    mut progress: impl FnMut(&Path),
+    progress: impl Fn(&Path) + Sync,
 ) -> Result<Vec<DayReport>, SoundscapeError> {
     let plan = Plan::of(inputs, spec)?;
-    run_plan(&plan, None, out_dir, spec, &mut |e| {
+    run_plan(&plan, None, out_dir, spec, &|e| {
         if let Event::File(p) = e {
             progress(p)
         }
@@ -172,315 +185,18 @@ pub fn run(
 
 /// Processes the files of `plan` into day products under `out_dir`: every day, or only the
 /// days in `days` (days since the epoch; files without samples in them are not read, samples
-/// outside them are skipped). The products of a day are the same whichever other days are
-/// computed with it: each minute comes from its own samples, placed by the plan.
+/// outside them are skipped), with `spec.jobs` threads. The products of a
+/// day are the same whichever other days are computed with it and however many threads run:
+/// each minute comes from its own samples, placed by the plan. Reports are in day order.
 pub fn run_plan(
     plan: &Plan,
     days: Option<&BTreeSet<i64>>,
     out_dir: &Path,
     spec: &SoundscapeSpec,
-    progress: &mut dyn FnMut(Event<'_>),
+    progress: &Progress<'_>,
 ) -> Result<Vec<DayReport>, SoundscapeError> {
     std::fs::create_dir_all(out_dir).map_err(|e| crate::analysis::AnalysisError::io(out_dir, e))?;
-    let mut engine: Option<Engine> = None;
-    let mut reports = Vec::new();
-    for f in &plan.files {
-        if let Some(wanted) = days {
-            if !f.days(plan.fs).any(|d| wanted.contains(&d)) {
-                continue;
-            }
-        }
-        progress(Event::File(&f.path));
-        // SHA-256 from the bytes the decoder reads (one pass), except for a file whose samples
-        // fall in two days: the first day is written before the file is read to its end.
-        let early_sha = if f.days(plan.fs).count() > 1 {
-            Some(day::sha256_file(&f.path)?)
-        } else {
-            None
-        };
-        let mut reader = if early_sha.is_some() {
-            AudioReader::open(&f.path)?
-        } else {
-            AudioReader::open_hashed(&f.path)?
-        };
-        let fs = reader.info().sample_rate;
-        if fs != plan.fs {
-            return Err(SoundscapeError::Input {
-                path: f.path.display().to_string(),
-                reason: format!(
-                    "sample rate {fs} Hz, but the run was planned at {} Hz (the file changed?)",
-                    plan.fs
-                ),
-            });
-        }
-        let eng = match &mut engine {
-            Some(e) => e,
-            None => engine.insert(Engine::new(fs, spec, days.cloned())?),
-        };
-        let before = reports.len();
-        eng.feed_file(
-            &mut reader,
-            f,
-            early_sha.as_deref().unwrap_or(""),
-            out_dir,
-            &mut reports,
-        )?;
-        if early_sha.is_none() {
-            let sha = reader.finish_sha256()?;
-            if let Some(d) = eng.day.as_mut() {
-                d.set_input_sha(&f.path, &sha);
-            }
-        }
-        for r in &reports[before..] {
-            progress(Event::Day(r));
-        }
-    }
-    if let Some(mut e) = engine {
-        let before = reports.len();
-        e.finish_minute(out_dir, &mut reports)?;
-        if let Some(d) = e.day.take() {
-            reports.push(d.write(out_dir, &e.ctx)?);
-        }
-        for r in &reports[before..] {
-            progress(Event::Day(r));
-        }
-    }
-    Ok(reports)
-}
-
-/// Everything fixed for a sample rate.
-pub(crate) struct Context {
-    pub fs: u32,
-    pub params: StftParams,
-    pub gain: Vec<f64>,
-    pub hmd: dsp::Bands,
-    pub hmd_map: dsp::BandMap,
-    pub dd: dsp::Bands,
-    pub dd_map: dsp::BandMap,
-    pub spec: SoundscapeSpec,
-}
-
-struct Engine {
-    fs: u32,
-    ctx: Context,
-    stft: Stft<f32>,
-    welch: WelchMean,
-    /// Minute (since the epoch) being accumulated, its sample count.
-    minute: Option<i64>,
-    minute_samples: u64,
-    /// The days to compute (all when `None`).
-    wanted: Option<BTreeSet<i64>>,
-    day: Option<day::DayAcc>,
-    block: Vec<f32>,
-    psd: Vec<f64>,
-}
-
-impl Engine {
-    fn new(
-        fs: u32,
-        spec: &SoundscapeSpec,
-        wanted: Option<BTreeSet<i64>>,
-    ) -> Result<Engine, SoundscapeError> {
-        let win = (spec.win_dur * f64::from(fs)).round() as usize;
-        let bad = |reason: String| SoundscapeError::Input {
-            path: "settings".into(),
-            reason,
-        };
-        if win < 2 || spec.win_dur > 60.0 {
-            return Err(bad(format!(
-                "window of {} s at {fs} Hz: must be 2 samples to 60 s",
-                spec.win_dur
-            )));
-        }
-        if !(0.0..0.95).contains(&spec.overlap) {
-            return Err(bad(format!(
-                "overlap {} must be in [0, 0.95)",
-                spec.overlap
-            )));
-        }
-        let params = StftParams {
-            nfft: win,
-            win_length: win,
-            hop: win - (spec.overlap * win as f64).floor() as usize,
-            window: Window::Hann,
-            scaling: Scaling::Density,
-        };
-        let f = f64::from(fs);
-        let stft = Stft::<f32>::new(&params, f)?;
-        let freqs = params.frequencies(f);
-        let gain = spec
-            .calibration
-            .offsets_db(&freqs)
-            .iter()
-            .map(|d| 10f64.powf(d / 10.0))
-            .collect();
-        let fbw = f / win as f64;
-        let hmd = dsp::hybrid_millidecade(f, win);
-        let dd = dsp::decidecade(f, win);
-        let n_freq = params.n_freq();
-        let ctx = Context {
-            fs,
-            hmd_map: dsp::BandMap::new(&hmd, fbw, n_freq),
-            dd_map: dsp::BandMap::new(&dd, fbw, n_freq),
-            hmd,
-            dd,
-            gain,
-            params,
-            spec: spec.clone(),
-        };
-        Ok(Engine {
-            fs,
-            ctx,
-            stft,
-            welch: WelchMean::new(n_freq),
-            minute: None,
-            minute_samples: 0,
-            wanted,
-            day: None,
-            block: Vec::new(),
-            psd: Vec::new(),
-        })
-    }
-
-    fn feed_file(
-        &mut self,
-        reader: &mut AudioReader,
-        file: &Placed,
-        sha: &str,
-        out_dir: &Path,
-        reports: &mut Vec<DayReport>,
-    ) -> Result<(), SoundscapeError> {
-        let per_minute = 60 * i64::from(self.fs);
-        let mut tick = file.tick;
-        let mut skip = file.skip;
-        let mut left = file.kept();
-        if !file.continues {
-            self.stft.reset(); // first file or a gap: frames never span it
-        }
-        let mut first_minute = true;
-        let mut block = std::mem::take(&mut self.block);
-        while left > 0 && reader.read_block(&mut block)? {
-            // A miniSEED trace is placed on its own: read only its blocks.
-            match reader.segment_of_last_block().cmp(&file.segment) {
-                std::cmp::Ordering::Less => continue,
-                std::cmp::Ordering::Greater => break,
-                std::cmp::Ordering::Equal => {}
-            }
-            let mut data = &block[..];
-            if skip > 0 {
-                let k = (skip as usize).min(data.len());
-                data = &data[k..];
-                skip -= k as u64;
-            }
-            // The plan placed the header's sample count; samples beyond it are not the run's.
-            let n = (data.len() as u64).min(left) as usize;
-            data = &data[..n];
-            left -= n as u64;
-            while !data.is_empty() {
-                let minute = tick.div_euclid(per_minute);
-                let day_index = minute.div_euclid(1440);
-                if self
-                    .wanted
-                    .as_ref()
-                    .is_some_and(|w| !w.contains(&day_index))
-                {
-                    // Another shard's day: move the clock to its end without computing.
-                    let k = (((day_index + 1) * 1440 * per_minute - tick) as usize).min(data.len());
-                    tick += k as i64;
-                    data = &data[k..];
-                    first_minute = true;
-                    continue;
-                }
-                if self.minute != Some(minute) {
-                    self.finish_minute(out_dir, reports)?;
-                    self.minute = Some(minute);
-                    self.stft.reset();
-                }
-                if first_minute {
-                    self.note_input(minute, &file.path, sha, out_dir, reports)?;
-                    first_minute = false;
-                }
-                let room = ((minute + 1) * per_minute - tick) as usize;
-                let (now, rest) = data.split_at(room.min(data.len()));
-                let welch = &mut self.welch;
-                self.stft.push(now, |_, frame| welch.add(frame));
-                self.minute_samples += now.len() as u64;
-                tick += now.len() as i64;
-                data = rest;
-                if !rest.is_empty() {
-                    first_minute = true; // crossing into a new minute, maybe a new day
-                }
-            }
-        }
-        self.block = block;
-        Ok(())
-    }
-
-    /// Records `path` as an input of the day holding `minute`, switching days if needed.
-    fn note_input(
-        &mut self,
-        minute: i64,
-        path: &Path,
-        sha: &str,
-        out_dir: &Path,
-        reports: &mut Vec<DayReport>,
-    ) -> Result<(), SoundscapeError> {
-        self.enter_day(minute, out_dir, reports)?
-            .add_input(path, sha);
-        Ok(())
-    }
-
-    /// The accumulator of `minute`'s UTC day; a previous day is written out first.
-    fn enter_day(
-        &mut self,
-        minute: i64,
-        out_dir: &Path,
-        reports: &mut Vec<DayReport>,
-    ) -> Result<&mut day::DayAcc, SoundscapeError> {
-        let day_index = minute.div_euclid(1440);
-        if self.day.as_ref().is_some_and(|d| d.day_index != day_index) {
-            if let Some(d) = self.day.take() {
-                reports.push(d.write(out_dir, &self.ctx)?);
-            }
-        }
-        let ctx = &self.ctx;
-        Ok(self
-            .day
-            .get_or_insert_with(|| day::DayAcc::new(day_index, ctx)))
-    }
-
-    /// Reduces the minute being accumulated into the day's products.
-    fn finish_minute(
-        &mut self,
-        out_dir: &Path,
-        reports: &mut Vec<DayReport>,
-    ) -> Result<(), SoundscapeError> {
-        let Some(minute) = self.minute.take() else {
-            return Ok(());
-        };
-        let effort = self.minute_samples as f64 / f64::from(self.fs);
-        self.minute_samples = 0;
-        self.psd.clear();
-        if self.welch.count() > 0 {
-            let mean = self.welch.mean();
-            self.psd.extend(
-                mean.iter()
-                    .zip(&self.ctx.gain)
-                    .map(|(&p, g)| f64::from(p) * g),
-            );
-        }
-        self.welch = WelchMean::new(self.ctx.params.n_freq());
-        self.enter_day(minute, out_dir, reports)?;
-        if let Some(day) = self.day.as_mut() {
-            day.set_minute(
-                minute.rem_euclid(1440) as usize,
-                effort,
-                &self.psd,
-                &self.ctx,
-            );
-        }
-        Ok(())
-    }
+    pipeline::run_days(plan, days, out_dir, spec, progress)
 }
 
 #[cfg(test)]

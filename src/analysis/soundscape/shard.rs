@@ -13,7 +13,9 @@ use std::path::{Path, PathBuf};
 
 use super::output::day_paths;
 use super::plan::{day_label, day_of_label, Plan};
-use super::{run_plan, start_from_name, DayReport, Event, SoundscapeError, SoundscapeSpec};
+use super::{
+    run_plan, start_from_name, DayReport, Event, Progress, SoundscapeError, SoundscapeSpec,
+};
 use crate::analysis::{
     expand_inputs, AnalysisError, ItemOutcome, Manifest, RunDir, Shard, ShardProgress, Unit,
 };
@@ -137,7 +139,7 @@ pub fn run_soundscape_shard(
     out: &Path,
     spec: &SoundscapeSpec,
     job: Option<String>,
-    progress: &mut dyn FnMut(Event<'_>),
+    progress: &Progress<'_>,
 ) -> Result<ShardDays, SoundscapeError> {
     if manifest.unit != "day" {
         return Err(not_soundscape(manifest, out));
@@ -167,7 +169,7 @@ pub fn run_soundscape_shard(
     let result = if todo.is_empty() {
         Ok(Vec::new())
     } else {
-        run_plan(&plan, Some(&todo), out, spec, &mut |e| {
+        run_plan(&plan, Some(&todo), out, spec, &|e| {
             if let Event::Day(r) = &e {
                 record.item(Path::new(&r.day), ItemOutcome::Done);
             }
