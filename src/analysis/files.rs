@@ -14,14 +14,16 @@ use std::path::{Path, PathBuf};
 use super::AnalysisError;
 pub use crate::media::atomic::temporary_target;
 
-/// Writes through `fill` (buffered) into a temporary file beside `path`, fsyncs it and renames
-/// it over `path`. On any error the temporary is removed and `path` is untouched.
-pub fn write_atomic(
+pub use crate::media::atomic::Staged;
+
+/// Writes through `fill` (buffered) into a temporary file beside `path`, not yet fsynced or
+/// renamed: [`commit`] does that. On any error the temporary is removed and `path` is untouched.
+pub fn stage(
     path: &Path,
     fill: impl FnOnce(&mut BufWriter<&mut File>) -> Result<(), AnalysisError>,
-) -> Result<(), AnalysisError> {
+) -> Result<Staged, AnalysisError> {
     let mut failed: Option<AnalysisError> = None;
-    let result = crate::media::atomic::write_atomic_with(path, |file| {
+    let result = crate::media::atomic::stage_with(path, |file| {
         let mut w = BufWriter::with_capacity(1 << 20, file);
         if let Err(e) = fill(&mut w) {
             failed = Some(e);
@@ -32,15 +34,26 @@ pub fn write_atomic(
     match (failed, result) {
         (Some(e), _) => Err(e),
         (None, Err(e)) => Err(AnalysisError::io(path, e)),
-        (None, Ok(())) => Ok(()),
+        (None, Ok(staged)) => Ok(staged),
     }
 }
 
-/// [`write_atomic`] for bytes already in memory.
-pub fn write_bytes_atomic(path: &Path, bytes: &[u8]) -> Result<(), AnalysisError> {
-    write_atomic(path, |w| {
+/// [`stage`] for bytes already in memory.
+pub fn stage_bytes(path: &Path, bytes: &[u8]) -> Result<Staged, AnalysisError> {
+    stage(path, |w| {
         w.write_all(bytes).map_err(|e| AnalysisError::io(path, e))
     })
+}
+
+/// Fsyncs and renames staged outputs over their names, in order (see
+/// [`crate::media::atomic::commit`]); the error names the output that failed.
+pub fn commit(staged: Vec<Staged>) -> Result<(), AnalysisError> {
+    crate::media::atomic::commit(staged).map_err(|(path, e)| AnalysisError::io(&path, e))
+}
+
+/// Writes `bytes` to `path` atomically: [`stage_bytes`], then [`commit`].
+pub fn write_bytes_atomic(path: &Path, bytes: &[u8]) -> Result<(), AnalysisError> {
+    commit(vec![stage_bytes(path, bytes)?])
 }
 
 /// Removes temporaries of ours in `dir` whose output name `owned` accepts (e.g. the outputs
@@ -111,7 +124,7 @@ mod tests {
     fn a_failed_write_leaves_neither_the_output_nor_a_temporary() {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("a.npz");
-        let err = write_atomic(&out, |_| Err(AnalysisError::Parameter("boom".into())));
+        let err = stage(&out, |_| Err(AnalysisError::Parameter("boom".into())));
         assert!(err.is_err());
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }

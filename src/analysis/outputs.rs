@@ -1,12 +1,12 @@
 //! The files one spectrogram job writes: NPZ (+ JSON provenance sidecar), MAT v5 with a
-//! `metadata` struct, PNG — each through [`super::files::write_atomic`] — and the provenance
-//! record itself.
+//! `metadata` struct, PNG — each staged through [`super::files::stage`], for the caller to
+//! commit (fsync and rename) — and the provenance record itself.
 //!
 //! Must not know: decoding, the STFT, flags.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use ndarray::{ArrayView1, ArrayView2};
 use ndarray_npy::NpzWriter;
@@ -18,7 +18,7 @@ use crate::media::{
     SpectrogramImage,
 };
 
-use super::files::{write_atomic, write_bytes_atomic};
+use super::files::{stage, stage_bytes, Staged};
 use super::spectrogram::{stem_of, Computed, OutputFormat, Precision, SpectrogramSpec};
 use super::AnalysisError;
 
@@ -37,15 +37,16 @@ fn encode_err(file: &Path, e: impl std::fmt::Display) -> AnalysisError {
     }
 }
 
-/// Writes every requested format; returns the paths written, in order.
-pub(super) fn write_all(
+/// Stages every requested format, in order (their final names are [`Staged::path`]); nothing is
+/// visible until the caller commits them.
+pub(super) fn stage_all(
     src: &Source,
     out_dir: &Path,
     params: &StftParams,
     spec: &SpectrogramSpec,
     c: &Computed,
     unit: &'static str,
-) -> Result<Vec<PathBuf>, AnalysisError> {
+) -> Result<Vec<Staged>, AnalysisError> {
     let stem = stem_of(src.input);
     let provenance = provenance(src, params, spec, c, unit);
     let mut outputs = Vec::new();
@@ -53,13 +54,11 @@ pub(super) fn write_all(
         match format {
             OutputFormat::Npz => {
                 let path = out_dir.join(format!("{stem}.npz"));
-                write_atomic(&path, |w| write_npz(w, c, spec.average, &path))?;
-                outputs.push(path);
+                outputs.push(stage(&path, |w| write_npz(w, c, spec.average, &path))?);
                 let sidecar = out_dir.join(format!("{stem}.json"));
                 let text = serde_json::to_string_pretty(&provenance)
                     .map_err(|e| encode_err(&sidecar, e))?;
-                write_bytes_atomic(&sidecar, text.as_bytes())?;
-                outputs.push(sidecar);
+                outputs.push(stage_bytes(&sidecar, text.as_bytes())?);
             }
             OutputFormat::Mat => {
                 let path = out_dir.join(format!("{stem}.mat"));
@@ -72,8 +71,7 @@ pub(super) fn write_all(
                     .with("metadata", json_to_mat(&provenance));
                 // Uncompressed: zlib gains little on dB values at several times the cost.
                 let bytes = media::encode_mat(&vars, MatWriteOptions { compress: false })?;
-                write_bytes_atomic(&path, &bytes)?;
-                outputs.push(path);
+                outputs.push(stage_bytes(&path, &bytes)?);
             }
             OutputFormat::Png => {
                 let path = out_dir.join(format!("{stem}.png"));
@@ -101,8 +99,7 @@ pub(super) fn write_all(
                 };
                 let rgb = media::render_spectrogram(&img, &opts).map_err(png)?;
                 let bytes = media::encode_png(&rgb).map_err(png)?;
-                write_bytes_atomic(&path, &bytes)?;
-                outputs.push(path);
+                outputs.push(stage_bytes(&path, &bytes)?);
             }
         }
     }

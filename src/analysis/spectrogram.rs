@@ -17,8 +17,8 @@ use std::time::Instant;
 use crate::dsp::{Calibration, Level, Scaling, Stft, StftFloat, StftParams, WelchMean, Window};
 use crate::media::AudioReader;
 
-use super::outputs;
 use super::AnalysisError;
+use super::{files, outputs};
 
 /// The largest spectrogram matrix (f32 values) one file may produce: 4 GiB.
 pub const MAX_OUTPUT_BYTES: u64 = 4 << 30;
@@ -330,6 +330,19 @@ pub fn spectrogram_file(
     out_dir: &Path,
     spec: &SpectrogramSpec,
 ) -> Result<FileReport, AnalysisError> {
+    let (report, staged) = spectrogram_file_staged(input, out_dir, spec)?;
+    files::commit(staged)?;
+    Ok(report)
+}
+
+/// [`spectrogram_file`] up to the commit: the outputs are written to their temporaries, for the
+/// caller to make durable and visible with [`files::commit`] (a batch does that on another
+/// thread while the next file is computed).
+pub(super) fn spectrogram_file_staged(
+    input: &Path,
+    out_dir: &Path,
+    spec: &SpectrogramSpec,
+) -> Result<(FileReport, Vec<files::Staged>), AnalysisError> {
     let started = Instant::now();
     // SHA-256 comes from the bytes the decoder reads: one pass over the file, not two.
     let mut reader = AudioReader::open_hashed(input)?;
@@ -346,17 +359,18 @@ pub fn spectrogram_file(
         sha256: &sha256,
         info: &info,
     };
-    let outputs = outputs::write_all(&source, out_dir, &params, spec, &computed, unit)?;
-    Ok(FileReport {
+    let staged = outputs::stage_all(&source, out_dir, &params, spec, &computed, unit)?;
+    let report = FileReport {
         input: input.to_path_buf(),
-        outputs,
+        outputs: staged.iter().map(|s| s.path().to_path_buf()).collect(),
         n_freq: computed.n_freq,
         n_time: computed.n_time,
         sample_rate: info.sample_rate,
         duration_s: computed.n_samples as f64 / f64::from(info.sample_rate),
         unit,
         seconds: started.elapsed().as_secs_f64(),
-    })
+    };
+    Ok((report, staged))
 }
 
 /// Indices `[lo, hi)` of the bins inside `[freq_min, freq_max]`.

@@ -5,6 +5,11 @@
 //! run left behind ([`clean_stale_temporaries`]); they are created with mode 0666 minus the
 //! umask, like any other output (not 0600, as `tempfile` would).
 //!
+//! Writing and committing can also be two steps ([`stage_with`], then [`commit`]): a batch that
+//! hands its staged outputs to one committing thread goes on computing while the disk flushes,
+//! instead of waiting in `fsync` after every file. Nothing is visible under its final name before
+//! it is durable; a staged output that is dropped uncommitted removes its temporary.
+//!
 //! Must not know: what is written (callers hand bytes or a writer closure), or any module's
 //! error type — errors are `std::io::Error`s the caller wraps with its own context.
 
@@ -62,26 +67,90 @@ pub fn temporary_target(file_name: &str) -> Option<&str> {
     (digits(pid) && digits(n) && !target.is_empty()).then_some(target)
 }
 
+/// An output written completely to its temporary, not yet durable or visible under its name.
+/// [`commit`] makes it both; dropping it uncommitted removes the temporary.
+#[derive(Debug)]
+pub struct Staged {
+    tmp: PathBuf,
+    path: PathBuf,
+    file: Option<File>,
+    renamed: bool,
+}
+
+impl Staged {
+    /// The final name this output will have once committed.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if !self.renamed {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// Writes `fill`'s content to a temporary beside `path` (not yet fsynced or renamed). On an
+/// error the temporary is removed and `path` is untouched.
+pub fn stage_with(
+    path: &Path,
+    fill: impl FnOnce(&mut File) -> io::Result<()>,
+) -> io::Result<Staged> {
+    let tmp = temp_path(path)?;
+    let mut file = create_new(&tmp)?;
+    // From here on, dropping `staged` (an error below) removes the temporary.
+    let mut staged = Staged {
+        tmp,
+        path: path.to_path_buf(),
+        file: None,
+        renamed: false,
+    };
+    fill(&mut file)?;
+    file.flush()?;
+    staged.file = Some(file);
+    Ok(staged)
+}
+
+/// Makes `staged` outputs durable and visible, in order: each file is fsynced and renamed over
+/// its final name, then each folder involved is fsynced once. On an error the outputs not yet
+/// renamed are dropped (their temporaries removed) and the error names the output concerned;
+/// the ones renamed before it stay, complete.
+pub fn commit(staged: Vec<Staged>) -> Result<(), (PathBuf, io::Error)> {
+    let mut folders: Vec<PathBuf> = Vec::new();
+    for mut s in staged {
+        let path = s.path.clone();
+        let done = (|| {
+            if let Some(file) = s.file.as_ref() {
+                file.sync_all()?;
+            }
+            std::fs::rename(&s.tmp, &s.path)
+        })();
+        match done {
+            Ok(()) => {
+                s.renamed = true;
+                let folder = folder_of(&path).to_path_buf();
+                if !folders.contains(&folder) {
+                    folders.push(folder);
+                }
+            }
+            Err(e) => return Err((path, e)),
+        }
+    }
+    for folder in &folders {
+        sync_folder(folder).map_err(|e| (folder.clone(), e))?;
+    }
+    Ok(())
+}
+
 /// Writes `path` atomically with `fill`, which writes the content to the temporary file.
 /// On any error the temporary is removed and `path` is untouched.
 pub fn write_atomic_with(
     path: &Path,
     fill: impl FnOnce(&mut File) -> io::Result<()>,
 ) -> io::Result<()> {
-    let tmp = temp_path(path)?;
-    let result = (|| {
-        let mut file = create_new(&tmp)?;
-        fill(&mut file)?;
-        file.flush()?;
-        file.sync_all()?;
-        drop(file);
-        std::fs::rename(&tmp, path)?;
-        sync_folder(folder_of(path))
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    commit(vec![stage_with(path, fill)?]).map_err(|(_, e)| e)
 }
 
 /// Writes `bytes` to `path` atomically (see the module doc).
@@ -199,6 +268,47 @@ mod tests {
         assert!(err.is_err());
         assert_eq!(std::fs::read(&path).unwrap(), b"kept");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn staged_outputs_appear_only_when_committed_and_vanish_when_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a.npz");
+        let b = dir.path().join("b.json");
+        let count = || std::fs::read_dir(dir.path()).unwrap().count();
+        let sa = stage_with(&a, |f| f.write_all(b"aa")).unwrap();
+        let sb = stage_with(&b, |f| f.write_all(b"bb")).unwrap();
+        assert_eq!(sa.path(), a);
+        assert!(
+            !a.exists() && !b.exists(),
+            "nothing visible before the commit"
+        );
+        assert_eq!(count(), 2, "two temporaries");
+        commit(vec![sa, sb]).unwrap();
+        assert_eq!(std::fs::read(&a).unwrap(), b"aa");
+        assert_eq!(std::fs::read(&b).unwrap(), b"bb");
+        assert_eq!(count(), 2, "no temporaries left");
+        let dropped = stage_with(&a, |f| f.write_all(b"new")).unwrap();
+        assert_eq!(count(), 3);
+        drop(dropped);
+        assert_eq!(count(), 2, "a dropped stage removes its temporary");
+        assert_eq!(
+            std::fs::read(&a).unwrap(),
+            b"aa",
+            "and leaves the old output"
+        );
+        // A commit whose rename fails (the target is a non-empty folder) names that output,
+        // removes its temporary and keeps what was committed before it.
+        let c = dir.path().join("c.npz");
+        let blocked = dir.path().join("blocked");
+        std::fs::create_dir(&blocked).unwrap();
+        std::fs::write(blocked.join("x"), b"x").unwrap();
+        let sc = stage_with(&c, |f| f.write_all(b"cc")).unwrap();
+        let sblocked = stage_with(&blocked, |f| f.write_all(b"no")).unwrap();
+        let (which, _) = commit(vec![sc, sblocked]).unwrap_err();
+        assert_eq!(which, blocked);
+        assert_eq!(std::fs::read(&c).unwrap(), b"cc");
+        assert_eq!(count(), 4, "a, b, c and the folder; no temporary");
     }
 
     #[test]

@@ -284,6 +284,56 @@ fn folders_with_two_workers_and_json_summary() {
     }
 }
 
+/// Workers stage their outputs and the batch commits them: an output whose final name cannot
+/// be taken (a folder of that name is in the way) fails that file alone, names the output, and
+/// leaves no temporary behind.
+#[test]
+fn a_failed_commit_fails_that_file_alone_and_leaves_no_temporary() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    std::fs::create_dir_all(&input).unwrap();
+    let data = samples();
+    for stem in ["a", "b", "c"] {
+        write_flac(&input.join(format!("{stem}.flac")), &data[..8000]);
+    }
+    let out = dir.path().join("out");
+    let blocker = out.join("b.json");
+    std::fs::create_dir_all(&blocker).unwrap();
+    std::fs::write(blocker.join("keep"), b"x").unwrap();
+    let o = bin()
+        .args(["--json", "spectrogram", input.to_str().unwrap()])
+        .args([
+            "--out",
+            out.to_str().unwrap(),
+            "--nfft",
+            "128",
+            "--jobs",
+            "2",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["succeeded"], 2, "{doc}");
+    let text = doc.to_string();
+    assert!(text.contains("b.json"), "{text}");
+    for stem in ["a", "c"] {
+        for ext in ["npz", "json"] {
+            assert!(out.join(format!("{stem}.{ext}")).is_file(), "{stem}.{ext}");
+        }
+    }
+    let temporaries: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".onc-hydro-tmp-"))
+        .collect();
+    assert!(temporaries.is_empty(), "{temporaries:?}");
+    assert!(
+        blocker.join("keep").is_file(),
+        "the folder in the way is untouched"
+    );
+}
+
 #[test]
 fn bad_inputs_fail_clearly() {
     let dir = tempfile::tempdir().unwrap();
