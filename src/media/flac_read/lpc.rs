@@ -115,6 +115,9 @@ impl<const N: usize> Lpc<N> {
     }
 
     /// Turns the residuals `s[N..]` into samples; `s[..N]` are the warm-up samples.
+    // The indexed tap loop vectorizes (vpmuldq); the zipped-iterator form measured ~5 %
+    // slower on a libFLAC file (order 8).
+    #[allow(clippy::needless_range_loop)]
     #[inline(always)]
     fn restore(&self, s: &mut [i32]) {
         if s.len() <= N {

@@ -166,7 +166,7 @@ fn write_sub(w: &mut BitWriter, sub: &Sub, width: u32, samples: &[i64]) {
     let (param_bits, escape) = if sub.wide_params { (5, 31) } else { (4, 15) };
     w.put(2, u64::from(sub.wide_params));
     let parts = sub.parts.len();
-    assert!(parts.is_power_of_two() && samples.len() % parts == 0);
+    assert!(parts.is_power_of_two() && samples.len().is_multiple_of(parts));
     w.put(4, u64::from(parts.trailing_zeros()));
     let per = samples.len() / parts;
     let mut at = 0;

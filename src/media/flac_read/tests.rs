@@ -128,9 +128,14 @@ mod spelled_out {
     //! Round trips through the test encoder, which spells out each subframe choice.
 
     use super::super::test_encoder::{
-        good_param, residuals, stream_header, write_frame, BitWriter, Part, Pred, Stereo, Sub,
+        good_param, residuals, stream_header, write_frame, Part, Pred, Stereo, Sub,
     };
     use super::*;
+
+    /// One frame: its channels (one block each), stereo mode and subframe choices.
+    type Frame = (Vec<Vec<i64>>, Stereo, Vec<Sub>);
+    /// A bit depth and its (LPC precision, block size, partition order) cases.
+    type Plan = (u32, &'static [(u32, usize, u32)]);
 
     /// xorshift64.
     struct Rng(u64);
@@ -168,7 +173,7 @@ mod spelled_out {
 
     /// Encodes `frames` (each: channels of one block, stereo mode, subframes) as one stream
     /// and decodes it: what came out, channel by channel.
-    fn round_trip(bps: u32, frames: &[(Vec<Vec<i64>>, Stereo, Vec<Sub>)]) -> Vec<Vec<i32>> {
+    fn round_trip(bps: u32, frames: &[Frame]) -> Vec<Vec<i32>> {
         let ch = frames[0].0.len() as u32;
         let total: usize = frames.iter().map(|f| f.0[0].len()).sum();
         let max_block = frames.iter().map(|f| f.0[0].len()).max().unwrap_or(0) as u32;
@@ -181,7 +186,7 @@ mod spelled_out {
         out
     }
 
-    fn assert_same(got: &[Vec<i32>], frames: &[(Vec<Vec<i64>>, Stereo, Vec<Sub>)], what: &str) {
+    fn assert_same(got: &[Vec<i32>], frames: &[Frame], what: &str) {
         for (c, g) in got.iter().enumerate() {
             let want: Vec<i32> = frames
                 .iter()
@@ -211,7 +216,7 @@ mod spelled_out {
         let mut rng = Rng(0x1234_5678_9abc_def1);
         // (bit depth, [(precision, block size, partition order)]); block sizes that are not
         // multiples of 8, and one per order just above the order.
-        let plans: [(u32, &[(u32, usize, u32)]); 3] = [
+        let plans: [Plan; 3] = [
             (24, &[(15, 4096, 4), (12, 1003, 0)]),
             (16, &[(9, 1000, 3)]),
             (8, &[(5, 0, 0)]),
@@ -432,7 +437,7 @@ mod spelled_out {
                 &mut w,
                 f as u64,
                 24,
-                &[s.clone()],
+                std::slice::from_ref(&s),
                 Stereo::Independent,
                 &[sub],
             );
@@ -503,13 +508,12 @@ mod spelled_out {
                 &mut w,
                 number,
                 16,
-                &[s.clone()],
+                std::slice::from_ref(&s),
                 Stereo::Independent,
                 &[sub],
             );
             let (got, _) = decode_all(&w.bytes).unwrap();
             assert_eq!(got[0].len(), 64, "frame number {number}");
         }
-        let _ = BitWriter::default();
     }
 }
