@@ -18,6 +18,14 @@
 //! Re-measured 2026-11-27 (load average 1.3–2, after the LPC-per-order / AVX2 frame decoder and
 //! the PCLMULQDQ CRC-16): decode ours 0.16 s (1875× RT), + SHA-256 0.19 s, symphonia 0.24 s,
 //! claxon 0.40 s — ours stays the one ≤ 24-bit decoder; STFT 1 s windows f64 0.15 s, f32 0.12 s.
+//!
+//! Decoder work of 2026-11-27 (always-refill rice reader, one-multiply LPC chain,
+//! `media/flac_read/`), CPU time on one core under a load average of 8–9. Before it, this
+//! bench's `decode:` lines read ours 0.17 s/file (8.9 ns/sample), symphonia 0.33 s (17 ns),
+//! claxon 0.40 s (21 ns). On a libFLAC-written file (5 min of 64 kHz 24-bit noise + tones as
+//! `scripts/bench_scipy.py` writes it: LPC order 8, rice parameter 19; `DECODE_FLAC=…` points
+//! this bench at such a file) the decoder alone went from 8.3 to 5.9 ns/sample, against
+//! libFLAC 1.4.2 (C, MD5 check off) 10.7 ns/sample and libsndfile through soundfile 19.
 
 // Test and benchmark code may unwrap, panic and print: a failure here is a failed test.
 #![allow(
@@ -185,6 +193,10 @@ fn best_of(n: usize, mut f: impl FnMut()) -> (f64, Option<f64>) {
 fn bench(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("tempdir");
     let flac = make_flac(dir.path());
+    // The decode numbers may come from another file (e.g. one written by libFLAC, as
+    // `scripts/bench_scipy.py` and the field's recorders do): DECODE_FLAC=/path/to/file.flac.
+    let decoded = std::env::var_os("DECODE_FLAC").map_or_else(|| flac.clone(), PathBuf::from);
+    let decoded_samples = decode_ours(&decoded);
     let out = dir.path().join("out");
     std::fs::create_dir_all(&out).expect("out dir");
     let mut reader = AudioReader::open(&flac).expect("open");
@@ -204,31 +216,45 @@ fn bench(c: &mut Criterion) {
             secs / wall
         );
     };
-    eprintln!("--- {secs:.0} s of 64 kHz 24-bit mono FLAC, one core ---");
-    report(
+    // Decoders: CPU nanoseconds per decoded sample as well.
+    let report_decode = |what: &str, (wall, cpu): (f64, Option<f64>)| {
+        let ns = cpu.map_or(String::new(), |c| {
+            format!("   {:5.2} ns/sample", c * 1e9 / decoded_samples as f64)
+        });
+        eprintln!(
+            "{what:44} wall {wall:7.3} s/file   CPU {:6.3} s/file{ns}",
+            cpu.unwrap_or(f64::NAN)
+        );
+    };
+    eprintln!(
+        "--- decoding {} ({decoded_samples} samples), one core ---",
+        decoded.display()
+    );
+    report_decode(
         "decode: ours (media/flac_read.rs)",
         best_of(3, || {
-            decode_ours(&flac);
+            decode_ours(&decoded);
         }),
     );
-    report(
+    report_decode(
         "decode: ours + SHA-256 in the same pass",
         best_of(3, || {
-            decode_ours_hashed(&flac);
+            decode_ours_hashed(&decoded);
         }),
     );
-    report(
+    report_decode(
         "decode: symphonia",
         best_of(3, || {
-            decode_symphonia(&flac);
+            decode_symphonia(&decoded);
         }),
     );
-    report(
+    report_decode(
         "decode: claxon",
         best_of(3, || {
-            decode_claxon(&flac);
+            decode_claxon(&decoded);
         }),
     );
+    eprintln!("--- {secs:.0} s of 64 kHz 24-bit mono FLAC, one core ---");
     for nfft in [1024usize, FS as usize] {
         report(
             &format!("STFT f64, nfft {nfft}, 50 %"),
@@ -255,11 +281,11 @@ fn bench(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("decode");
     g.sample_size(10)
-        .throughput(Throughput::Elements(x.len() as u64));
-    g.bench_function("ours", |b| b.iter(|| decode_ours(&flac)));
-    g.bench_function("ours_sha256", |b| b.iter(|| decode_ours_hashed(&flac)));
-    g.bench_function("symphonia", |b| b.iter(|| decode_symphonia(&flac)));
-    g.bench_function("claxon", |b| b.iter(|| decode_claxon(&flac)));
+        .throughput(Throughput::Elements(decoded_samples as u64));
+    g.bench_function("ours", |b| b.iter(|| decode_ours(&decoded)));
+    g.bench_function("ours_sha256", |b| b.iter(|| decode_ours_hashed(&decoded)));
+    g.bench_function("symphonia", |b| b.iter(|| decode_symphonia(&decoded)));
+    g.bench_function("claxon", |b| b.iter(|| decode_claxon(&decoded)));
     g.finish();
 
     let mut g = c.benchmark_group("stft");
