@@ -322,13 +322,10 @@ fn emit<T: StftFloat>(
         }
         Sink::Welch(welch) => {
             if ok {
-                for ((sum, c), &s) in welch.sum.iter_mut().zip(spectrum).zip(scales) {
-                    *sum += f64::from(bin(c, s));
-                }
+                welch.add_values(spectrum.iter().zip(scales).map(|(c, &s)| bin(c, s)));
             } else {
-                welch.sum.iter_mut().for_each(|v| *v = f64::NAN);
+                welch.add_values(std::iter::repeat(f32::NAN));
             }
-            welch.count += 1;
         }
     }
 }
@@ -351,7 +348,13 @@ impl WelchMean {
 
     /// Adds one frame's PSD.
     pub fn add(&mut self, psd: &[f32]) {
-        for (s, &p) in self.sum.iter_mut().zip(psd) {
+        self.add_values(psd.iter().copied());
+    }
+
+    /// Adds one frame's PSD given bin by bin (no buffer of it needed).
+    #[inline]
+    fn add_values(&mut self, psd: impl IntoIterator<Item = f32>) {
+        for (s, p) in self.sum.iter_mut().zip(psd) {
             *s += f64::from(p);
         }
         self.count += 1;

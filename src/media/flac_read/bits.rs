@@ -6,12 +6,7 @@
 /// Reads bits MSB first from a byte slice; running past its end is [`Short`], never a panic.
 pub(super) struct Bits<'a> {
     data: &'a [u8],
-    /// Next byte to load into the cache.
-    next: usize,
-    /// Valid bits, MSB-aligned. Bits below the `n` valid ones are zeros or the stream's next
-    /// bits (never anything else), so a refill may OR the same bits in again.
-    cache: u64,
-    n: u32,
+    c: Cache,
 }
 
 /// Bits ran out: the caller buffers more of the file and retries the frame.
@@ -21,29 +16,28 @@ impl<'a> Bits<'a> {
     pub(super) fn new(data: &'a [u8]) -> Bits<'a> {
         Bits {
             data,
-            next: 0,
-            cache: 0,
-            n: 0,
+            c: Cache {
+                next: 0,
+                bits: 0,
+                n: 0,
+            },
         }
     }
 
+    /// The 8-byte step of [`Cache::refill`], or byte by byte near the end of the data.
     #[inline(always)]
     fn refill(&mut self) {
-        if let Some(b) = self.data.get(self.next..self.next + 8) {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(b);
-            self.cache |= u64::from_be_bytes(w) >> self.n;
-            self.next += ((63 - self.n) >> 3) as usize;
-            self.n |= 56;
-        } else {
-            while self.n <= 55 {
-                let Some(&b) = self.data.get(self.next) else {
-                    break;
-                };
-                self.cache |= u64::from(b) << (56 - self.n);
-                self.next += 1;
-                self.n += 8;
-            }
+        if self.c.refill(self.data) {
+            return;
+        }
+        let c = &mut self.c;
+        while c.n <= 55 {
+            let Some(&b) = self.data.get(c.next) else {
+                break;
+            };
+            c.bits |= u64::from(b) << (56 - c.n);
+            c.next += 1;
+            c.n += 8;
         }
     }
 
@@ -53,15 +47,15 @@ impl<'a> Bits<'a> {
         if k == 0 {
             return Ok(0);
         }
-        if self.n < k {
+        if self.c.n < k {
             self.refill();
-            if self.n < k {
+            if self.c.n < k {
                 return Err(Short);
             }
         }
-        let v = (self.cache >> (64 - k)) as u32;
-        self.cache <<= k;
-        self.n -= k;
+        let v = (self.c.bits >> (64 - k)) as u32;
+        self.c.bits <<= k;
+        self.c.n -= k;
         Ok(v)
     }
 
@@ -78,17 +72,17 @@ impl<'a> Bits<'a> {
     pub(super) fn unary(&mut self) -> Result<u32, Short> {
         let mut count = 0u32;
         loop {
-            let z = self.cache.leading_zeros();
-            if z < self.n {
-                self.cache <<= z + 1;
-                self.n -= z + 1;
+            let z = self.c.bits.leading_zeros();
+            if z < self.c.n {
+                self.c.bits <<= z + 1;
+                self.c.n -= z + 1;
                 return Ok(count.wrapping_add(z));
             }
-            count = count.wrapping_add(self.n);
-            self.cache = 0;
-            self.n = 0;
+            count = count.wrapping_add(self.c.n);
+            self.c.bits = 0;
+            self.c.n = 0;
             self.refill();
-            if self.n == 0 {
+            if self.c.n == 0 {
                 return Err(Short);
             }
         }
@@ -96,14 +90,14 @@ impl<'a> Bits<'a> {
 
     /// Skips to the next byte boundary.
     pub(super) fn align(&mut self) {
-        let drop = self.n & 7;
-        self.cache <<= drop;
-        self.n -= drop;
+        let drop = self.c.n & 7;
+        self.c.bits <<= drop;
+        self.c.n -= drop;
     }
 
     /// Bytes consumed so far (at a byte boundary).
     pub(super) fn bytes_used(&self) -> usize {
-        self.next - (self.n as usize >> 3)
+        self.c.next - (self.c.n as usize >> 3)
     }
 }
 
@@ -131,11 +125,7 @@ pub(super) fn rice(bits: &mut Bits<'_>, k: u32, out: &mut [i32]) -> Result<(), S
     let pairs = 2 * (k + 1) + 8 <= 56;
     let mask = (1u32 << k) - 1;
     while i < len {
-        let mut c = Cache {
-            next: bits.next,
-            bits: bits.cache,
-            n: bits.n,
-        };
+        let mut c = bits.c;
         'fast: {
             while i < len {
                 if !c.refill(data) {
@@ -155,7 +145,7 @@ pub(super) fn rice(bits: &mut Bits<'_>, k: u32, out: &mut [i32]) -> Result<(), S
                 }
             }
         }
-        (bits.next, bits.cache, bits.n) = (c.next, c.bits, c.n);
+        bits.c = c;
         if i == len {
             break;
         }
@@ -169,9 +159,14 @@ pub(super) fn rice(bits: &mut Bits<'_>, k: u32, out: &mut [i32]) -> Result<(), S
     Ok(())
 }
 
-/// The bit cache of [`rice`]'s hot loop, in locals (registers).
+/// The bit cache: [`Bits`] keeps one, and [`rice`]'s hot loop copies it into locals
+/// (registers) and back.
+#[derive(Clone, Copy)]
 struct Cache {
+    /// Next byte to load into the cache.
     next: usize,
+    /// Valid bits, MSB-aligned. Bits below the `n` valid ones are zeros or the stream's next
+    /// bits (never anything else), so a refill may OR the same bits in again.
     bits: u64,
     n: u32,
 }
