@@ -1,5 +1,6 @@
-//! `soundscape` with several threads (issue 10, throughput): a reader thread overlapping the
-//! computation and days spread over workers give byte-identical products to one thread, on
+//! `soundscape` with several threads (issue 10, throughput): days spread over workers, days cut
+//! into parts computed by different workers and merged, and a reader thread overlapping the
+//! computation all give byte-identical products to one thread, on
 //! input with a midnight crossing, a seamless join, an overlap, gaps, files shorter than a
 //! window and than the minimum effort, a WAV among FLACs; an error in any worker stops the run,
 //! names the file and leaves no output of the failed day behind.
@@ -100,8 +101,11 @@ fn several_threads_write_the_same_bytes_as_one() {
     assert_eq!(counts, [(2, 0), (5, 1), (2, 0)]);
     let reference = products(&one);
     assert_eq!(reference.len(), 9, "NetCDF + 2 PNGs per day");
-    // 2 jobs: two day workers; 4 jobs: three day workers, each with a reader thread.
-    for jobs in [2, 4] {
+    // 2 jobs: whole days over two workers; the midnight file is read by both of its days'
+    // workers, every other file once. 4 jobs: each day cut in two (fewer days than jobs); day
+    // 2's cut falls in the file that overlaps its predecessor (its first kept sample is at
+    // 00:02:10, so the cut is at 00:03), which both sides read.
+    for (jobs, twice) in [(2, vec![0]), (4, vec![0, 2])] {
         let out = dir.path().join(format!("jobs{jobs}"));
         let seen = Mutex::new(Vec::new());
         let r = soundscape::run(&files, &out, &spec(jobs), |p| {
@@ -111,34 +115,29 @@ fn several_threads_write_the_same_bytes_as_one() {
         let got: Vec<&str> = r.iter().map(|r| r.day.as_str()).collect();
         assert_eq!(got, days, "reports in day order with {jobs} jobs");
         assert_same(&reference, &products(&out), &format!("{jobs} jobs"));
-        // The midnight file is read by both of its days' workers, every other file once.
         let mut seen = seen.into_inner().unwrap();
         seen.sort();
         let mut want = files.clone();
-        want.push(files[0].clone());
+        want.extend(twice.iter().map(|&k| files[k].clone()));
         want.sort();
-        assert_eq!(seen, want);
+        assert_eq!(seen, want, "{jobs} jobs");
     }
-    // One day with two jobs: the reader thread feeds the one worker (the day also holds the
-    // tail of the file crossing midnight, read from its start).
+    // One day, two jobs: day 2 in two parts merged by the worker that finishes last; day 1
+    // (one file, nowhere to cut) computed by one worker fed by a reader thread.
     let plan = Plan::of(&files, &spec(1)).unwrap();
-    let day2 = plan.days()[1].index;
-    let out = dir.path().join("day2");
-    let r = soundscape::run_plan(
-        &plan,
-        Some(&BTreeSet::from([day2])),
-        &out,
-        &spec(2),
-        &|_| {},
-    )
-    .unwrap();
-    assert_eq!(r.len(), 1);
-    let want: Vec<(String, Vec<u8>)> = reference
-        .iter()
-        .filter(|(n, _)| n.contains("20240402"))
-        .cloned()
-        .collect();
-    assert_same(&want, &products(&out), "one day, reader thread");
+    for (k, what) in [(1, "one day in two parts"), (0, "one day, reader thread")] {
+        let day = plan.days()[k].index;
+        let out = dir.path().join(format!("day{k}"));
+        let r = soundscape::run_plan(&plan, Some(&BTreeSet::from([day])), &out, &spec(2), &|_| {})
+            .unwrap();
+        assert_eq!(r.len(), 1);
+        let want: Vec<(String, Vec<u8>)> = reference
+            .iter()
+            .filter(|(n, _)| n.contains(days[k]))
+            .cloned()
+            .collect();
+        assert_same(&want, &products(&out), what);
+    }
 }
 
 #[test]

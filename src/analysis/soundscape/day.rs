@@ -79,6 +79,29 @@ impl DayAcc {
         }
     }
 
+    /// Takes the minutes `other` (the same day, computed by another engine from other minutes)
+    /// holds data in, and its inputs after this one's: merging the parts of a day in clock
+    /// order gives what one engine computing the whole day would have.
+    pub fn absorb(&mut self, other: DayAcc) {
+        for m in (0..MINUTES).filter(|&m| other.effort[m] > 0.0) {
+            self.effort[m] += other.effort[m];
+            let (h, t) = (
+                m * self.n_hmd..(m + 1) * self.n_hmd,
+                m * self.n_dd..(m + 1) * self.n_dd,
+            );
+            self.hmd_db[h.clone()].copy_from_slice(&other.hmd_db[h]);
+            self.tol_db[t.clone()].copy_from_slice(&other.tol_db[t]);
+            self.spl_db[m] = other.spl_db[m];
+        }
+        for (name, sha) in other.inputs {
+            match self.inputs.iter_mut().find(|(p, _)| *p == name) {
+                Some((_, s)) if s.is_empty() => *s = sha,
+                Some(_) => {}
+                None => self.inputs.push((name, sha)),
+            }
+        }
+    }
+
     /// Stores minute `m` of the day: `effort` seconds of data and its calibrated mean PSD
     /// (empty when the minute held less than one window).
     pub fn set_minute(&mut self, m: usize, effort: f64, psd: &[f64], ctx: &Context) {

@@ -1,9 +1,9 @@
 //! The read side of a soundscape run: one placed input decoded into blocks of exactly the
 //! samples the plan keeps (its timed segment only, the samples an earlier file covers dropped,
 //! nothing beyond the header's count), checked against the run's sample rate, and its SHA-256 —
-//! from the bytes the decoder reads (one pass), except for a file whose samples fall in two
-//! days, hashed before decoding because the first day is written before the file is read to
-//! its end.
+//! from the bytes the decoder reads (one pass), except for a file read in two parts (its
+//! samples fall in two days, or in two parts of a day computed by two workers), hashed before
+//! decoding because the first part may be written, or stop reading, before the file's end.
 //!
 //! Must not know: STFT, minutes, days, threads.
 
@@ -22,9 +22,17 @@ pub(crate) struct PlacedReader {
 }
 
 impl PlacedReader {
-    /// Opens `file` (hashing it first when it feeds two days) and checks its rate is `fs`.
-    pub fn open(file: &Placed, fs: u32) -> Result<PlacedReader, SoundscapeError> {
-        let early_sha = if file.days(fs).count() > 1 {
+    /// Opens `file` and checks its rate is `fs`. With `span` (clock ticks), only the kept
+    /// samples before its end are read; a file with samples outside `span` or in two days is
+    /// hashed first.
+    pub fn open(
+        file: &Placed,
+        fs: u32,
+        span: Option<&Range<i64>>,
+    ) -> Result<PlacedReader, SoundscapeError> {
+        let ticks = file.tick..file.tick.saturating_add(file.kept() as i64);
+        let outside = span.is_some_and(|s| ticks.start < s.start || ticks.end > s.end);
+        let early_sha = if outside || file.days(fs).count() > 1 {
             Some(day::sha256_file(&file.path)?)
         } else {
             None
@@ -48,7 +56,10 @@ impl PlacedReader {
             segment: file.segment,
             early_sha,
             skip: file.skip,
-            left: file.kept(),
+            left: match span {
+                Some(s) => (s.end - file.tick).clamp(0, ticks.end - ticks.start) as u64,
+                None => file.kept(),
+            },
         })
     }
 
