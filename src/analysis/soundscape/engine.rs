@@ -258,6 +258,7 @@ impl<'c> Engine<'c> {
         let effort = self.minute_samples as f64 / f64::from(self.ctx.fs);
         self.minute_samples = 0;
         self.psd.clear();
+        self.stft.finish_welch(&mut self.welch);
         if self.welch.count() > 0 {
             let mean = self.welch.mean();
             self.psd.extend(
