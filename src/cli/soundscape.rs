@@ -28,8 +28,9 @@ minute is built from the samples inside it across file boundaries, midnight and 
 soundscape_YYYYMMDD_ltsa.png (minutes × bands; minutes without data are drawn in neutral grey, \
 not in the colour map) and soundscape_YYYYMMDD_percentiles.png (the spectral probability \
 density with each percentile spectrum in its own colour, named in the legend). The same inputs \
-and settings give the same bytes, whatever --jobs is (default: all cores; one day reads on one \
-thread while it computes on another, several days are computed side by side).\n\nOn a cluster: `--shard I/N` computes only shard I of N (I from \
+and settings give the same bytes, whatever --jobs is (default: all cores; several days are \
+computed side by side, and with fewer days than jobs each day is cut into stretches of whole \
+minutes where files start, computed by separate workers and merged).\n\nOn a cluster: `--shard I/N` computes only shard I of N (I from \
 0, as SLURM_ARRAY_TASK_ID). The input list, each file's sample count and the UTC days with data \
 are frozen first into <out>/onc-hydro-run/manifest.json (later shards use that list even if files \
 are added meanwhile); day number k (from 0, in date order) belongs to shard k mod N, and its shard \

@@ -14,7 +14,7 @@
 //!
 //! Memory: one block of decoded audio (a few chunks of it with a reader thread), one FFT frame
 //! and per day the reduced minute products (1440 × bands), never the audio of a minute or a
-//! day; per worker when several days are computed at once.
+//! day; per worker when several days or parts of a day are computed at once.
 //!
 //! Must not know: flag parsing, terminals, the network.
 
@@ -83,8 +83,8 @@ pub struct SoundscapeSpec {
     pub join_tolerance_s: f64,
     /// Write the LTSA and percentile PNGs.
     pub png: bool,
-    /// Threads: 1 reads and computes on the calling thread; more overlap decoding with the
-    /// computation and spread days over workers. The products are identical for any value.
+    /// Threads: 1 reads and computes on the calling thread; more spread days, or stretches of
+    /// whole minutes of a day, over workers. The products are identical for any value.
     pub jobs: usize,
 }
 
@@ -159,8 +159,8 @@ pub struct DayReport {
 /// What a run reports as it goes.
 #[derive(Debug)]
 pub enum Event<'a> {
-    /// A file is about to be decoded (a file feeding two days computed by two workers is
-    /// decoded, and reported, by each).
+    /// A file is about to be decoded (a file feeding two days, or two parts of a day, computed
+    /// by two workers is decoded, and reported, by each).
     File(&'a Path),
     /// A day's outputs were written.
     Day(&'a DayReport),
