@@ -80,9 +80,10 @@ impl DayAcc {
     }
 
     /// Takes the minutes `other` (the same day, computed by another engine from other minutes)
-    /// holds data in, and its inputs after this one's: merging the parts of a day in clock
-    /// order gives what one engine computing the whole day would have.
-    pub fn absorb(&mut self, other: DayAcc) {
+    /// holds data in; its inputs are the caller's to merge ([`DayAcc::take_inputs`],
+    /// [`DayAcc::add_inputs`]) in clock order, which makes the day what one engine computing
+    /// all of it would have.
+    pub fn absorb_minutes(&mut self, other: &DayAcc) {
         for m in (0..MINUTES).filter(|&m| other.effort[m] > 0.0) {
             self.effort[m] += other.effort[m];
             let (h, t) = (
@@ -93,7 +94,17 @@ impl DayAcc {
             self.tol_db[t.clone()].copy_from_slice(&other.tol_db[t]);
             self.spl_db[m] = other.spl_db[m];
         }
-        for (name, sha) in other.inputs {
+    }
+
+    /// The inputs noted so far as (path, SHA-256), taken out.
+    pub fn take_inputs(&mut self) -> Vec<(String, String)> {
+        std::mem::take(&mut self.inputs)
+    }
+
+    /// Notes `inputs` after those already noted; one noted already keeps its place, and gets
+    /// a SHA-256 if it had none.
+    pub fn add_inputs(&mut self, inputs: impl IntoIterator<Item = (String, String)>) {
+        for (name, sha) in inputs {
             match self.inputs.iter_mut().find(|(p, _)| *p == name) {
                 Some((_, s)) if s.is_empty() => *s = sha,
                 Some(_) => {}

@@ -4,8 +4,10 @@
 //! `jobs / days` stretches of whole minutes, cut where a file starts so that no file is decoded
 //! twice (files start on minute boundaries in ONC's archives; elsewhere the file across a cut
 //! is decoded by both sides, each keeping its own minutes) — and the parts are handed out one
-//! at a time to up to `jobs` workers. A worker's part of a day waits until the day's other
-//! parts are in; the last worker to finish a part merges them and writes the day. When there
+//! at a time to up to `jobs` workers. As a part ends, its minutes join its day's one
+//! accumulator; the worker that ends the day's last part adds the parts' inputs in clock order
+//! and writes the day (memory: one accumulator per day in progress and one per worker, however
+//! many parts a day has). When there
 //! are more jobs than parts (one day held in one file), a reader thread decodes (and hashes)
 //! into a bounded channel of recycled buffers while its worker computes, so memory stays a few
 //! chunks whatever the number of files. The compute side ([`Engine`]) computes each minute
@@ -190,8 +192,14 @@ impl From<crate::media::DecodeError> for Halt {
     }
 }
 
-/// The parts of a day that are in, by their place; the day is written once all are.
-type Waiting = BTreeMap<i64, Vec<Option<Vec<DayAcc>>>>;
+/// A day whose parts are being computed: the minutes of the parts ended so far, and each
+/// part's inputs by its place (`None` until it ends). The day is written once all are in.
+struct DayParts {
+    acc: Option<DayAcc>,
+    inputs: Vec<Option<Vec<(String, String)>>>,
+}
+
+type Waiting = BTreeMap<i64, DayParts>;
 
 /// What every thread of a run shares.
 struct Run<'a> {
@@ -261,24 +269,34 @@ impl Run<'_> {
         let kept = self
             .compute(&files, wanted, Some(&span), pipelined, false)?
             .kept;
-        let all = {
+        let done = {
             let mut waiting = lock(&self.waiting);
-            let slots = waiting
-                .entry(part.day)
-                .or_insert_with(|| (0..part.of).map(|_| None).collect());
-            slots[part.index] = Some(kept);
-            if slots.iter().any(Option::is_none) {
+            let day = waiting.entry(part.day).or_insert_with(|| DayParts {
+                acc: None,
+                inputs: (0..part.of).map(|_| None).collect(),
+            });
+            let mut inputs = Vec::new();
+            for mut acc in kept {
+                inputs.extend(acc.take_inputs());
+                match day.acc.as_mut() {
+                    Some(whole) => whole.absorb_minutes(&acc),
+                    None => day.acc = Some(acc),
+                }
+            }
+            day.inputs[part.index] = Some(inputs);
+            if day.inputs.iter().any(Option::is_none) {
                 return Ok(None);
             }
-            waiting.remove(&part.day).unwrap_or_default()
+            waiting.remove(&part.day)
         };
-        let mut accs = all.into_iter().flatten().flatten();
-        let Some(mut whole) = accs.next() else {
+        let Some(DayParts {
+            acc: Some(mut whole),
+            inputs,
+        }) = done
+        else {
             return Ok(None); // no part decoded a sample of the day
         };
-        for acc in accs {
-            whole.absorb(acc);
-        }
+        whole.add_inputs(inputs.into_iter().flatten().flatten());
         let report = whole.write(self.out_dir, self.ctx)?;
         (self.progress)(Event::Day(&report));
         Ok(Some(report))
