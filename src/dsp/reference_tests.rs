@@ -1,5 +1,6 @@
 //! Checks of the STFT against a slow textbook DFT and analytic cases (sine peak and power,
-//! white-noise level, Parseval), and of the streaming path against the one-shot one.
+//! white-noise level, Parseval), of the streaming path against the one-shot one, and of Welch
+//! frames paired in one complex FFT against single frames.
 //!
 //! Must not know: scipy itself (scripts/scipy_compare.py compares against it when Python is
 //! available); the constants here come from the definitions.
@@ -252,4 +253,55 @@ fn invalid_parameters_name_the_field() {
         .unwrap_err()
         .to_string()
         .contains("fs"));
+}
+
+/// Welch frames two to a complex FFT give the mean of the frames' own PSDs, for even and odd
+/// frame counts, even and odd FFT lengths, zero padding, and frames split by `reset`.
+#[test]
+fn paired_welch_frames_give_the_mean_of_single_frames() {
+    let mut odd = false;
+    for (nfft, win, hop, n) in [
+        (64, 64, 32, 64 * 9),
+        (64, 64, 32, 64 * 5),
+        (63, 63, 21, 700),
+        (100, 60, 30, 1000),
+    ] {
+        let params = StftParams {
+            nfft,
+            win_length: win,
+            hop,
+            window: Window::Hann,
+            scaling: Scaling::Density,
+        };
+        let x: Vec<f32> = noise(n, 5)
+            .iter()
+            .enumerate()
+            .map(|(i, v)| 0.5 * v + 0.5 * (i as f32 * 0.37).sin())
+            .collect();
+        let mut one = WelchMean::new(params.n_freq());
+        let mut stft = Stft::<f32>::new(&params, 1000.0).unwrap();
+        stft.push(&x[..n / 3], |_, p| one.add(p));
+        stft.reset();
+        stft.push(&x[n / 3..], |_, p| one.add(p));
+        let mut paired = WelchMean::new(params.n_freq());
+        let mut stft = Stft::<f32>::new(&params, 1000.0).unwrap();
+        for block in x[..n / 3].chunks(17) {
+            stft.push_welch(block, &mut paired);
+        }
+        stft.reset();
+        stft.push_welch(&x[n / 3..], &mut paired);
+        stft.finish_welch(&mut paired);
+        assert_eq!(paired.count(), one.count(), "nfft {nfft}, {n} samples");
+        odd |= one.count() % 2 == 1;
+        for (k, (a, b)) in one.mean().iter().zip(paired.mean()).enumerate() {
+            assert!(
+                (a - b).abs() <= 1e-5 * a.abs() + 1e-12,
+                "nfft {nfft}, bin {k}: {a} vs {b}"
+            );
+        }
+        // Nothing waits after a finish: a second one adds nothing.
+        stft.finish_welch(&mut paired);
+        assert_eq!(paired.count(), one.count());
+    }
+    assert!(odd, "a frame left without a partner is covered");
 }
