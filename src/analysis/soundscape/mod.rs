@@ -26,7 +26,6 @@ mod plan;
 mod shard;
 mod source;
 
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
@@ -35,7 +34,7 @@ use crate::dsp::{self, Calibration};
 use crate::media::{DecodeError, MediaError};
 
 pub(crate) use engine::Context;
-pub use pipeline::Progress;
+pub use pipeline::{run_plan, Progress};
 
 pub use day::{DayProduct, PERCENTILES};
 pub use plan::{day_label, day_name, Placed, Plan, PlanDay};
@@ -181,22 +180,6 @@ pub fn run(
             progress(p)
         }
     })
-}
-
-/// Processes the files of `plan` into day products under `out_dir`: every day, or only the
-/// days in `days` (days since the epoch; files without samples in them are not read, samples
-/// outside them are skipped), with `spec.jobs` threads. The products of a
-/// day are the same whichever other days are computed with it and however many threads run:
-/// each minute comes from its own samples, placed by the plan. Reports are in day order.
-pub fn run_plan(
-    plan: &Plan,
-    days: Option<&BTreeSet<i64>>,
-    out_dir: &Path,
-    spec: &SoundscapeSpec,
-    progress: &Progress<'_>,
-) -> Result<Vec<DayReport>, SoundscapeError> {
-    std::fs::create_dir_all(out_dir).map_err(|e| crate::analysis::AnalysisError::io(out_dir, e))?;
-    pipeline::run_days(plan, days, out_dir, spec, progress)
 }
 
 #[cfg(test)]

@@ -42,14 +42,19 @@ const CHUNK_SAMPLES: usize = 65_536;
 /// …or this many blocks.
 const CHUNK_BLOCKS: usize = 32;
 
-/// Runs the days `days` (all when `None`) of `plan` with `spec.jobs` threads.
-pub(crate) fn run_days(
+/// Processes the files of `plan` into day products under `out_dir` (created if missing): every
+/// day, or only the days in `days` (days since the epoch; files without samples in them are not
+/// read, samples outside them are skipped), with `spec.jobs` threads. The products of a day are
+/// the same whichever other days are computed with it and however many threads run: each
+/// minute comes from its own samples, placed by the plan. Reports are in day order.
+pub fn run_plan(
     plan: &Plan,
     days: Option<&BTreeSet<i64>>,
     out_dir: &Path,
     spec: &SoundscapeSpec,
     progress: &Progress<'_>,
 ) -> Result<Vec<DayReport>, SoundscapeError> {
+    std::fs::create_dir_all(out_dir).map_err(|e| crate::analysis::AnalysisError::io(out_dir, e))?;
     let jobs = spec.jobs.max(1);
     let selected: Vec<PlanDay> = plan
         .days()
